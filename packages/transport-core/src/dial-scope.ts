@@ -1,0 +1,110 @@
+import type { Duplex } from 'node:stream';
+import { SpokeError, abortError, isAbortError } from './errors.js';
+import type { DialOptions } from './dialer.js';
+import { formatTarget, type Target } from './target.js';
+
+/** What a dial is about, for error messages. */
+export interface DialInfo {
+  target: Target | string;
+  /** Name of the hop doing the dial, e.g. `"net"` or `"ssh://bastion:22"`. */
+  hop: string;
+}
+
+/** Validates `timeoutMs`-style options: a positive finite number of milliseconds, or undefined. */
+export function checkTimeout(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new SpokeError('ERR_BAD_OPTION', `${name} must be a positive number of milliseconds, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** Maps an abort reason to what a dial rejects with: ERR_DIAL_TIMEOUT for timeouts, AbortError otherwise. */
+export function abortReasonToError(reason: unknown, info?: DialInfo): Error {
+  if (reason instanceof SpokeError) return reason;
+  if (typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError') {
+    return timeoutError(info, reason);
+  }
+  return abortError(reason, info ? `The dial to ${targetText(info.target)} was aborted` : undefined);
+}
+
+function timeoutError(info: DialInfo | undefined, cause?: unknown, ms?: number): SpokeError {
+  const what = info ? ` to ${targetText(info.target)}` : '';
+  const after = ms === undefined ? '' : ` after ${ms} ms`;
+  return new SpokeError(
+    'ERR_DIAL_TIMEOUT',
+    `The dial${what} timed out${after}. Check that the target and every hop are up, or raise timeoutMs.`,
+    { cause, ...(info ?? {}) },
+  );
+}
+
+function targetText(t: Target | string): string {
+  return typeof t === 'string' ? t : formatTarget(t);
+}
+
+/**
+ * Runs one dial attempt under the caller's `signal` and `timeoutMs`.
+ *
+ * The attempt receives a single signal that fires on abort or timeout and must
+ * stop its work when it does. Whatever happens, the caller gets exactly one
+ * outcome: the stream, an AbortError, ERR_DIAL_TIMEOUT or a SpokeError. A stream
+ * that arrives after the dial was given up is destroyed, so nothing leaks.
+ */
+export function runDial<T extends Duplex>(
+  options: DialOptions | undefined,
+  info: DialInfo,
+  attempt: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  let timeoutMs: number | undefined;
+  try {
+    timeoutMs = checkTimeout('timeoutMs', options?.timeoutMs);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const outer = options?.signal;
+  if (outer?.aborted) return Promise.reject(abortReasonToError(outer.reason, info));
+
+  const controller = new AbortController();
+  const onOuterAbort = (): void => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const timer =
+    timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(timeoutError(info, undefined, timeoutMs)), timeoutMs);
+
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const finish = (): void => {
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+      controller.signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      if (settled) return;
+      finish();
+      reject(abortReasonToError(controller.signal.reason, info));
+    };
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+    let pending: Promise<T>;
+    try {
+      pending = attempt(controller.signal);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (stream) => {
+        if (settled) {
+          stream.destroy();
+          return;
+        }
+        finish();
+        resolve(stream);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        finish();
+        if (controller.signal.aborted) reject(abortReasonToError(controller.signal.reason, info));
+        else reject(isAbortError(err) ? err : SpokeError.from(err, info));
+      },
+    );
+  });
+}

@@ -1,0 +1,131 @@
+import net from 'node:net';
+import { SpokeError } from './errors.js';
+import type { Dialer, DialOptions } from './dialer.js';
+import { runDial } from './dial-scope.js';
+import { isUnixTarget, parseTarget, type Target } from './target.js';
+
+/** Options of {@link createNetDialer}. */
+export interface NetDialerOptions {
+  /** Disable Nagle's algorithm. Default `true` (tunnels carry interactive traffic). */
+  noDelay?: boolean;
+  /** TCP keepalive probes. Default `true`. */
+  keepAlive?: boolean;
+  /** Idle time before the first keepalive probe. Default `30000` ms. */
+  keepAliveInitialDelayMs?: number;
+  /** Local address to bind before connecting. */
+  localAddress?: string;
+  /** Restrict name resolution to IPv4 (4) or IPv6 (6). Default `0` (either). */
+  family?: 0 | 4 | 6;
+  /** Custom resolver, as `net.connect`'s `lookup`. */
+  lookup?: net.LookupFunction;
+  /** Default `timeoutMs` for dials that don't set one. Default: none. */
+  timeoutMs?: number;
+}
+
+/**
+ * A `net.Socket` whose errors are SpokeErrors carrying the target and hop,
+ * so that stream failures read the same whatever the backend.
+ */
+export class SpokeSocket extends net.Socket {
+  #target: Target | undefined;
+
+  /** @internal */
+  setDialTarget(target: Target): void {
+    this.#target = target;
+  }
+
+  /**
+   * Like `net.Socket#destroy`, except that destroying a connection that has
+   * not finished both directions sends a TCP RST (as `resetAndDestroy()`), so
+   * the far side learns it was reset rather than seeing a clean end-of-stream.
+   */
+  override destroy(error?: Error): this {
+    if (!this.destroyed && !this.connecting && this.readyState !== 'closed' && !(this.writableFinished && this.readableEnded)) {
+      // Node's own flag behind resetAndDestroy(); that method takes no error, this one must.
+      (this as unknown as { resetAndClosing: boolean }).resetAndClosing = true;
+    }
+    return super.destroy(error);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    const mapped = err === null || err === undefined ? err : SpokeError.from(err, { hop: 'net', ...(this.#target ? { target: this.#target } : {}) });
+    super._destroy(mapped, callback);
+  }
+}
+
+/**
+ * Direct TCP and unix-socket connections. The returned stream is a real
+ * `net.Socket` (a {@link SpokeSocket}), so it supports everything sockets do.
+ */
+export function createNetDialer(options: NetDialerOptions = {}): Dialer {
+  const noDelay = options.noDelay ?? true;
+  const keepAlive = options.keepAlive ?? true;
+  const keepAliveInitialDelay = options.keepAliveInitialDelayMs ?? 30_000;
+  let closed = false;
+  return {
+    kind: 'net',
+    dial(input: Target | string, dialOptions?: DialOptions) {
+      let target: Target;
+      try {
+        target = parseTarget(input);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (closed) {
+        return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This net dialer was closed. Create a new dialer to keep dialling.', { target, hop: 'net' }));
+      }
+      const merged: DialOptions = { timeoutMs: options.timeoutMs, ...dialOptions };
+      return runDial(merged, { target, hop: 'net' }, (signal) => connect(target, signal));
+    },
+    async close() {
+      closed = true;
+    },
+  };
+
+  function connect(target: Target, signal: AbortSignal): Promise<SpokeSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = new SpokeSocket({ allowHalfOpen: true });
+      socket.setDialTarget(target);
+      const onAbort = (): void => {
+        socket.destroy();
+      };
+      const onError = (err: Error): void => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
+        socket.removeListener('error', onError);
+        if (!isUnixTarget(target)) {
+          socket.setNoDelay(noDelay);
+          socket.setKeepAlive(keepAlive, keepAliveInitialDelay);
+        }
+        resolve(socket);
+      });
+      if (isUnixTarget(target)) {
+        socket.connect({ path: target.path });
+      } else {
+        socket.connect({
+          host: target.host,
+          port: target.port,
+          ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+          ...(options.family !== undefined ? { family: options.family } : {}),
+          ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
+        });
+      }
+    });
+  }
+}
+
+const sharedNet = createNetDialer();
+const direct: Dialer = { kind: 'net', dial: (t, o) => sharedNet.dial(t, o), close: async () => {} };
+
+/**
+ * The dialer a backend uses to reach its own server: `via` when given,
+ * otherwise direct TCP (a shared instance whose `close()` does nothing).
+ */
+export function viaOrDirect(via?: Dialer): Dialer {
+  return via ?? direct;
+}

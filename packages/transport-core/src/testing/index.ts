@@ -1,0 +1,12 @@
+/**
+ * Test kit for spoke backends: the Dialer compliance suite and the helpers it
+ * is made of. Import from `@spoke/transport-core/testing` (needs vitest).
+ *
+ * @packageDocumentation
+ */
+export { describeDialer, serveTcp, closedTcpPort, activeSockets } from './describe-dialer.js';
+export type { DialerHarness, DialerSuiteOptions, ServedTarget } from './describe-dialer.js';
+export { createHangingTarget } from './hanging-target.js';
+export type { HangingTarget } from './hanging-target.js';
+export { writeBytes, readDigest, readAll, readExactly, echo, closed, waitFor } from './bytes.js';
+export type { Digest } from './bytes.js';
