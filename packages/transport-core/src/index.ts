@@ -42,3 +42,5 @@ export type { UndiciConnectOptions, UndiciConnectCallback, UndiciConnectTlsOptio
 export { createWsConnection } from './adapters/ws-connection.js';
 export { createCertificateAuthority, createSelfSignedCertificate, spkiPin, certFingerprint } from './pki.js';
 export type { CertifiedKey, CertificateAuthority, CertificateRequest } from './pki.js';
+export { createDialerRegistry, tcpScheme, badUri, redactUri, readUriFile } from './dialer-uri.js';
+export type { DialerRegistry, DialerScheme, SchemeContext } from './dialer-uri.js';
