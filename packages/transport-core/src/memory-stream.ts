@@ -1,5 +1,5 @@
-import { Duplex } from 'node:stream';
 import { SpokeError } from './errors.js';
+import { SocketLikeDuplex } from './socket-like.js';
 
 /** Options of {@link createDuplexPair}. */
 export interface DuplexPairOptions {
@@ -17,16 +17,10 @@ export interface DuplexPairOptions {
  * the other end with `ERR_STREAM_RESET`, and a writer is held back (write
  * callbacks wait) while the other end does not read.
  */
-export class MemoryStream extends Duplex {
-  /** Address of the other end, like `net.Socket#remoteAddress`. */
-  remoteAddress: string | undefined;
-  /** Address of this end, like `net.Socket#localAddress`. */
-  localAddress: string | undefined;
+export class MemoryStream extends SocketLikeDuplex {
   #peer: MemoryStream | undefined;
   // The peer's write callback, held while our readable buffer is full.
   #heldWrite: (() => void) | undefined;
-  #idleMs = 0;
-  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(highWaterMark: number) {
     super({ allowHalfOpen: true, highWaterMark });
@@ -38,48 +32,14 @@ export class MemoryStream extends Duplex {
     b.#peer = a;
   }
 
-  // Socket-compatible no-ops, so code written for net.Socket works unchanged.
-  setNoDelay(_noDelay?: boolean): this {
-    return this;
-  }
-  setKeepAlive(_enable?: boolean, _initialDelay?: number): this {
-    return this;
-  }
-  /** Like `net.Socket#setTimeout`: emits `'timeout'` after `ms` without traffic; 0 disables. */
-  setTimeout(ms: number, callback?: () => void): this {
-    this.#idleMs = ms;
-    if (callback) {
-      if (ms === 0) this.off('timeout', callback);
-      else this.once('timeout', callback);
-    }
-    this.#touch();
-    return this;
-  }
-
-  #touch(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-    if (this.#idleMs > 0 && !this.destroyed) {
-      this.#idleTimer = setTimeout(() => this.emit('timeout'), this.#idleMs);
-      this.#idleTimer.unref();
-    }
-  }
-
-  ref(): this {
-    return this;
-  }
-  unref(): this {
-    return this;
-  }
-
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const peer = this.#peer;
-    this.#touch();
-    if (peer !== undefined) peer.#touch();
+    this.touch();
     if (peer === undefined || peer.destroyed) {
       callback(new SpokeError('ERR_STREAM_RESET', 'The other end of this in-memory stream is gone; open a new stream.'));
       return;
     }
+    peer.touch();
     if (peer.push(chunk)) callback();
     else peer.#heldWrite = () => callback();
   }
@@ -101,8 +61,7 @@ export class MemoryStream extends Duplex {
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     const peer = this.#peer;
     this.#heldWrite = undefined;
-    this.#idleMs = 0;
-    this.#touch();
+    this.stopIdleTimer();
     // Both directions finished: a normal close, the peer just reads its EOF.
     const clean = this.writableFinished && peer !== undefined && (peer.writableFinished || peer.writableEnded);
     if (peer !== undefined && !peer.destroyed && !clean) {

@@ -188,6 +188,7 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       // A follow-up dial proves the service is up and counts as the only connection.
       const s = await dialer.dial(target);
       s.on('error', () => {});
+      s.resume();
       s.end();
       await closed(s);
       expect(connections).toBe(1);
