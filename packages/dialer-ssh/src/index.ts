@@ -22,3 +22,6 @@ export { parseKnownHosts, checkKnownHosts, knownHostsName, hostFieldMatches } fr
 export type { KnownHostEntry, KnownHostsVerdict } from './known-hosts.js';
 export { mapClientError, mapChannelOpenError, OPEN_FAILURE } from './errors.js';
 export type { ConnectContext } from './errors.js';
+export { createSshTunnelSet } from './tunnel-set.js';
+export type { SshTunnelSet, SshTunnelSetOptions, SshTunnelNode, SshHealthCheck, SshTunnelEvent, SshTunnelInfo } from './tunnel-set.js';
+export { sshScheme } from './ssh-scheme.js';

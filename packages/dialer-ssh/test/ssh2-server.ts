@@ -25,6 +25,10 @@ export interface FakeSshServer {
   faults: FaultPlan;
   /** Number of SSH connections accepted so far. */
   connections(): number;
+  /** Number of SSH connections open now. */
+  openConnections(): number;
+  /** Number of direct-tcpip channel requests seen. */
+  channels(): number;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,7 @@ export async function startFakeSshServer(): Promise<FakeSshServer> {
   const faults: FaultPlan = {};
   const conns = new Set<Connection>();
   let count = 0;
+  let channels = 0;
   const server = new Server({ hostKeys: [hostKey.private] }, (conn) => {
     count++;
     conns.add(conn);
@@ -82,7 +87,10 @@ export async function startFakeSshServer(): Promise<FakeSshServer> {
       conn.on('tcpip', (accept, reject, info) => {
         // A channel open the server never answers: the SSH-level equivalent of a black-holed host.
         if (info.destIP === HANG_HOST) return;
-        forward(accept, reject, () => net.connect({ host: info.destIP, port: info.destPort, allowHalfOpen: true }));
+        channels++;
+        // Test node names (*.spoke.test) all live on loopback.
+        const host = info.destIP.endsWith('.spoke.test') ? '127.0.0.1' : info.destIP;
+        forward(accept, reject, () => net.connect({ host, port: info.destPort, allowHalfOpen: true }));
       });
       conn.on('openssh.streamlocal', (accept, reject, info) => forward(accept, reject, () => net.connect({ path: info.socketPath, allowHalfOpen: true })));
     });
@@ -97,6 +105,8 @@ export async function startFakeSshServer(): Promise<FakeSshServer> {
     hostKeyLine: hostKey.public,
     faults,
     connections: () => count,
+    openConnections: () => conns.size,
+    channels: () => channels,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of conns) c.end();
