@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { utils, type AnyAuthMethod, type AuthHandlerMiddleware, type BaseAgent } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type BaseAgent } from 'ssh2';
+
+// ssh2 is CommonJS and Node's named-export detection misses `utils`: take it from the default export.
+const { utils } = ssh2;
 import { SpokeError } from '@spoke/transport-core';
 
 /** Credentials for the SSH server. Methods are tried in this order: agent, then private key. */

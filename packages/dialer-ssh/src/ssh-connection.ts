@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
-import { Client, type Algorithms, type ServerHostKeyAlgorithm } from 'ssh2';
+import ssh2, { type Algorithms, type Client, type ServerHostKeyAlgorithm } from 'ssh2';
 import { SpokeError, abortReasonToError, backoffDelay, type Backoff, type Dialer } from '@spoke/transport-core';
 import type { Credentials, AuthTrace } from './auth.js';
 import { mapClientError } from './errors.js';
@@ -182,7 +182,8 @@ export class SshConnection {
     const init = this.#init;
     signal.throwIfAborted();
     const sock = await init.via.dial({ host: init.host, port: init.port }, { signal });
-    const client = new Client();
+    // ssh2 is CommonJS: use the default export (named-export detection is not reliable for it).
+    const client = new ssh2.Client();
     const trace: AuthTrace = { serverMethods: [], triedMethods: [] };
     let refusal: SpokeError | undefined;
     return new Promise<Client>((resolve, reject) => {

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Server, utils, type Connection, type ServerChannel } from 'ssh2';
+import ssh2, { type Connection, type ServerChannel } from 'ssh2';
+
+const { Server, utils } = ssh2;
 
 /** Channel opens to this host are never answered. */
 export const HANG_HOST = 'hang.spoke.test';
