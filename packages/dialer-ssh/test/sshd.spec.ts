@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -120,6 +121,23 @@ describe('SshDialer against OpenSSH sshd', () => {
     s.end('unlocked');
     expect((await readAll(s)).toString()).toBe('unlocked');
     expect(() => make({ privateKeyFile: locked, passphrase: 'wrong' })).toThrow(/passphrase/i);
+  });
+
+  it('authenticates with keys held by ssh-agent', async () => {
+    const sock = join(sshd.dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      // ssh-agent -D prints its environment once the socket is listening.
+      await once(agent.stdout, 'data');
+      await run('ssh-add', [sshd.clientKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      const target = await serve(echo);
+      const s = await make({ privateKeyFile: undefined, agent: sock }).dial(target);
+      s.end('agent');
+      expect((await readAll(s)).toString()).toBe('agent');
+    } finally {
+      agent.kill();
+      if (agent.exitCode === null && agent.signalCode === null) await once(agent, 'exit');
+    }
   });
 
   it('pins the fingerprint exactly as ssh-keygen -lf prints it', async () => {
