@@ -48,8 +48,8 @@ export async function httpConnect(stream: Duplex, where: Where, headers: Readonl
     stream.write(connectRequest(where.target, headers));
     const { head, rest } = await readUntil(stream, signal, where, (buf) => {
       const end = buf.indexOf('\r\n\r\n');
-      if (end >= 0) return end + 4;
-      if (buf.length > MAX_RESPONSE_HEAD) {
+      if (end >= 0 && end + 4 <= MAX_RESPONSE_HEAD) return end + 4;
+      if (end >= 0 || buf.length > MAX_RESPONSE_HEAD) {
         throw protocolError(where, `its response head is larger than ${MAX_RESPONSE_HEAD} bytes`);
       }
       return -1;

@@ -58,6 +58,7 @@ export function createTlsMaterial(options: TlsOptions): TlsMaterial {
 
   // The last certificate/key pair that matched, keyed by the file versions it came from.
   let goodPair: { versions: string; cert: Buffer | string; key: Buffer | string } | undefined;
+  if (options.cert !== undefined && options.key !== undefined) checkPair(options.cert, options.key);
 
   return {
     hasClientCert: hasCert,
@@ -65,7 +66,7 @@ export function createTlsMaterial(options: TlsOptions): TlsMaterial {
       const [ca, cert, key] = await Promise.all([read(caFile), read(certFile), read(keyFile)]);
       const resolved: TlsClientOptions = { ...base };
       if (ca) resolved.ca = ca.data;
-      if (cert || key) {
+      if (hasCert) {
         const pair = await clientPair(cert, key);
         resolved.cert = pair.cert;
         resolved.key = pair.key;
@@ -82,17 +83,25 @@ export function createTlsMaterial(options: TlsOptions): TlsMaterial {
     if (goodPair?.versions === versions) return goodPair;
     const candidate = { versions, cert: cert?.data ?? (options.cert as Buffer | string), key: key?.data ?? (options.key as Buffer | string) };
     try {
-      // Fails when the key does not belong to the certificate, e.g. between the two writes of a rotation.
-      tls.createSecureContext({ cert: candidate.cert, key: candidate.key, ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}) });
+      checkPair(candidate.cert, candidate.key);
     } catch (err) {
+      // Between the two writes of a rotation the files don't match yet: keep using the last good pair.
       if (goodPair) return goodPair;
+      throw err;
+    }
+    goodPair = candidate;
+    return candidate;
+  }
+
+  function checkPair(cert: Buffer | string, key: Buffer | string): void {
+    try {
+      tls.createSecureContext({ cert, key, ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}) });
+    } catch (err) {
       throw badOption(
         `The client certificate and key cannot be used together (${(err as Error).message}). Check that ${certFile?.path ?? 'cert'} and ${keyFile?.path ?? 'key'} are one PEM pair${options.passphrase === undefined ? ' and whether the key needs a passphrase' : ''}.`,
         { cause: err },
       );
     }
-    goodPair = candidate;
-    return candidate;
   }
 }
 

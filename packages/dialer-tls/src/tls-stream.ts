@@ -34,8 +34,12 @@ export async function secureStream(raw: Duplex, hop: TlsHop, options: TlsClientO
   // connectTls leaves Node's default (end our side when the peer ends); streams in spoke half-close.
   socket.allowHalfOpen = true;
   // TLS takes over a net.Socket's handle, so errors arrive raw (ECONNRESET, OpenSSL alerts after a
-  // TLS 1.3 handshake such as "certificate required"); translate them where the stream is destroyed.
+  // TLS 1.3 handshake such as "certificate required"). Node emits some of them directly rather than
+  // through destroy(err), so translate them both where the stream is destroyed and where 'error' is emitted.
   const destroyImpl = socket._destroy.bind(socket);
   socket._destroy = (err, callback) => destroyImpl(err ? mapTlsError(err, init) : err, callback);
+  const emitImpl = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = ((event: string | symbol, ...args: unknown[]) =>
+    event === 'error' ? emitImpl(event, mapTlsError(args[0], init)) : emitImpl(event, ...args)) as typeof socket.emit;
   return socket;
 }

@@ -48,6 +48,8 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     requests.push({ url: req.url ?? '', headers: req.headers });
     client.on('error', () => {});
+    // Tunnels half-close: the client's end must not end our answer direction (https sockets default otherwise).
+    client.allowHalfOpen = true;
     if (options.cannedAnswer !== undefined) {
       client.end(options.cannedAnswer);
       return;
