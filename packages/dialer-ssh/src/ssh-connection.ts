@@ -45,6 +45,7 @@ export class SshConnection {
   readonly #streams = new Set<SshStream>();
   #channels = 0;
   #idleTimer: NodeJS.Timeout | undefined;
+  #drained: (() => void) | undefined;
 
   constructor(init: SshConnectionInit) {
     this.#init = init;
@@ -106,18 +107,41 @@ export class SshConnection {
   /** Tracks a live stream so it fails loudly if the connection dies. */
   track(stream: SshStream): void {
     this.#streams.add(stream);
-    stream.once('close', () => this.#streams.delete(stream));
+    stream.once('close', () => {
+      this.#streams.delete(stream);
+      if (this.#streams.size === 0) this.#drained?.();
+    });
   }
 
-  /** Ends the connection (gracefully: SSH disconnect) and refuses further use. */
+  /**
+   * Refuses further use, lets the streams already handed out finish, then
+   * ends the connection with an SSH disconnect.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopIdle();
     this.#pending?.controller.abort(this.#closedError());
     this.#pending = undefined;
+    if (this.#streams.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     const client = this.#client;
     this.#client = undefined;
     if (client) await endClient(client);
+  }
+
+  /** Ends the connection now; open streams fail with ERR_TUNNEL_CLOSED (caused by `err`, if given). */
+  destroy(err?: Error): void {
+    this.#closed = true;
+    this.#stopIdle();
+    this.#pending?.controller.abort(this.#closedError());
+    this.#pending = undefined;
+    for (const s of [...this.#streams]) s.connectionLost(err);
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) {
+      client.on('error', () => {});
+      (client as unknown as { _sock?: Duplex })._sock?.destroy();
+    }
+    this.#drained?.();
   }
 
   #closedError(): SpokeError {

@@ -51,6 +51,13 @@ export interface SshDialer extends Dialer {
   readonly hop: string;
   /** Opens the pooled SSH connection now (otherwise the first dial does). */
   connect(options?: DialOptions): Promise<void>;
+  /**
+   * Refuses new dials; streams already handed out keep working, and the SSH
+   * connection ends once the last of them closes. Resolves then.
+   */
+  close(): Promise<void>;
+  /** Ends the SSH connection now: open streams fail with ERR_TUNNEL_CLOSED. */
+  destroy(err?: Error): void;
 }
 
 /**
@@ -99,14 +106,10 @@ export function createSshDialer(options: SshDialerOptions): SshDialer {
   return {
     kind: 'ssh',
     hop,
-    dial(input, dialOptions) {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (closed) return Promise.reject(closedError(target));
+    // async: a bad target or a closed dialer becomes a rejection, never a synchronous throw.
+    async dial(input, dialOptions) {
+      const target = parseTarget(input);
+      if (closed) throw closedError(target);
       return runDial(dialOptions, { target, hop }, async (signal) => {
         const client = await connection.acquire(signal);
         const release = connection.channelOpened();
@@ -135,6 +138,10 @@ export function createSshDialer(options: SshDialerOptions): SshDialer {
     async close() {
       closed = true;
       await connection.close();
+    },
+    destroy(err) {
+      closed = true;
+      connection.destroy(err);
     },
   };
 }

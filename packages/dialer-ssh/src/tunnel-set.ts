@@ -1,4 +1,4 @@
-import { SpokeError, parseTarget, runDial, type Dialer, type Target } from '@spoke/transport-core';
+import { SpokeError, parseTarget, runDial, type Dialer } from '@spoke/transport-core';
 import { createSshDialer, type SshDialer, type SshDialerOptions } from './ssh-dialer.js';
 
 /** One node of a {@link SshTunnelSet}: where it is and how to log in. */
@@ -163,14 +163,10 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
 
   const routed: Dialer = {
     kind: 'ssh-tunnels',
-    dial(input, dialOptions) {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (closed) return Promise.reject(closedError());
+    // async: a bad target or a closed dialer becomes a rejection, never a synchronous throw.
+    async dial(input, dialOptions) {
+      const target = parseTarget(input);
+      if (closed) throw closedError();
       const host = 'path' in target ? undefined : target.host;
       let entry = [...entries.values()].find((e) => e.node.address === host);
       if (!entry && fallback === 'random' && entries.size > 0) {

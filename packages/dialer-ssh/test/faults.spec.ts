@@ -69,7 +69,7 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
   });
 
   it('refuses an unknown host key with ERR_HOST_KEY_UNKNOWN and waits with backoff before retrying', async () => {
-    const stranger = createSshDialer({ host: server.host, port: server.port, username: server.username, privateKey: server.clientKey, knownHosts: '', reconnectBackoff: { initialDelayMs: 300, jitter: 0 } });
+    const stranger = createSshDialer({ host: server.host, port: server.port, username: server.username, privateKey: server.clientKey, knownHosts: '', reconnectBackoff: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 } });
     try {
       const first = await stranger.dial(svc.target).catch((e: unknown) => e);
       expect((first as SpokeError).code).toBe('ERR_HOST_KEY_UNKNOWN');
@@ -100,6 +100,41 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
       expect(server.connections() - before).toBe(2);
     } finally {
       await idle.close();
+    }
+  });
+});
+
+describe('SshDialer close() and destroy()', () => {
+  it('close() lets a handed-out stream finish; destroy() fails streams at once', async () => {
+    const server = await startFakeSshServer();
+    const svc = await serveTcp(echo);
+    const options = {
+      host: server.host,
+      port: server.port,
+      username: server.username,
+      privateKey: server.clientKey,
+      knownHosts: `[127.0.0.1]:${server.port} ${server.hostKeyLine}`,
+    };
+    try {
+      const graceful = createSshDialer(options);
+      const s = await graceful.dial(svc.target);
+      let closeDone = false;
+      const closing = graceful.close().then(() => (closeDone = true));
+      expect(((await graceful.dial(svc.target).catch((e: unknown) => e)) as SpokeError).code).toBe('ERR_DIALER_CLOSED');
+      s.write('still ');
+      s.end('works');
+      expect((await readAll(s)).toString()).toBe('still works');
+      await closing;
+      expect(closeDone).toBe(true);
+
+      const abrupt = createSshDialer(options);
+      const t = await abrupt.dial(svc.target);
+      const failed = new Promise<unknown>((resolve) => t.once('error', resolve));
+      abrupt.destroy();
+      expect(((await failed) as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
+    } finally {
+      await svc.close();
+      await server.close();
     }
   });
 });

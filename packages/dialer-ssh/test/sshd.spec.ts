@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSshDialer, type SshDialerOptions } from '@spoke/dialer-ssh';
-import { SpokeError } from '@spoke/transport-core';
+import http from 'node:http';
+import { SpokeError, createHttpAgent } from '@spoke/transport-core';
 import { closedTcpPort, echo, readAll, readDigest, serveTcp, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
 import { keygen, startSshd, type Sshd } from './sshd.js';
 
@@ -98,6 +99,32 @@ describe('SshDialer against OpenSSH sshd', () => {
     expect(got.map(String)).toEqual(streams.map((_, i) => `n${i}`));
     const { stdout } = await run('ss', ['-Htn', 'state', 'established', `( dport = :${sshd.port} )`]);
     expect(stdout.trim().split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('carries HTTP through createHttpAgent (streams are socket-like)', async () => {
+    const server = http.createServer((req, res) => res.end(`hello ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const agent = createHttpAgent(make(), { keepAlive: true });
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      for (const path of ['/a', '/b']) {
+        const body = await new Promise<string>((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path, agent, signal: AbortSignal.timeout(10_000) }, (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (c: string) => (text += c));
+              res.on('end', () => resolve(text));
+            })
+            .on('error', reject);
+        });
+        expect(body).toBe(`hello ${path}`);
+      }
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('maps a refused target to ERR_DIAL_REFUSED', async () => {
