@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ export interface Sshd {
   fingerprint: string;
   /** A known_hosts file listing this server (in `[127.0.0.1]:port` form). */
   knownHostsFile: string;
+  /** Number of live per-connection sshd processes (one per SSH connection). */
+  sessions(): number;
   /** Stops sshd and its session processes (SIGTERM), waits for exit. */
   stop(): Promise<void>;
   /** Kills sshd and every session process at once (SIGKILL), as a crash would. */
@@ -124,11 +126,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     if (!proc || proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     // Session processes call setsid(), so a group signal misses them: signal each child by pid.
-    const children = await run('pgrep', ['-P', String(proc.pid)]).then(
-      ({ stdout }) => stdout.split('\n').filter(Boolean).map(Number),
-      () => [] as number[],
-    );
-    for (const pid of children) {
+    for (const pid of childPids(proc.pid)) {
       try {
         process.kill(pid, signal);
       } catch {
@@ -140,6 +138,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   };
   await launch();
   const sshd: Sshd = {
+    sessions: () => (child?.pid === undefined ? 0 : childPids(child.pid).length),
     host: '127.0.0.1',
     port,
     username,
@@ -160,4 +159,21 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     },
   };
   return sshd;
+}
+
+/** Child processes of `pid`, from /proc (no procps needed). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the ")" that closes the command name: state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return out;
 }
