@@ -20,3 +20,21 @@ export type { HttpConnectDialerOptions } from './http-connect-dialer.js';
 export { MAX_RESPONSE_HEAD, MAX_ERROR_BODY } from './http-connect.js';
 export { ProxyStatusError, proxyFailureCode } from './errors.js';
 export type { ProxyAnswer } from './errors.js';
+export { loadEgressSelectorConfiguration, parseEgressSelectorConfiguration } from './egress/load.js';
+export type { ParseEgressOptions } from './egress/load.js';
+export { EgressConfigError } from './egress/config-error.js';
+export type { ConfigIssue } from './egress/config-error.js';
+export { createEgressSelector, defaultHttpConnectDialer } from './egress/selector.js';
+export type { EgressBackends, EgressSelector } from './egress/selector.js';
+export { EGRESS_API_VERSIONS, EGRESS_SELECTION_NAMES, PROXY_PROTOCOLS } from './egress/types.js';
+export type {
+  EgressSelectorConfiguration,
+  EgressSelection,
+  EgressSelectionName,
+  EgressConnection,
+  EgressTransport,
+  EgressTcpTransport,
+  EgressUdsTransport,
+  EgressTlsConfig,
+  ProxyProtocol,
+} from './egress/types.js';
