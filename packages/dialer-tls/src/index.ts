@@ -38,3 +38,4 @@ export type {
   EgressTlsConfig,
   ProxyProtocol,
 } from './egress/types.js';
+export { tlsScheme, httpConnectScheme } from './schemes.js';
