@@ -5,13 +5,14 @@ import {
   formatTarget,
   isUnixTarget,
   parseTarget,
-  runDial,
   viaOrDirect,
   type Dialer,
   type DialOptions,
   type Target,
+  type TcpTarget,
   type ViaOption,
 } from '@spoke/transport-core';
+import { guardedDial } from './guarded-dial.js';
 import { checkHeaders, httpConnect } from './http-connect.js';
 import { createTlsDialer } from './tls-dialer.js';
 import type { TlsOptions } from './tls-material.js';
@@ -64,29 +65,24 @@ export function createHttpConnectDialer(options: HttpConnectDialerOptions): Dial
           ...(options.warn ? { warn: options.warn } : {}),
         });
   let closed = false;
+  const guard = {
+    hop,
+    what: 'HTTP CONNECT dialer',
+    timeoutMs: defaultTimeout,
+    isClosed: () => closed,
+    refuse: (target: Target) =>
+      isUnixTarget(target)
+        ? new SpokeError('ERR_BAD_TARGET', `An HTTP CONNECT proxy reaches host:port targets only, not unix:${target.path}. Dial the socket directly or through a dialer that can.`, { target, hop })
+        : undefined,
+  };
 
   return {
     kind: 'http-connect',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (isUnixTarget(target)) {
-        return Promise.reject(
-          new SpokeError('ERR_BAD_TARGET', `An HTTP CONNECT proxy reaches host:port targets only, not unix:${target.path}. Dial the socket directly or through a dialer that can.`, { target, hop }),
-        );
-      }
-      if (closed) {
-        return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This HTTP CONNECT dialer was closed. Create a new dialer to keep dialling.', { target, hop }));
-      }
-      const tcp = target;
-      const merged: DialOptions = { timeoutMs: defaultTimeout, ...dialOptions };
-      return runDial<Duplex>(merged, { target, hop }, async (signal) => {
+      return guardedDial<Duplex>(guard, input, dialOptions, async (target, signal) => {
         const stream = await toProxy.dial(proxy, { signal });
-        return httpConnect(stream, { target: tcp, proxy: proxyName, hop }, headers, signal);
+        // guard.refuse let only host:port targets through.
+        return httpConnect(stream, { target: target as TcpTarget, proxy: proxyName, hop }, headers, signal);
       });
     },
     async close() {

@@ -1,16 +1,6 @@
 import type tls from 'node:tls';
-import {
-  SpokeError,
-  checkTimeout,
-  isUnixTarget,
-  parseTarget,
-  runDial,
-  viaOrDirect,
-  type Dialer,
-  type DialOptions,
-  type Target,
-  type ViaOption,
-} from '@spoke/transport-core';
+import { checkTimeout, isUnixTarget, viaOrDirect, type Dialer, type DialOptions, type Target, type ViaOption } from '@spoke/transport-core';
+import { guardedDial } from './guarded-dial.js';
 import { createTlsMaterial, type TlsOptions } from './tls-material.js';
 import { secureStream } from './tls-stream.js';
 
@@ -48,21 +38,12 @@ export function createTlsDialer(options: TlsDialerOptions = {}): Dialer {
   const transport = viaOrDirect(via);
   if (options.insecureSkipVerify) (warn ?? emitWarning)(INSECURE_WARNING);
   let closed = false;
+  const guard = { hop: 'tls', what: 'TLS dialer', timeoutMs: defaultTimeout, isClosed: () => closed };
 
   return {
     kind: 'tls',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (closed) {
-        return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This TLS dialer was closed. Create a new dialer to keep dialling.', { target, hop: 'tls' }));
-      }
-      const merged: DialOptions = { timeoutMs: defaultTimeout, ...dialOptions };
-      return runDial<tls.TLSSocket>(merged, { target, hop: 'tls' }, async (signal) => {
+      return guardedDial<tls.TLSSocket>(guard, input, dialOptions, async (target, signal) => {
         const tlsClient = await material.resolve();
         const raw = await transport.dial(target, { signal });
         const host = isUnixTarget(target) ? (tlsClient.servername ?? 'localhost') : target.host;
