@@ -1,3 +1,4 @@
+import { createCertificateAuthority } from '@spoke/transport-core';
 import { describeDialer } from '@spoke/transport-core/testing';
 import { createHttpConnectDialer } from '../src/index.js';
 import { startConnectProxy } from './support/connect-proxy.js';
@@ -10,6 +11,21 @@ describeDialer(
     const proxy = await startConnectProxy();
     return {
       dialer: createHttpConnectDialer({ proxy: proxy.address }),
+      teardown: () => proxy.close(),
+    };
+  },
+  { bulkBytes: 16 * MiB },
+);
+
+describeDialer(
+  'http-connect over mTLS to an https proxy',
+  async () => {
+    const ca = createCertificateAuthority({ commonName: 'proxy CA' });
+    const serving = ca.issue({ commonName: 'proxy', altNames: ['127.0.0.1'], usages: ['server'] });
+    const client = ca.issue({ commonName: 'client', usages: ['client'] });
+    const proxy = await startConnectProxy({ tls: { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true } });
+    return {
+      dialer: createHttpConnectDialer({ proxy: proxy.address, tls: { ca: ca.cert, cert: client.cert, key: client.key } }),
       teardown: () => proxy.close(),
     };
   },

@@ -37,10 +37,23 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
   const sockets = new Set<net.Socket>();
   const requests: TestProxy['requests'] = [];
   const server = options.tls ? https.createServer(options.tls) : http.createServer();
+  // TCP connections by peer address, so a TLS client connection can be reset at the TCP level.
+  const raw = new Map<string, net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    const key = `${s.remoteAddress}:${s.remotePort}`;
+    raw.set(key, s);
+    s.once('close', () => {
+      sockets.delete(s);
+      raw.delete(key);
+    });
   });
+  const reset = (client: net.Socket): void => {
+    if (client.destroyed) return;
+    const tcp = options.tls ? raw.get(`${client.remoteAddress}:${client.remotePort}`) : client;
+    tcp?.resetAndDestroy();
+    client.destroy();
+  };
   server.on('secureConnection', (s: net.Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
@@ -76,7 +89,7 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
       if (!connected) {
         const code = err.code === 'ECONNREFUSED' ? 'ERR_DIAL_REFUSED' : err.code === 'ENOTFOUND' ? 'ERR_DIAL_UNREACHABLE' : 'ERR_DIAL_FAILED';
         answer(client, '502 Bad Gateway', `cannot reach ${req.url}: ${err.code}`, { 'X-Spoke-Error-Code': code });
-      } else if (!client.destroyed) client.resetAndDestroy();
+      } else reset(client);
     });
     upstream.once('connect', () => {
       connected = true;
