@@ -221,6 +221,16 @@ export class Session extends EventEmitter implements Tunnel {
       },
       frameLimit(this.#o.maxFrame),
     );
+    // The initiator speaks first; the responder answers only once it accepted the initiator (PROTOCOL.md §3).
+    if (this.#o.role === 'initiator') this.#sendHello();
+    this.#handshakeTimer = setTimeout(
+      () => this.#fail(new SpokeError('ERR_HANDSHAKE_TIMEOUT', `No HELLO from the peer on ${carrier.description} within ${this.#o.handshakeTimeoutMs} ms. Check that the peer speaks spoke/1.`)),
+      this.#o.handshakeTimeoutMs,
+    );
+    this.#handshakeTimer.unref();
+  }
+
+  #sendHello(): void {
     this.#send({
       type: 'HELLO',
       versions: [...PROTOCOL_VERSIONS],
@@ -233,11 +243,6 @@ export class Session extends EventEmitter implements Tunnel {
       ...(this.#o.auth !== undefined ? { auth: this.#o.auth } : {}),
       ...(this.#o.extensions !== undefined ? { extensions: this.#o.extensions } : {}),
     });
-    this.#handshakeTimer = setTimeout(
-      () => this.#fail(new SpokeError('ERR_HANDSHAKE_TIMEOUT', `No HELLO from the peer on ${carrier.description} within ${this.#o.handshakeTimeoutMs} ms. Check that the peer speaks spoke/1.`)),
-      this.#o.handshakeTimeoutMs,
-    );
-    this.#handshakeTimer.unref();
   }
 
   /** `connecting` until both HELLOs crossed, then `open`, `draining` after GOAWAY, `closed`. */
@@ -317,8 +322,8 @@ export class Session extends EventEmitter implements Tunnel {
           },
           reject: (e) => {
             signal.removeEventListener('abort', onAbort);
-            stream.destroy();
             reject(e);
+            stream.destroy();
           },
         });
         this.#send({ type: 'DIAL', stream: id, target: text });
@@ -362,8 +367,9 @@ export class Session extends EventEmitter implements Tunnel {
     if (this.#state !== 'draining') {
       this.#state = 'draining';
       this.#send({ type: 'GOAWAY', code: 'ERR_TUNNEL_CLOSED', message: 'closing', lastStream: this.#lastPeerId });
-      for (const [, pending] of this.#outbound) pending.reject(this.#unavailable('the pending dial'));
+      const outbound = [...this.#outbound.values()];
       this.#outbound.clear();
+      for (const pending of outbound) pending.reject(this.#unavailable('the pending dial'));
       this.#drainTimer = setTimeout(
         () => this.destroy(new SpokeError('ERR_TUNNEL_CLOSED', `The session did not drain within ${this.#o.drainTimeoutMs} ms; remaining streams were reset.`)),
         this.#o.drainTimeoutMs,
@@ -494,6 +500,7 @@ export class Session extends EventEmitter implements Tunnel {
       return;
     }
     this.#peer = peer;
+    if (this.#o.role === 'responder') this.#sendHello();
     this.#sendCredit = peer.sessionWindow;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     if (this.#state === 'connecting') this.#state = 'open';
@@ -757,11 +764,13 @@ export class Session extends EventEmitter implements Tunnel {
     const cause = this.#closeError;
     const streamErr = (target: string): SpokeError =>
       new SpokeError('ERR_TUNNEL_CLOSED', `The tunnel carrying this stream closed${cause ? `: ${cause.message}` : '.'}`, { ...(cause ? { cause } : {}), target, hop: 'spoke' });
-    for (const [, pending] of this.#outbound) pending.reject(streamErr('a pending dial'));
+    const outbound = [...this.#outbound.values()];
     this.#outbound.clear();
+    for (const pending of outbound) pending.reject(streamErr('a pending dial'));
     for (const [, abort] of this.#inbound) abort.abort(streamErr('a pending dial'));
     this.#inbound.clear();
-    for (const s of [...this.#streams.values()]) s.destroy(streamErr(s.target));
+    // Streams nobody holds yet (pending dials) go quietly; their dial promises carry the error.
+    for (const s of [...this.#streams.values()]) s.destroy(s.opened ? streamErr(s.target) : undefined);
     this.#streams.clear();
     for (const [, p] of this.#pings) p.reject(streamErr('ping'));
     this.#pings.clear();

@@ -121,6 +121,8 @@ export function echo(stream: Duplex): void {
 export function closed(stream: Duplex): Promise<Error | undefined> {
   return new Promise((resolve) => {
     if (stream.destroyed && stream.closed) {
+      // Node marks the stream closed before it emits 'error' on the next tick: swallow that emit.
+      stream.on('error', () => {});
       resolve(stream.errored ?? undefined);
       return;
     }

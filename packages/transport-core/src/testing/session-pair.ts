@@ -43,27 +43,20 @@ export async function createSessionPair(
   }
 
   if (carrier === 'tcp') {
-    let responder: Session | undefined;
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     const accepted = new Promise<Session>((resolve) => {
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-        responder = sessionOverStream(socket, responderOptions, `tcp ${socket.remoteAddress}:${socket.remotePort}`);
-        resolve(responder);
-      });
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });
-        pending = { server, socket };
-      });
+      server.once('connection', (socket) => resolve(sessionOverStream(socket, responderOptions, `tcp ${socket.remoteAddress}:${socket.remotePort}`)));
     });
-    let pending: { server: net.Server; socket: net.Socket } | undefined;
-    await waitListening(() => pending);
-    const { server, socket } = pending as unknown as { server: net.Server; socket: net.Socket };
-    await once(socket, 'connect');
-    const initiator = sessionOverStream(socket, initiatorOptions, `tcp 127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    const resp = await accepted;
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as net.AddressInfo;
+    const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });
+    // Started before 'connect': writes queue until the socket is up.
+    const initiator = sessionOverStream(socket, initiatorOptions, `tcp 127.0.0.1:${port}`);
+    const responder = await accepted;
     return {
       initiator,
-      responder: resp,
+      responder,
       close: async () => {
         destroyBoth(initiator, responder);
         await new Promise((r) => server.close(r));
@@ -93,8 +86,4 @@ export async function createSessionPair(
 function destroyBoth(a: Session, b: Session | undefined): void {
   a.destroy();
   b?.destroy();
-}
-
-async function waitListening(get: () => unknown): Promise<void> {
-  while (get() === undefined) await new Promise((r) => setImmediate(r));
 }

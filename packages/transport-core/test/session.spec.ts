@@ -1,0 +1,342 @@
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LengthPrefixedReader,
+  SpokeError,
+  createDuplexPair,
+  decodeFrame,
+  encodeFrame,
+  lengthPrefix,
+  sessionOverStream,
+  type Frame,
+  type Session,
+  type SessionOptions,
+} from '@spoke/transport-core';
+import { closed, createSessionPair, echo, readAll, serveTcp, waitFor, writeBytes, type SessionPair } from '@spoke/transport-core/testing';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function pair(carrier: 'memory' | 'tcp' | 'ws', options?: Parameters<typeof createSessionPair>[1]): Promise<SessionPair> {
+  const p = await createSessionPair(carrier, options);
+  cleanups.push(() => p.close());
+  await p.initiator.ready();
+  await p.responder.ready();
+  return p;
+}
+
+async function echoTarget(): Promise<{ host: string; port: number }> {
+  const s = await serveTcp(echo);
+  cleanups.push(() => s.close());
+  return s.target as { host: string; port: number };
+}
+
+/**
+ * A hand-driven peer: our Session on one end of a pipe, raw frames on the other.
+ * Used only for what a well-behaved peer never does (the same paths run against
+ * real sessions in session-compliance.spec.ts).
+ */
+function rawPeer(options: Partial<SessionOptions> = {}) {
+  const [ours, theirs] = createDuplexPair({ highWaterMark: 1 << 20 });
+  const session = sessionOverStream(ours, { role: 'initiator', ...options }, 'raw');
+  session.on('error', () => {});
+  cleanups.push(() => {
+    session.destroy();
+    theirs.destroy();
+  });
+  const received: Frame[] = [];
+  const reader = new LengthPrefixedReader(1 << 24);
+  theirs.on('data', (chunk: Buffer) => reader.push(chunk, (f) => received.push(decodeFrame(f, 1 << 24))));
+  theirs.on('error', () => {});
+  const sendRaw = (b: Buffer): void => {
+    theirs.write(Buffer.concat([lengthPrefix(b.length), b]));
+  };
+  return {
+    session,
+    received,
+    theirs,
+    sendRaw,
+    send: (f: Frame) => sendRaw(encodeFrame(f)),
+    hello: (over: Partial<Extract<Frame, { type: 'HELLO' }>> = {}) =>
+      sendRaw(
+        encodeFrame({ type: 'HELLO', versions: [1], role: 'responder', id: 'raw', identifiers: '', maxFrame: 65536, initialWindow: 65536, sessionWindow: 1 << 20, ...over }),
+      ),
+    waitFor: async <T extends Frame['type']>(type: T) => {
+      await waitFor(() => received.some((f) => f.type === type), `a ${type} frame from the session`);
+      return received.find((f) => f.type === type) as Extract<Frame, { type: T }>;
+    },
+  };
+}
+
+describe('spoke/1 session: streams', () => {
+  it('either side opens streams; without onDial they arrive as "stream" events', async () => {
+    const p = await pair('memory', { initiator: {} });
+    p.initiator.on('stream', (s: Duplex) => echo(s));
+    const s = await p.responder.dial('anything.local:1');
+    s.end('from the responder');
+    expect((await readAll(s)).toString()).toBe('from the responder');
+  });
+
+  it('a peer with neither onDial nor listeners denies dials with ERR_DIAL_DENIED', async () => {
+    const p = await pair('memory');
+    const err = await p.responder.dial('x.local:1').catch((e: unknown) => e);
+    expect((err as SpokeError).code).toBe('ERR_DIAL_DENIED');
+  });
+
+  it('carries the handler’s SpokeError code and message back to the dialler', async () => {
+    const p = await pair('tcp', {
+      responder: {
+        onDial: (t) => {
+          throw new SpokeError('ERR_DIAL_DENIED', `${'host' in t ? t.host : t.path} is outside --allow; add it to the allow list`);
+        },
+      },
+    });
+    const err = await p.initiator.dial('10.1.2.3:22').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpokeError);
+    expect((err as SpokeError).code).toBe('ERR_DIAL_DENIED');
+    expect((err as SpokeError).message).toContain('10.1.2.3 is outside --allow');
+  });
+
+  it('answers ping with a round-trip time', async () => {
+    const p = await pair('ws');
+    const rtt = await p.initiator.ping({ signal: AbortSignal.timeout(5000) });
+    expect(rtt).toBeGreaterThanOrEqual(0);
+  });
+
+  it('limits concurrent streams and pending dials with ERR_TOO_MANY_STREAMS', async () => {
+    const p = await pair('memory', { responder: { maxPendingDials: 2, onDial: () => new Promise<Duplex>(() => {}) } });
+    const a = p.initiator.dial('a.local:1');
+    const b = p.initiator.dial('b.local:1');
+    const err = await p.initiator.dial('c.local:1').catch((e: unknown) => e);
+    expect((err as SpokeError).code).toBe('ERR_TOO_MANY_STREAMS');
+    p.initiator.destroy();
+    await expect(a).rejects.toMatchObject({ code: 'ERR_TUNNEL_CLOSED' });
+    await expect(b).rejects.toMatchObject({ code: 'ERR_TUNNEL_CLOSED' });
+  });
+
+  it('validates options with ERR_BAD_OPTION', () => {
+    const [a, b] = createDuplexPair();
+    b.on('error', () => {});
+    for (const bad of [{ maxFrame: 10 }, { initialWindow: 100 }, { keepaliveMs: 100, idleTimeoutMs: 50 }, { role: 'boss' }] as Partial<SessionOptions>[]) {
+      expect(() => sessionOverStream(a, { role: 'initiator', ...bad } as SessionOptions)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
+    }
+    a.destroy();
+  });
+});
+
+describe('spoke/1 session: flow control and fairness', () => {
+  it('a paused bulk stream does not stall a second stream, and memory stays bounded while 1 GiB is offered', async () => {
+    const p = await pair('tcp');
+    let sinkStream: Duplex | undefined;
+    const sink = await serveTcp((s) => {
+      sinkStream = s;
+      s.pause(); // the far reader never reads
+    });
+    cleanups.push(() => sink.close());
+    const target = await echoTarget();
+    const bulk = await p.initiator.dial(sink.target);
+    bulk.on('error', () => {});
+    const before = process.memoryUsage();
+    let written = 0;
+    const writer = writeBytes(bulk, 1024 * 1024 * 1024, { onProgress: (n) => (written = n) }).catch(() => undefined);
+    // Wait for the writer to stall against the paused reader.
+    let last = -1;
+    let still = 0;
+    await waitFor(() => {
+      still = written === last ? still + 1 : 0;
+      last = written;
+      return still >= 20;
+    }, 'the bulk writer to stall', 30_000);
+    expect(sinkStream).toBeDefined();
+    // Stream window (256 KiB) + kernel buffers + one Writable buffer; far from 1 GiB.
+    expect(written).toBeLessThan(32 * 1024 * 1024);
+
+    const t0 = performance.now();
+    const small = await p.initiator.dial(target);
+    small.end('still flowing');
+    expect((await readAll(small)).toString()).toBe('still flowing');
+    expect(performance.now() - t0).toBeLessThan(5_000);
+
+    const after = process.memoryUsage();
+    expect(after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed)).toBeLessThan(128 * 1024 * 1024);
+    bulk.destroy();
+    await writer;
+  });
+
+  it('10,000 concurrent streams open, echo and close on one session', async () => {
+    const p = await pair('tcp', {
+      responder: {
+        maxPendingDials: 10_000,
+        onDial: () => {
+          const [near, far] = createDuplexPair();
+          echo(far);
+          return near;
+        },
+      },
+    });
+    const streams = await Promise.all(Array.from({ length: 10_000 }, (_, i) => p.initiator.dial(`s${i}.local:1`)));
+    expect(p.initiator.stats.streams).toBe(10_000);
+    const replies = await Promise.all(
+      streams.map((s, i) => {
+        s.end(`#${i}`);
+        return readAll(s).then((b) => b.toString() === `#${i}`);
+      }),
+    );
+    expect(replies.every(Boolean)).toBe(true);
+    await waitFor(() => p.initiator.stats.streams === 0 && p.responder.stats.streams === 0, 'all streams released');
+  });
+});
+
+describe('spoke/1 session: liveness and shutdown', () => {
+  it('declares a silent peer dead within the idle timeout; its streams fail with ERR_TUNNEL_CLOSED', async () => {
+    const raw = rawPeer({ keepaliveMs: 50, idleTimeoutMs: 300 });
+    raw.hello();
+    await raw.session.ready();
+    const dialing = raw.session.dial('a.local:1');
+    const dial = await raw.waitFor('DIAL');
+    raw.send({ type: 'DIAL_OK', stream: dial.stream });
+    const s = await dialing;
+    const t0 = performance.now();
+    const err = await closed(s);
+    const elapsed = performance.now() - t0;
+    expect(err).toBeInstanceOf(SpokeError);
+    expect((err as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
+    expect((err as SpokeError).message).toMatch(/considered dead/);
+    expect(raw.received.some((f) => f.type === 'PING')).toBe(true);
+    expect(elapsed).toBeLessThan(3_000);
+    expect(raw.session.state).toBe('closed');
+  });
+
+  it('close() drains: GOAWAY, no new dials, open streams finish, then both sides close cleanly', async () => {
+    const p = await pair('ws');
+    const target = await echoTarget();
+    const s = await p.initiator.dial(target);
+    const closing = p.initiator.close();
+    const err = await p.initiator.dial(target).catch((e: unknown) => e);
+    expect((err as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
+    await waitFor(() => p.responder.state === 'draining', 'the responder to see GOAWAY');
+    const refused = await p.responder.dial('x.local:1').catch((e: unknown) => e);
+    expect((refused as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
+    s.end('drained');
+    expect((await readAll(s)).toString()).toBe('drained');
+    await closing;
+    await p.responder.closed();
+    expect(p.initiator.closeError).toBeUndefined();
+    expect(p.responder.closeError).toBeUndefined();
+  });
+
+  it('destroy(err) fails every stream at once and the peer learns the session is gone', async () => {
+    const p = await pair('tcp');
+    const target = await echoTarget();
+    const s = await p.initiator.dial(target);
+    const peerClosed = new Promise((r) => p.responder.once('close', r));
+    p.initiator.destroy(new SpokeError('ERR_INTERNAL', 'test teardown'));
+    const err = await closed(s);
+    expect((err as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
+    expect(await peerClosed).toMatchObject({ code: 'ERR_TUNNEL_CLOSED' });
+  });
+
+  it('onHello can refuse the peer; the peer learns ERR_AUTH_FAILED', async () => {
+    const p = await createSessionPair('ws', {
+      responder: {
+        onHello: (peer) => {
+          if (peer.auth !== 'right') throw new SpokeError('ERR_AUTH_FAILED', 'bad token; check --token-file');
+        },
+      },
+      initiator: { auth: 'wrong' },
+    });
+    cleanups.push(() => p.close());
+    await expect(p.initiator.ready()).rejects.toMatchObject({ code: 'ERR_AUTH_FAILED', message: expect.stringContaining('check --token-file') });
+    await p.initiator.closed();
+    expect(p.initiator.closeError?.code).toBe('ERR_AUTH_FAILED');
+  });
+});
+
+describe('spoke/1 session: protocol violations end with a coded error the peer hears', () => {
+  it('a frame before HELLO → ERR_PROTOCOL', async () => {
+    const raw = rawPeer();
+    raw.send({ type: 'PING', nonce: 1 });
+    const goaway = await raw.waitFor('GOAWAY');
+    expect(goaway.code).toBe('ERR_PROTOCOL');
+    expect(raw.session.closeError?.code).toBe('ERR_PROTOCOL');
+  });
+
+  it('an unsupported version → ERR_VERSION_MISMATCH', async () => {
+    const raw = rawPeer();
+    raw.hello({ versions: [9] });
+    expect((await raw.waitFor('GOAWAY')).code).toBe('ERR_VERSION_MISMATCH');
+    await expect(raw.session.ready()).rejects.toMatchObject({ code: 'ERR_VERSION_MISMATCH' });
+  });
+
+  it('the same role on both sides → ERR_PROTOCOL', async () => {
+    const raw = rawPeer();
+    raw.hello({ role: 'initiator' });
+    expect((await raw.waitFor('GOAWAY')).code).toBe('ERR_PROTOCOL');
+  });
+
+  it('no HELLO in time → ERR_HANDSHAKE_TIMEOUT', async () => {
+    const raw = rawPeer({ handshakeTimeoutMs: 100 });
+    expect((await raw.waitFor('GOAWAY')).code).toBe('ERR_HANDSHAKE_TIMEOUT');
+    await expect(raw.session.ready()).rejects.toMatchObject({ code: 'ERR_HANDSHAKE_TIMEOUT' });
+  });
+
+  it('an unknown frame type or garbage body → ERR_PROTOCOL', async () => {
+    const raw = rawPeer();
+    raw.hello();
+    await raw.session.ready();
+    raw.sendRaw(Buffer.from([0x7f, 1, 2, 3]));
+    expect((await raw.waitFor('GOAWAY')).code).toBe('ERR_PROTOCOL');
+  });
+
+  it('an oversized frame → ERR_FRAME_TOO_LARGE before it is buffered', async () => {
+    const raw = rawPeer({ maxFrame: 1024 });
+    raw.hello();
+    await raw.session.ready();
+    raw.theirs.write(lengthPrefix(100 * 1024 * 1024));
+    expect((await raw.waitFor('GOAWAY')).code).toBe('ERR_FRAME_TOO_LARGE');
+  });
+
+  it('DATA for a stream that was never opened → ERR_PROTOCOL', async () => {
+    const raw = rawPeer();
+    raw.hello();
+    await raw.session.ready();
+    raw.send({ type: 'DATA', stream: 99, data: Buffer.from('x') });
+    const goaway = await raw.waitFor('GOAWAY');
+    expect(goaway.code).toBe('ERR_PROTOCOL');
+    expect(goaway.message).toMatch(/never opened/);
+  });
+
+  it('DATA beyond the stream credit resets that stream only, with ERR_FLOW_CONTROL', async () => {
+    const raw = rawPeer({ initialWindow: 65536 });
+    raw.hello();
+    await raw.session.ready();
+    const dialing = raw.session.dial('a.local:1');
+    const dial = await raw.waitFor('DIAL');
+    raw.send({ type: 'DIAL_OK', stream: dial.stream });
+    const s = await dialing;
+    s.pause();
+    for (let i = 0; i < 2; i++) raw.send({ type: 'DATA', stream: dial.stream, data: Buffer.alloc(40_000) });
+    const err = await closed(s);
+    expect((err as SpokeError).code).toBe('ERR_FLOW_CONTROL');
+    const reset = await raw.waitFor('RESET');
+    expect(reset.code).toBe('ERR_FLOW_CONTROL');
+    expect(raw.session.state).toBe('open');
+    // The session still works: a ping round-trips.
+    const pong = raw.session.ping();
+    const ping = await raw.waitFor('PING');
+    raw.send({ type: 'PONG', nonce: ping.nonce });
+    await expect(pong).resolves.toBeGreaterThanOrEqual(0);
+  });
+
+  it('DIAL with the wrong stream-id parity → ERR_PROTOCOL', async () => {
+    const raw = rawPeer();
+    raw.hello();
+    await raw.session.ready();
+    raw.send({ type: 'DIAL', stream: 3, target: 'a.local:1' }); // the responder must use even ids
+    expect((await raw.waitFor('GOAWAY')).code).toBe('ERR_PROTOCOL');
+  });
+});
+
+export type { Session };
