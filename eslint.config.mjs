@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', '**/src/gen/**', '**/vite.config.*.timestamp*', '**/vitest.config.*.timestamp*'] },
+  { ignores: ['**/dist/**', '**/out-tsc/**', '**/node_modules/**', '**/.nx/**', '**/src/gen/**', '**/vite.config.*.timestamp*', '**/vitest.config.*.timestamp*'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

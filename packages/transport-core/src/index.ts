@@ -36,7 +36,7 @@ export type { RetryOptions } from './decorators/with-retry.js';
 export { withHooks, withDiagnostics, DIAL_CHANNELS } from './decorators/with-hooks.js';
 export type { DialHooks, DialStartEvent, DialConnectedEvent, DialErrorEvent } from './decorators/with-hooks.js';
 export { compose } from './decorators/compose.js';
-export { connectTls } from './tls-connect.js';
+export { connectTls, tlsErrorToSpoke } from './tls-connect.js';
 export type { TlsClientOptions, TlsPeer } from './tls-connect.js';
 export { createHttpAgent, createHttpsAgent } from './adapters/http-agent.js';
 export { createUndiciConnect } from './adapters/undici-connect.js';
@@ -57,3 +57,5 @@ export { encodeFrame, decodeFrame, encodeDataHeader, DATA_HEADER_BYTES } from '.
 export { LengthPrefixedReader, lengthPrefix } from './mux/length-prefix.js';
 export { FrameType, LIMITS, PROTOCOL_VERSIONS, frameLimit } from './mux/frame.js';
 export type { Frame, SessionRole } from './mux/frame.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LoggerOptions, LogLevel, LogFields } from './logger.js';

@@ -40,7 +40,9 @@ export class SpokeSocket extends net.Socket {
    * the far side learns it was reset rather than seeing a clean end-of-stream.
    */
   override destroy(error?: Error): this {
-    if (!this.destroyed && !this.connecting && this.readyState !== 'closed' && !(this.writableFinished && this.readableEnded)) {
+    const handle = (this as unknown as { _handle?: { reset?: unknown } })._handle;
+    // Only TCP handles can send a RST; unix sockets just close.
+    if (typeof handle?.reset === 'function' && !this.destroyed && !this.connecting && !(this.writableFinished && this.readableEnded)) {
       // Node's own flag behind resetAndDestroy(); that method takes no error, this one must.
       (this as unknown as { resetAndClosing: boolean }).resetAndClosing = true;
     }

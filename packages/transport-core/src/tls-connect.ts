@@ -50,19 +50,28 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
   const checkedName = options.servername ?? peer.host;
   const hop = peer.hop ?? 'tls';
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      socket,
-      ...(servername !== undefined ? { servername } : {}),
-      ...(options.ca !== undefined ? { ca: options.ca } : {}),
-      ...(options.cert !== undefined ? { cert: options.cert } : {}),
-      ...(options.key !== undefined ? { key: options.key } : {}),
-      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-      ...(options.alpn !== undefined ? { ALPNProtocols: options.alpn } : {}),
-      minVersion: options.minVersion ?? 'TLSv1.2',
-      // We verify ourselves after the handshake so errors can name the certificate.
-      rejectUnauthorized: false,
-      checkServerIdentity: (host, cert) => tls.checkServerIdentity(checkedName || host, cert),
-    });
+    let secure: tls.TLSSocket;
+    try {
+      secure = tls.connect({
+        socket,
+        ...(servername !== undefined ? { servername } : {}),
+        ...(options.ca !== undefined ? { ca: options.ca } : {}),
+        ...(options.cert !== undefined ? { cert: options.cert } : {}),
+        ...(options.key !== undefined ? { key: options.key } : {}),
+        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+        ...(options.alpn !== undefined ? { ALPNProtocols: options.alpn } : {}),
+        minVersion: options.minVersion ?? 'TLSv1.2',
+        // We verify ourselves after the handshake so errors can name the certificate.
+        rejectUnauthorized: false,
+        checkServerIdentity: (host, cert) => tls.checkServerIdentity(checkedName || host, cert),
+      });
+    } catch (err) {
+      // Bad PEM material throws synchronously from tls.connect.
+      socket.destroy();
+      reject(new SpokeError('ERR_BAD_OPTION', `Invalid TLS material for ${peer.host}: ${(err as Error).message}. Check the ca/cert/key PEM files.`, { cause: err, target: peer.host, hop }));
+      return;
+    }
+    mapSocketErrors(secure, peer.host, hop);
     const fail = (err: Error): void => {
       signal?.removeEventListener('abort', onAbort);
       secure.destroy();
@@ -71,7 +80,7 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
     };
     const onAbort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
-    secure.once('error', (err) => fail(SpokeError.from(err, { target: peer.host, hop })));
+    secure.once('error', (err) => fail(err));
     secure.once('secureConnect', () => {
       const problem = options.insecureSkipVerify ? undefined : verify(secure);
       if (problem) {
@@ -124,6 +133,31 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
       { target: peer.host, hop },
     );
   }
+}
+
+/**
+ * Maps a TLS-layer failure to a SpokeError: a server refusing our client
+ * certificate → ERR_AUTH_FAILED, other handshake failures → ERR_PROTOCOL,
+ * socket errors as usual.
+ */
+export function tlsErrorToSpoke(err: unknown, host: string, hop: string): SpokeError {
+  if (err instanceof SpokeError) return err;
+  const code = typeof err === 'object' && err !== null ? String((err as { code?: unknown }).code ?? '') : '';
+  const detail = err instanceof Error ? err.message : String(err);
+  if (/ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code)) {
+    return new SpokeError('ERR_AUTH_FAILED', `The server at ${host} refused the TLS client authentication (${code}). Pass a client cert/key signed by a CA it trusts.`, { cause: err, target: host, hop });
+  }
+  if (code.startsWith('ERR_SSL_') || code === 'ECONNRESET' && /handshake|TLS/i.test(detail)) {
+    return new SpokeError('ERR_PROTOCOL', `The TLS handshake with ${host} failed (${code}: ${detail}). Check that it serves TLS and supports the configured minVersion.`, { cause: err, target: host, hop });
+  }
+  return SpokeError.from(err, { target: host, hop });
+}
+
+// Node emits some TLS errors straight from the wrap rather than through destroy(): map both paths.
+function mapSocketErrors(secure: tls.TLSSocket, host: string, hop: string): void {
+  const emit = secure.emit.bind(secure) as (event: string | symbol, ...args: unknown[]) => boolean;
+  secure.emit = ((event: string | symbol, ...args: unknown[]): boolean =>
+    event === 'error' ? emit(event, tlsErrorToSpoke(args[0], host, hop)) : emit(event, ...args)) as typeof secure.emit;
 }
 
 function describe(cert: X509Certificate): string {

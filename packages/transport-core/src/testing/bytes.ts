@@ -70,6 +70,7 @@ export function readAll(stream: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     stream.on('data', (c: Buffer) => parts.push(c));
+    stream.resume();
     stream.once('end', () => resolve(Buffer.concat(parts)));
     stream.once('error', reject);
     stream.once('close', () => reject(new Error('stream closed before its end')));
