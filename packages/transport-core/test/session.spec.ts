@@ -330,6 +330,18 @@ describe('spoke/1 session: protocol violations end with a coded error the peer h
     await expect(pong).resolves.toBeGreaterThanOrEqual(0);
   });
 
+  // Regression (found by the fuzzer): a RESET answering a pending DIAL emitted 'error' on a stream nobody held.
+  it('a RESET instead of DIAL_OK fails the dial with the peer’s code and nothing unhandled', async () => {
+    const raw = rawPeer();
+    raw.hello();
+    await raw.session.ready();
+    const dialing = raw.session.dial('a.local:1');
+    const dial = await raw.waitFor('DIAL');
+    raw.send({ type: 'RESET', stream: dial.stream, code: 'ERR_DIAL_DENIED', message: 'not allowed' });
+    await expect(dialing).rejects.toMatchObject({ code: 'ERR_DIAL_DENIED', message: expect.stringContaining('not allowed') });
+    expect(raw.session.stats.streams).toBe(0);
+  });
+
   it('DIAL with the wrong stream-id parity → ERR_PROTOCOL', async () => {
     const raw = rawPeer();
     raw.hello();

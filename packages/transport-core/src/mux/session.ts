@@ -318,6 +318,12 @@ export class Session extends EventEmitter implements Tunnel {
         this.#outbound.set(id, {
           resolve: (s) => {
             signal.removeEventListener('abort', onAbort);
+            // A RESET right behind DIAL_OK would emit 'error' (next tick) before the caller's
+            // continuation (a microtask later) can listen. Cover that gap; the caller still
+            // sees the stream destroyed and errored.
+            const gap = (): void => {};
+            s.on('error', gap);
+            setImmediate(() => s.off('error', gap));
             resolve(s);
           },
           reject: (e) => {
@@ -444,6 +450,14 @@ export class Session extends EventEmitter implements Tunnel {
           this.#inbound.delete(frame.stream);
           abort.abort(new SpokeError('ERR_STREAM_RESET', 'The peer cancelled the dial.'));
           this.#streams.get(frame.stream)?.destroy();
+          return;
+        }
+        const pending = this.#outbound.get(frame.stream);
+        if (pending) {
+          // A RESET instead of DIAL_OK/DIAL_ERR: the dial fails with the peer's code.
+          this.#outbound.delete(frame.stream);
+          const target = this.#streams.get(frame.stream)?.target;
+          pending.reject(new SpokeError(wireCode(frame.code, 'ERR_STREAM_RESET'), `The far side reset the stream to ${target} before answering: ${frame.message}`, { target, hop: 'spoke' }));
           return;
         }
         const s = this.#known(frame.stream, 'RESET');
