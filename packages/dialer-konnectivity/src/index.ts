@@ -1,0 +1,15 @@
+/**
+ * `@spoke/dialer-konnectivity`: a Konnectivity (kubernetes-sigs/apiserver-network-proxy) client, agent and
+ * server that speak the upstream wire protocol, with the per-connection backpressure upstream lacks.
+ *
+ * @example
+ * ```ts
+ * import { createKonnectivityDialer } from '@spoke/dialer-konnectivity';
+ * const dialer = createKonnectivityDialer({ mode: 'grpc', uds: '/run/konnectivity/server.sock' });
+ * const socket = await dialer.dial('10.0.0.5:10250', { signal: AbortSignal.timeout(5000) });
+ * ```
+ * @packageDocumentation
+ */
+export { createKonnectivityDialer } from './konnectivity-dialer.js';
+export type { KonnectivityDialerOptions, KonnectivityTlsOptions } from './konnectivity-dialer.js';
+export { codeForDialError } from './errors.js';
