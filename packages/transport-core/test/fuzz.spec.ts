@@ -118,7 +118,7 @@ describe(`fuzz (${FRAMES} frames, seed ${SEED})`, () => {
         decodeFrame(input, 65536);
         decoded++;
       } catch (err) {
-        if (!(err instanceof SpokeError)) throw new Error(`decoder threw a non-SpokeError for ${input.toString('hex')}: ${String(err)}`);
+        if (!(err instanceof SpokeError)) throw new Error(`decoder threw a non-SpokeError for ${input.toString('hex')}: ${String(err)}`, { cause: err });
         rejected++;
       }
     }
