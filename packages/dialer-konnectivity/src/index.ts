@@ -13,3 +13,8 @@
 export { createKonnectivityDialer } from './konnectivity-dialer.js';
 export type { KonnectivityDialerOptions, KonnectivityTlsOptions } from './konnectivity-dialer.js';
 export { codeForDialError } from './errors.js';
+export { createKonnectivityAgent } from './agent/konnectivity-agent.js';
+export type { KonnectivityAgent, KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
+export { parseAgentIdentifiers } from './agent/identifiers.js';
+export type { AgentIdentifiers } from './agent/identifiers.js';
+export { createAllowList } from './agent/allow-list.js';

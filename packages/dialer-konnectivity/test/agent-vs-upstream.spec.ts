@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpokeError, type Dialer } from '@spoke/transport-core';
+import { closed, closedTcpPort, readAll, readDigest, readExactly, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
+import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent } from '../src/index.js';
+import { createTestPki, removePki, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
+import { runGoClient } from './upstream/go-client.js';
+import { addr, serveLineUpper } from './targets.js';
+
+const MiB = 1024 * 1024;
+
+describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS) ↔ our agent (mTLS)', (mode) => {
+  let pki: TestPki;
+  let server: { proc: Proc; ports: { healthPort: number; agentPort: number } };
+  let agent: KonnectivityAgent;
+  let dialer: Dialer;
+  let uds: string;
+  const targets: ServedTarget[] = [];
+  const serve = async (t: Promise<ServedTarget>): Promise<string> => {
+    const s = await t;
+    targets.push(s);
+    return addr(s);
+  };
+
+  beforeAll(async () => {
+    pki = createTestPki();
+    uds = join(pki.dir, 'k.sock');
+    // --cluster-ca-cert makes upstream require and verify our agent's client certificate.
+    server = await startUpstreamServer({ mode, pki, uds, extraArgs: [`--cluster-ca-cert=${pki.ca}`] });
+    agent = createKonnectivityAgent({
+      proxyServerHost: '127.0.0.1',
+      proxyServerPort: server.ports.agentPort,
+      caCert: pki.caPem,
+      agentCert: pki.clientCertPem,
+      agentKey: pki.clientKeyPem,
+      agentId: 'spoke-agent-1',
+      agentIdentifiers: 'host=localhost&ipv4=127.0.0.1',
+      allow: ['127.0.0.0/8'],
+    });
+    await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
+    dialer = createKonnectivityDialer({ mode, uds, endGraceMs: 200 });
+  });
+
+  afterAll(async () => {
+    await dialer?.close();
+    agent?.destroy();
+    await Promise.all(targets.map((t) => t.close()));
+    await server?.proc.stop();
+    removePki(pki);
+  });
+
+  it('registers with upstream under its agent id and reads serverid/servercount', () => {
+    expect(agent.servers()).toEqual(['upstream-server-1']);
+    expect(agent.serverCount).toBe(1);
+    expect(server.proc.output()).toContain('spoke-agent-1');
+  });
+
+  it("serves upstream's Go client (konnectivity-client library / Go CONNECT)", async () => {
+    const target = await serve(serveLineUpper());
+    const r = await runGoClient(['-mode', mode, '-uds', uds, '-target', target], 'from go\n');
+    expect(r.stderr).toContain('CONNECTED');
+    expect(r.stdout.toString()).toBe('FROM GO\n');
+  });
+
+  it('serves our client: request and answer', async () => {
+    const target = await serve(serveLineUpper());
+    const s = await dialer.dial(target, { signal: AbortSignal.timeout(10_000) });
+    s.write('hello agent\n');
+    expect((await readAll(s)).toString()).toBe('HELLO AGENT\n');
+  });
+
+  it('moves 8 MiB each way with matching sha256', async () => {
+    const total = 8 * MiB;
+    const up = await serve(
+      serveTcp((t) => {
+        const h = createHash('sha256');
+        let n = 0;
+        t.on('error', () => {});
+        t.on('data', (b: Buffer) => {
+          h.update(b);
+          n += b.length;
+          if (n >= total) t.end(`${n} ${h.digest('hex')}`);
+        });
+      }),
+    );
+    const s = await dialer.dial(up);
+    const answer = readAll(s);
+    const sent = await writeBytes(s, total, { end: false });
+    expect((await answer).toString()).toBe(`${sent.bytes} ${sent.sha256}`);
+
+    let pushed: Promise<{ bytes: number; sha256: string }> | undefined;
+    const down = await serve(
+      serveTcp((t) => {
+        t.on('error', () => {});
+        t.resume();
+        pushed = writeBytes(t, total);
+      }),
+    );
+    const s2 = await dialer.dial(down);
+    const got = await readDigest(s2);
+    expect(got).toEqual(await pushed);
+  });
+
+  it('runs 20 concurrent connections', async () => {
+    const target = await serve(serveLineUpper());
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const s = await dialer.dial(target);
+        s.write(`n${i}\n`);
+        return (await readAll(s)).toString() === `N${i}\n`;
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
+  });
+
+  it('closes the destination when the client destroys the stream', async () => {
+    let targetClosed: Promise<Error | undefined> | undefined;
+    const target = await serve(
+      serveTcp((t) => {
+        targetClosed = closed(t);
+        t.on('end', () => t.end());
+        t.resume();
+        t.write('x');
+      }),
+    );
+    const s = await dialer.dial(target);
+    await readExactly(s, 1);
+    s.destroy();
+    await waitFor(() => targetClosed !== undefined, 'target saw the connection');
+    await targetClosed;
+  });
+
+  it('answers a refused destination with Go error text (ERR_DIAL_REFUSED)', async () => {
+    const err = await dialer.dial(await closedTcpPort(), { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect((err as SpokeError).code).toBe('ERR_DIAL_REFUSED');
+  });
+
+  it('refuses destinations outside its allow list (ERR_DIAL_DENIED)', async () => {
+    const err = await dialer.dial('192.0.2.1:80', { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpokeError);
+    expect((err as SpokeError).code).toBe('ERR_DIAL_DENIED');
+  });
+
+  it('reconnects after its server restarts, and close() leaves the server without agents', async () => {
+    expect(agent.servers().length).toBe(1);
+    const lost = once(agent, 'server-lost');
+    const back = once(agent, 'server');
+    await server.proc.kill();
+    await lost;
+    server = await startUpstreamServer({
+      mode,
+      pki,
+      uds,
+      extraArgs: [`--cluster-ca-cert=${pki.ca}`, `--agent-port=${server.ports.agentPort}`],
+    });
+    await back;
+    await agent.close({ timeoutMs: 2000 });
+    expect(agent.servers()).toEqual([]);
+    await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 500, server.proc);
+  });
+});
