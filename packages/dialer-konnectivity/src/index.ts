@@ -18,3 +18,5 @@ export type { KonnectivityAgent, KonnectivityAgentOptions } from './agent/konnec
 export { parseAgentIdentifiers } from './agent/identifiers.js';
 export type { AgentIdentifiers } from './agent/identifiers.js';
 export { createAllowList } from './agent/allow-list.js';
+export { konnectivityScheme, konnectivityEgressBackend } from './scheme.js';
+export type { EgressConnection } from './scheme.js';

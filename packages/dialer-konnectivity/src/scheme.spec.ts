@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SpokeError, createCertificateAuthority, createDialerRegistry } from '@spoke/transport-core';
+import { konnectivityEgressBackend, konnectivityScheme } from './scheme.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spoke-konn-scheme-'));
+const ca = createCertificateAuthority();
+const client = ca.issue({ commonName: 'c', usages: ['client'] });
+writeFileSync(join(dir, 'ca.pem'), ca.cert);
+writeFileSync(join(dir, 'c.pem'), client.cert);
+writeFileSync(join(dir, 'k.pem'), client.key);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ctx = { warn: () => {} };
+
+describe('konnectivityScheme', () => {
+  const registry = createDialerRegistry([konnectivityScheme]);
+
+  it.each([
+    'konnectivity+grpc+unix:///run/konnectivity.sock',
+    'konnectivity+connect+unix:///run/konnectivity.sock',
+    `konnectivity+grpc://127.0.0.1:8090?ca=${dir}/ca.pem&cert=${dir}/c.pem&key=${dir}/k.pem`,
+    `konnectivity+connect://localhost:8131?ca=${dir}/ca.pem&cert=${dir}/c.pem&key=${dir}/k.pem&servername=konnectivity`,
+  ])('builds a dialer for %s', async (uri) => {
+    const d = registry.create(uri, ctx);
+    expect(d.kind).toBe('konnectivity');
+    await d.close();
+  });
+
+  it.each([
+    'konnectivity+grpc+unix://host/x.sock',
+    'konnectivity+connect+unix:///',
+    `konnectivity+grpc://127.0.0.1:8090?ca=${dir}/missing.pem`,
+    `konnectivity+grpc://127.0.0.1:8090?ca=${dir}/ca.pem&cert=${dir}/c.pem`,
+  ])('rejects %s with ERR_BAD_URI', (uri) => {
+    const err = (() => {
+      try {
+        registry.create(uri, ctx);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(SpokeError);
+    expect((err as SpokeError).code).toBe('ERR_BAD_URI');
+  });
+});
+
+describe('konnectivityEgressBackend', () => {
+  it('accepts the shapes of an EgressSelectorConfiguration connection', async () => {
+    const a = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName: '/run/k.sock' } } });
+    const b = konnectivityEgressBackend({
+      proxyProtocol: 'HTTPConnect',
+      transport: { tcp: { url: 'https://konnectivity:8131', tlsConfig: { caBundle: `${dir}/ca.pem`, clientCert: `${dir}/c.pem`, clientKey: `${dir}/k.pem` } } },
+    });
+    expect([a.kind, b.kind]).toEqual(['konnectivity', 'konnectivity']);
+    await a.close();
+    await b.close();
+  });
+
+  it('rejects Direct, missing transports and unreadable files with ERR_BAD_CONFIG', () => {
+    const bad = [
+      { proxyProtocol: 'Direct' as const },
+      { proxyProtocol: 'GRPC' as const, transport: {} },
+      { proxyProtocol: 'HTTPConnect' as const, transport: { tcp: { url: 'https://k:8131', tlsConfig: { caBundle: `${dir}/nope.pem` } } } },
+    ];
+    for (const c of bad) expect(() => konnectivityEgressBackend(c)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_CONFIG' }) as Error);
+  });
+});
