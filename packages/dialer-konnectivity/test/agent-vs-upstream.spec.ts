@@ -40,6 +40,8 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
       allow: ['127.0.0.0/8'],
     });
     await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
+    // The server registers the agent before the agent has read the response headers.
+    await waitFor(() => agent.servers().length === 1, 'the agent to read serverid/servercount');
     dialer = createKonnectivityDialer({ mode, uds, endGraceMs: 200 });
   });
 

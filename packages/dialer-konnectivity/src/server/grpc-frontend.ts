@@ -1,0 +1,110 @@
+import { constants as http2constants } from 'node:http2';
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import { closeResponse, dataPacket, dialResponse, PacketType, type Packet } from '../packets.js';
+import type { Frontend, PendingFailure, TunnelCore } from './tunnel-core.js';
+
+/**
+ * Serves one `/ProxyService/Proxy` stream: its first DIAL_REQ starts the one
+ * dial the stream carries; DATA, CLOSE_REQ and DIAL_CLS follow.
+ */
+export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core: TunnelCore, onDone: () => void): void {
+  let random: bigint | undefined;
+  let connectID = 0n;
+  let finished = false;
+  // Bytes handed to gRPC whose write has not completed: HTTP/2 flow control
+  // holds them while the client does not read, so this is the stall signal.
+  let unsent = 0;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    core.detach(fe);
+    if (!call.writableEnded) call.end();
+    onDone();
+  };
+  const fe: Frontend = {
+    dialed(id, error) {
+      if (random === undefined) return;
+      call.write(dialResponse(random, id, error));
+      if (error !== '') finish();
+      else connectID = id;
+    },
+    data(bytes) {
+      if (finished) return;
+      unsent += bytes.length;
+      call.write(dataPacket(connectID, bytes), () => (unsent -= bytes.length));
+    },
+    remoteClosed(error) {
+      if (finished) return;
+      call.write(closeResponse(connectID, error ?? ''));
+      finish();
+    },
+    failed(reason: PendingFailure, text: string) {
+      if (random === undefined || finished) return;
+      if (reason === 'no_agent' || reason === 'backend_dial_timeout' || reason === 'backend_close') call.write(dialResponse(random, 0n, text));
+      else call.write({ type: PacketType.DIAL_CLS, closeDial: { random } });
+      finish();
+    },
+    queued: () => unsent,
+    stalled() {
+      if (finished) return;
+      finished = true;
+      core.detach(fe);
+      // A status cannot pass the full HTTP/2 window of a client that stopped
+      // reading, so reset the stream; the status is for clients that resume.
+      call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'front end stopped reading: connection closed by the Konnectivity server' });
+      resetHttp2Stream(call);
+      onDone();
+    },
+    pause: () => call.pause(),
+    resume: () => call.resume(),
+  };
+  call.on('data', (p: Packet) => {
+    if (finished) return;
+    switch (p.type) {
+      case PacketType.DIAL_REQ:
+        if (random !== undefined || !p.dialRequest) return; // one dial per stream
+        random = p.dialRequest.random;
+        core.dial(fe, p.dialRequest.address, random, p);
+        return;
+      case PacketType.DATA:
+        if (p.data) core.data(fe, p.data.data);
+        return;
+      case PacketType.CLOSE_REQ:
+        // Forwarded to the agent; its CLOSE_RSP ends this stream.
+        core.close(fe);
+        return;
+      case PacketType.DIAL_CLS:
+        core.close(fe);
+        finish();
+        return;
+      default:
+        return;
+    }
+  });
+  call.on('error', () => finish());
+  call.on('end', () => {
+    // The client half-closed: a pending dial is abandoned; an open connection
+    // is closed at the agent, whose CLOSE_RSP then ends this stream.
+    if (connectID === 0n) finish();
+    else core.close(fe);
+  });
+  call.on('close', () => finish());
+}
+
+/**
+ * RST_STREAM(CANCEL) on the HTTP/2 stream under a grpc-js server call. grpc-js
+ * (pinned 1.14.7) has no public server-side cancel; its call objects chain to
+ * the one holding `stream` through `call` / `nextCall`. Missing pieces make
+ * this a no-op, never an error.
+ */
+function resetHttp2Stream(call: object): void {
+  let node: unknown = (call as { call?: unknown }).call;
+  for (let i = 0; i < 8 && typeof node === 'object' && node !== null; i++) {
+    const stream = (node as { stream?: { close?: unknown; closed?: boolean; rstCode?: unknown } }).stream;
+    if (stream && typeof stream.close === 'function' && 'rstCode' in stream) {
+      if (!stream.closed) (stream.close as (code: number) => void)(http2constants.NGHTTP2_CANCEL);
+      return;
+    }
+    node = (node as { nextCall?: unknown }).nextCall;
+  }
+}

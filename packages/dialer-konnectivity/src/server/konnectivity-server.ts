@@ -1,0 +1,286 @@
+import { Metadata, Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { SpokeError } from '@spoke/transport-core';
+import { AgentServiceService } from '../gen/agent.js';
+import { ProxyServiceService } from '../gen/konnectivity-client/proto/client/client.js';
+import { parseAgentIdentifiers } from '../agent/identifiers.js';
+import type { Packet } from '../packets.js';
+import { BackendManager, cidrBlock, PROXY_STRATEGIES, type Backend, type ProxyStrategy } from './backends.js';
+import { serveGrpcFrontend } from './grpc-frontend.js';
+import { serveHttpFrontend } from './http-frontend.js';
+import { ServerMetrics } from './metrics.js';
+import { TunnelCore } from './tunnel-core.js';
+
+/** Options of {@link createKonnectivityServer}; names follow upstream proxy-server's flags. */
+export interface KonnectivityServerOptions {
+  /** `--mode`: front-end protocol. Default `grpc`. */
+  mode?: 'grpc' | 'http-connect';
+  /** `--uds-name`: front end on this unix socket (no TLS), else TCP on serverPort with mTLS. */
+  udsName?: string;
+  /** `--delete-existing-uds-file`. Default true. */
+  deleteExistingUdsFile?: boolean;
+  /** `--server-port` / `--server-bind-address`. Default 8090 / all interfaces. 0 picks a free port. */
+  serverPort?: number;
+  serverBindAddress?: string;
+  /** `--server-cert`, `--server-key`, `--server-ca-cert` (PEM contents): front-end mTLS. */
+  serverCert?: string | Buffer;
+  serverKey?: string | Buffer;
+  serverCaCert?: string | Buffer;
+  /** `--agent-port` / `--agent-bind-address`. Default 8091 / all interfaces. */
+  agentPort?: number;
+  agentBindAddress?: string;
+  /** `--cluster-cert`, `--cluster-key` (required), `--cluster-ca-cert` (mTLS for agents). */
+  clusterCert: string | Buffer;
+  clusterKey: string | Buffer;
+  clusterCaCert?: string | Buffer;
+  /** spoke: static bearer tokens accepted from agents (instead of TokenReview). Exclusive with clusterCaCert. */
+  agentTokens?: readonly string[];
+  /** `--health-port` / `--health-bind-address`. Default 8092 / all. `false` disables it. */
+  healthPort?: number | false;
+  healthBindAddress?: string;
+  /** `--server-id`. Default env `PROXY_SERVER_ID`, else a UUID. */
+  serverId?: string;
+  /** `--server-count`. Default 1. */
+  serverCount?: number;
+  /** `--proxy-strategies`. Default `['default']`. */
+  proxyStrategies?: readonly ProxyStrategy[];
+  /** `--keepalive-time` for agent connections. Default 1 h. */
+  keepaliveTimeMs?: number;
+  /** `--backend-dial-timeout`. Default 0 (none). */
+  backendDialTimeoutMs?: number;
+  /** spoke: bytes queued towards one front end above which it counts as stalled. Default 4 MiB. */
+  maxFrontendQueue?: number;
+  /** spoke: a stalled front end is closed alone after this long. Default 30000 ms. */
+  frontendStallTimeoutMs?: number;
+  /** Log sink. */
+  log?: (message: string) => void;
+}
+
+/** A running Konnectivity server. */
+export interface KonnectivityServer {
+  /** Bound ports (useful with port 0). */
+  readonly ports: { server?: number; agent: number; health?: number };
+  readonly serverId: string;
+  /** Number of connected agent streams. */
+  readonly agents: number;
+  /** Prometheus text of the server metrics (also on /metrics). */
+  metrics(): string;
+  /** Stops accepting, ends streams gracefully. */
+  close(): Promise<void>;
+  /** Stops at once. */
+  destroy(): void;
+}
+
+const MIN_PING_MS = 30_000;
+
+/**
+ * Starts a Konnectivity proxy-server that upstream agents and clients (and
+ * ours) can use: a front end (gRPC ProxyService or HTTP CONNECT, on a unix
+ * socket or mTLS TCP), the AgentService over TLS, and /healthz, /readyz,
+ * /metrics.
+ */
+export async function createKonnectivityServer(options: KonnectivityServerOptions): Promise<KonnectivityServer> {
+  const mode = options.mode ?? 'grpc';
+  const strategies = options.proxyStrategies ?? ['default'];
+  for (const s of strategies) {
+    if (!PROXY_STRATEGIES.includes(s)) throw new SpokeError('ERR_BAD_OPTION', `Unknown proxy strategy ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
+  }
+  if (options.clusterCaCert !== undefined && options.agentTokens !== undefined) {
+    throw new SpokeError('ERR_BAD_OPTION', 'clusterCaCert (agent mTLS) and agentTokens (token auth) are exclusive, as upstream\'s --cluster-ca-cert and token auth are.');
+  }
+  if (options.udsName === undefined && (options.serverCert === undefined || options.serverKey === undefined || options.serverCaCert === undefined)) {
+    throw new SpokeError('ERR_BAD_OPTION', 'A TCP front end needs serverCert, serverKey and serverCaCert (mTLS), or give udsName for a unix socket.');
+  }
+  const serverId = options.serverId ?? process.env.PROXY_SERVER_ID ?? randomUUID();
+  const serverCount = options.serverCount ?? 1;
+  const log = options.log ?? (() => {});
+  const metrics = new ServerMetrics();
+  const backends = new BackendManager(strategies);
+  const core = new TunnelCore({
+    backends,
+    metrics,
+    backendDialTimeoutMs: options.backendDialTimeoutMs ?? 0,
+    maxFrontendQueue: options.maxFrontendQueue ?? 4 * 1024 * 1024,
+    frontendStallTimeoutMs: options.frontendStallTimeoutMs ?? 30_000,
+    log,
+  });
+  const tokens = (options.agentTokens ?? []).map((t) => Buffer.from(`Bearer ${t}`));
+
+  // ---- agent server -------------------------------------------------------
+  const agentServer = new Server({
+    'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 3_600_000,
+    'grpc.http2.min_ping_interval_without_data_ms': MIN_PING_MS,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  agentServer.addService(AgentServiceService, {
+    connect: (call: ServerDuplexStream<Packet, Packet>) => {
+      const md = call.metadata;
+      const ids = md.get('agentid');
+      const idents = md.get('agentidentifiers');
+      const reject = (code: GrpcStatus, details: string): void => {
+        call.emit('error', { code, details });
+      };
+      if (ids.length !== 1) return reject(GrpcStatus.INVALID_ARGUMENT, `expected exactly 1 agentid, got ${ids.length}`);
+      if (idents.length > 1) return reject(GrpcStatus.INVALID_ARGUMENT, `expected at most 1 agentidentifiers, got ${idents.length}`);
+      if (tokens.length > 0) {
+        const auth = md.get('authorization');
+        const given = auth.length === 1 ? Buffer.from(String(auth[0])) : Buffer.alloc(0);
+        if (!tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) return reject(GrpcStatus.UNAUTHENTICATED, 'agent token rejected');
+      }
+      const identifiers = parseAgentIdentifiers(idents.length === 1 ? String(idents[0]) : '', false);
+      const backend: Backend = { agentId: String(ids[0]), identifiers, call, draining: false, cidrs: cidrBlock(identifiers.cidr) };
+      const headers = new Metadata();
+      headers.set('serverid', serverId);
+      headers.set('servercount', String(serverCount));
+      call.sendMetadata(headers);
+      backends.add(backend);
+      metrics.grpc('Connect', 1);
+      log(`agent ${backend.agentId} connected`);
+      let gone = false;
+      const onGone = (): void => {
+        if (gone) return;
+        gone = true;
+        backends.remove(backend);
+        metrics.grpc('Connect', -1);
+        core.backendGone(backend);
+        log(`agent ${backend.agentId} disconnected`);
+        if (!call.writableEnded) call.end();
+      };
+      call.on('data', (p: Packet) => core.fromAgent(backend, p));
+      call.on('end', onGone);
+      call.on('error', onGone);
+      call.on('close', onGone);
+    },
+  });
+  const agentCreds = ServerCredentials.createSsl(
+    options.clusterCaCert === undefined ? null : toBuffer(options.clusterCaCert),
+    [{ cert_chain: toBuffer(options.clusterCert), private_key: toBuffer(options.clusterKey) }],
+    options.clusterCaCert !== undefined,
+  );
+  const agentPort = await bindGrpc(agentServer, `${hostFor(options.agentBindAddress)}:${options.agentPort ?? 8091}`, agentCreds);
+
+  // ---- front end -------------------------------------------------------------
+  let frontGrpc: Server | undefined;
+  let frontNet: net.Server | undefined;
+  const sockets = new Set<net.Socket>();
+  let serverPort: number | undefined;
+  if (options.udsName !== undefined && (options.deleteExistingUdsFile ?? true)) {
+    try {
+      unlinkSync(options.udsName);
+    } catch {
+      // absent is fine
+    }
+  }
+  if (mode === 'grpc') {
+    frontGrpc = new Server();
+    frontGrpc.addService(ProxyServiceService, {
+      proxy: (call: ServerDuplexStream<Packet, Packet>) => {
+        metrics.grpc('Proxy', 1);
+        serveGrpcFrontend(call, core, () => metrics.grpc('Proxy', -1));
+      },
+    });
+    if (options.udsName !== undefined) await bindGrpc(frontGrpc, `unix:${options.udsName}`, ServerCredentials.createInsecure());
+    else {
+      const creds = ServerCredentials.createSsl(toBuffer(options.serverCaCert as string | Buffer), [{ cert_chain: toBuffer(options.serverCert as string | Buffer), private_key: toBuffer(options.serverKey as string | Buffer) }], true);
+      serverPort = await bindGrpc(frontGrpc, `${hostFor(options.serverBindAddress)}:${options.serverPort ?? 8090}`, creds);
+    }
+  } else {
+    const onSocket = (socket: net.Socket): void => {
+      sockets.add(socket);
+      metrics.httpConnections++;
+      serveHttpFrontend(socket, core, () => {
+        sockets.delete(socket);
+        metrics.httpConnections--;
+      });
+    };
+    frontNet =
+      options.udsName !== undefined
+        ? net.createServer({ allowHalfOpen: true }, onSocket)
+        : tls.createServer(
+            { cert: options.serverCert, key: options.serverKey, ca: options.serverCaCert, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true },
+            onSocket,
+          );
+    await new Promise<void>((resolve, reject) => {
+      frontNet?.once('error', reject);
+      if (options.udsName !== undefined) frontNet?.listen(options.udsName, resolve);
+      else frontNet?.listen({ port: options.serverPort ?? 8090, ...(options.serverBindAddress ? { host: options.serverBindAddress } : {}) }, resolve);
+    });
+    if (options.udsName === undefined) serverPort = (frontNet.address() as AddressInfo).port;
+  }
+
+  // ---- health ------------------------------------------------------------------
+  const readyBackends = (): Record<string, number> => Object.fromEntries(strategies.map((s) => [s, backends.count(s)]));
+  const renderMetrics = (): string => metrics.render(readyBackends(), backends.size);
+  let health: http.Server | undefined;
+  let healthPort: number | undefined;
+  if (options.healthPort !== false) {
+    health = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz') return void res.end('ok');
+      if (path === '/readyz' || path === '/ready') {
+        if (backends.ready()) return void res.end('ok');
+        res.statusCode = 500;
+        return void res.end('no connection to any proxy agent');
+      }
+      if (path === '/metrics') {
+        res.setHeader('Content-Type', 'text/plain; version=0.0.4');
+        return void res.end(renderMetrics());
+      }
+      res.statusCode = 404;
+      res.end('not found');
+    });
+    const port = options.healthPort === undefined ? 8092 : options.healthPort;
+    await new Promise<void>((resolve) => health?.listen({ port, ...(options.healthBindAddress ? { host: options.healthBindAddress } : {}) }, resolve));
+    healthPort = (health.address() as AddressInfo).port;
+  }
+
+  const stopAll = (): void => {
+    core.dispose();
+    agentServer.forceShutdown();
+    frontGrpc?.forceShutdown();
+    for (const s of sockets) s.destroy();
+    frontNet?.close();
+    health?.close();
+    health?.closeAllConnections();
+  };
+
+  return {
+    ports: { agent: agentPort, ...(serverPort !== undefined ? { server: serverPort } : {}), ...(healthPort !== undefined ? { health: healthPort } : {}) },
+    serverId,
+    get agents() {
+      return backends.size;
+    },
+    metrics: renderMetrics,
+    async close() {
+      await Promise.all([
+        new Promise<void>((r) => (frontGrpc ? frontGrpc.tryShutdown(() => r()) : r())),
+        new Promise<void>((r) => (frontNet ? frontNet.close(() => r()) : r())),
+      ]);
+      stopAll();
+    },
+    destroy: stopAll,
+  };
+}
+
+function hostFor(bind: string | undefined): string {
+  if (bind === undefined || bind === '') return '0.0.0.0';
+  return bind.includes(':') ? `[${bind}]` : bind;
+}
+
+function bindGrpc(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, creds, (err, port) => {
+      if (err) reject(new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${address}: ${err.message}. Check that the address is free.`, { cause: err }));
+      else resolve(port);
+    });
+  });
+}
+
+function toBuffer(v: string | Buffer): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v);
+}
