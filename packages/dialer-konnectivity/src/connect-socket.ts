@@ -4,9 +4,9 @@ import { SpokeError, viaOrDirect, type Dialer } from '@spoke/transport-core';
 
 /**
  * Opens the raw connection to a Konnectivity server's front end: through
- * `via` when given, else a plain `net.Socket`. (transport-core's direct
- * dialer resets unix sockets on destroy, which Node's pipe handles do not
- * support, so direct connections are made here.)
+ * `via` when given, else a plain `net.Socket` without half-open support:
+ * Konnectivity cannot carry a half-close, so when the server closes its side
+ * the connection is over both ways.
  */
 export function connectSocket(target: { path: string } | { host: string; port: number }, signal: AbortSignal, via?: Dialer): Promise<Duplex> {
   if (via) return viaOrDirect(via).dial(target, { signal });

@@ -23,3 +23,5 @@ export type { EgressConnection } from './scheme.js';
 export { createKonnectivityServer } from './server/konnectivity-server.js';
 export type { KonnectivityServer, KonnectivityServerOptions } from './server/konnectivity-server.js';
 export type { ProxyStrategy } from './server/backends.js';
+export { parseServerFlags, parseAgentFlags, parseGoDuration } from './flags.js';
+export type { ParsedFlags } from './flags.js';

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,3 +204,28 @@ describe('our server: better than upstream', () => {
   });
 });
 
+
+describe('our server: static agent tokens', () => {
+  it('accepts an agent whose token file matches (re-read on connect) and rejects a wrong one with ERR_AUTH_FAILED', async () => {
+    const pki = createTestPki();
+    const server = await ourServer(pki, 'grpc', join(pki.dir, 'k.sock'), { clusterCaCert: undefined, agentTokens: ['s3cret-token'] });
+    const good = join(pki.dir, 'good-token');
+    const bad = join(pki.dir, 'bad-token');
+    writeFileSync(good, 's3cret-token\n');
+    writeFileSync(bad, 'wrong');
+    const logs: string[] = [];
+    const ok = createKonnectivityAgent({ proxyServerPort: server.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: good });
+    const nope = createKonnectivityAgent({ proxyServerPort: server.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: bad, log: (m) => logs.push(m) });
+    try {
+      await waitFor(() => ok.servers().length === 1, 'the agent with the right token to connect');
+      await waitFor(() => logs.some((l) => /rejected our credentials/.test(l)), 'the wrong token to be refused');
+      expect(nope.servers()).toEqual([]);
+      expect(server.agents).toBe(1);
+    } finally {
+      ok.destroy();
+      nope.destroy();
+      server.destroy();
+      removePki(pki);
+    }
+  });
+});

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseAgentFlags, parseGoDuration, parseServerFlags } from './flags.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spoke-konn-flags-'));
+const pem = join(dir, 'x.pem');
+writeFileSync(pem, 'PEM');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('upstream flags', () => {
+  it('parses Go durations', () => {
+    expect(parseGoDuration('1h')).toBe(3_600_000);
+    expect(parseGoDuration('1m30s')).toBe(90_000);
+    expect(parseGoDuration('500ms')).toBe(500);
+    expect(() => parseGoDuration('5 s')).toThrow(/Invalid duration/);
+  });
+
+  it('maps proxy-server flags 1:1 and lists ignored upstream flags', () => {
+    const { options, ignored } = parseServerFlags([
+      '--mode=http-connect', '--uds-name', '/run/k.sock', '--server-port=0', `--cluster-cert=${pem}`, `--cluster-key=${pem}`,
+      `--cluster-ca-cert=${pem}`, '--agent-port=8132', '--health-port=8133', '--server-count=3', '--proxy-strategies=destHost,default',
+      '--backend-dial-timeout=5s', '--admin-port=8095', '--enable-profiling',
+    ]);
+    expect(options).toMatchObject({
+      mode: 'http-connect', udsName: '/run/k.sock', serverPort: 0, agentPort: 8132, healthPort: 8133, serverCount: 3,
+      proxyStrategies: ['destHost', 'default'], backendDialTimeoutMs: 5000,
+    });
+    expect(options.clusterCaCert?.toString()).toBe('PEM');
+    expect(ignored).toEqual(['--admin-port', '--enable-profiling']);
+  });
+
+  it('rejects what upstream rejects', () => {
+    expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--agent-port=80'])).toThrow(/1024 and 49151/);
+    expect(() => parseServerFlags(['--mode=grpc'])).toThrow(/cluster-cert/);
+    expect(() => parseServerFlags(['--no-such-flag=1'])).toThrow(/Unknown flag/);
+    expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--proxy-strategies=nearest'])).toThrow(/unknown "nearest"/);
+  });
+
+  it('maps proxy-agent flags, including the spoke --allow list', () => {
+    const { options } = parseAgentFlags([
+      '--proxy-server-host=k.example', '--proxy-server-port=8132', `--ca-cert=${pem}`, '--agent-id=a1',
+      '--agent-identifiers=host=n1&ipv4=10.0.0.5', '--sync-interval=2s', '--sync-forever', '--allow=10.0.0.0/8:10250,127.0.0.1',
+    ]);
+    expect(options).toMatchObject({
+      proxyServerHost: 'k.example', proxyServerPort: 8132, agentId: 'a1', agentIdentifiers: 'host=n1&ipv4=10.0.0.5',
+      syncIntervalMs: 2000, syncForever: true, allow: ['10.0.0.0/8:10250', '127.0.0.1'],
+    });
+  });
+});

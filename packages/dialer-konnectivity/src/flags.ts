@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { SpokeError } from '@spoke/transport-core';
+import type { KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
+import type { KonnectivityServerOptions } from './server/konnectivity-server.js';
+import { PROXY_STRATEGIES, type ProxyStrategy } from './server/backends.js';
+
+/** The result of parsing upstream-style flags. */
+export interface ParsedFlags<T> {
+  options: T;
+  /** Upstream flags we accept for manifest compatibility but do not implement (warn about them). */
+  ignored: string[];
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'duration' | 'file';
+
+const SERVER_FLAGS: Record<string, Kind> = {
+  mode: 'string', 'uds-name': 'string', 'delete-existing-uds-file': 'bool', 'server-port': 'int', 'server-bind-address': 'string',
+  'server-cert': 'file', 'server-key': 'file', 'server-ca-cert': 'file', 'agent-port': 'int', 'agent-bind-address': 'string',
+  'cluster-cert': 'file', 'cluster-key': 'file', 'cluster-ca-cert': 'file', 'health-port': 'int', 'health-bind-address': 'string',
+  'server-id': 'string', 'server-count': 'int', 'proxy-strategies': 'string', 'keepalive-time': 'duration',
+  'backend-dial-timeout': 'duration', 'agent-token-file': 'string',
+};
+const SERVER_IGNORED = new Set([
+  'admin-port', 'admin-bind-address', 'frontend-keepalive-time', 'agent-namespace', 'agent-service-account', 'authentication-audience',
+  'kubeconfig', 'kubeconfig-qps', 'kubeconfig-burst', 'kube-api-content-type', 'xfr-channel-size', 'enable-lease-controller',
+  'lease-namespace', 'lease-label', 'graceful-shutdown-timeout', 'cipher-suites', 'tls-min-version', 'enable-profiling',
+  'enable-contention-profiling', 'warn-on-channel-limit', 'v', 'logtostderr', 'feature-gates',
+]);
+const AGENT_FLAGS: Record<string, Kind> = {
+  'proxy-server-host': 'string', 'proxy-server-port': 'int', 'ca-cert': 'file', 'agent-cert': 'file', 'agent-key': 'file',
+  'agent-id': 'string', 'agent-identifiers': 'string', 'service-account-token-path': 'string', 'sync-interval': 'duration',
+  'sync-interval-cap': 'duration', 'sync-forever': 'bool', 'keepalive-time': 'duration', allow: 'string',
+};
+const AGENT_IGNORED = new Set([
+  'alpn-proto', 'health-server-host', 'health-server-port', 'admin-bind-address', 'admin-server-port', 'probe-interval',
+  'xfr-channel-size', 'warn-on-channel-limit', 'count-server-leases', 'lease-namespace', 'lease-label-selector', 'lease-label',
+  'server-count-source', 'kubeconfig', 'kube-api-content-type', 'enable-profiling', 'enable-contention-profiling', 'v', 'logtostderr',
+]);
+
+/** Parses a Go duration (`1h`, `30s`, `1m30s`, `500ms`) to milliseconds. */
+export function parseGoDuration(text: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let at = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * (units[m[2] as string] ?? 0);
+    at = re.lastIndex;
+  }
+  if (at !== text.length || text === '') throw new SpokeError('ERR_BAD_OPTION', `Invalid duration ${JSON.stringify(text)}: use Go syntax such as 30s, 1m30s or 1h.`);
+  return total;
+}
+
+function parse(argv: readonly string[], known: Record<string, Kind>, ignoredNames: Set<string>): { values: Map<string, string | number | boolean | Buffer>; ignored: string[] } {
+  const values = new Map<string, string | number | boolean | Buffer>();
+  const ignored: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new SpokeError('ERR_BAD_OPTION', `Unexpected argument ${JSON.stringify(arg)}; flags look like --name=value.`);
+    const name = m[1] as string;
+    let value = m[2];
+    const kind = known[name];
+    if (kind === undefined && !ignoredNames.has(name)) throw new SpokeError('ERR_BAD_OPTION', `Unknown flag --${name}.`);
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (kind === 'bool' || next === undefined || next.startsWith('--')) value = kind === 'bool' || kind === undefined ? 'true' : '';
+      else value = argv[++i] as string;
+    }
+    if (kind === undefined) {
+      ignored.push(`--${name}`);
+      continue;
+    }
+    switch (kind) {
+      case 'int': {
+        const n = Number(value);
+        if (!Number.isInteger(n)) throw new SpokeError('ERR_BAD_OPTION', `--${name} needs an integer, got ${JSON.stringify(value)}.`);
+        values.set(name, n);
+        break;
+      }
+      case 'bool':
+        if (!['true', 'false', '1', '0'].includes(value)) throw new SpokeError('ERR_BAD_OPTION', `--${name} needs true or false, got ${JSON.stringify(value)}.`);
+        values.set(name, value === 'true' || value === '1');
+        break;
+      case 'duration':
+        values.set(name, parseGoDuration(value));
+        break;
+      case 'file':
+        if (value === '') break;
+        try {
+          values.set(name, readFileSync(value));
+        } catch (err) {
+          throw new SpokeError('ERR_BAD_OPTION', `Cannot read --${name}=${value}: ${(err as Error).message}.`, { cause: err });
+        }
+        break;
+      default:
+        values.set(name, value);
+    }
+  }
+  return { values, ignored };
+}
+
+function checkPort(name: string, port: number | undefined, allowZero = false): void {
+  if (port === undefined || (allowZero && port === 0)) return;
+  if (port < 1024 || port > 49151) throw new SpokeError('ERR_BAD_OPTION', `--${name}=${port} must be between 1024 and 49151 (as upstream requires).`);
+}
+
+/** Parses upstream proxy-server flags into {@link KonnectivityServerOptions} (certificate files are read). */
+export function parseServerFlags(argv: readonly string[]): ParsedFlags<KonnectivityServerOptions> {
+  const { values: v, ignored } = parse(argv, SERVER_FLAGS, SERVER_IGNORED);
+  const get = <T>(k: string): T | undefined => v.get(k) as T | undefined;
+  const mode = get<string>('mode') ?? 'grpc';
+  if (mode !== 'grpc' && mode !== 'http-connect') throw new SpokeError('ERR_BAD_OPTION', `--mode must be grpc or http-connect, got ${JSON.stringify(mode)}.`);
+  const uds = get<string>('uds-name') || undefined;
+  const serverPort = get<number>('server-port');
+  if (uds !== undefined && serverPort !== undefined && serverPort !== 0) throw new SpokeError('ERR_BAD_OPTION', '--uds-name needs --server-port=0.');
+  checkPort('server-port', serverPort, uds !== undefined);
+  checkPort('agent-port', get<number>('agent-port'));
+  checkPort('health-port', get<number>('health-port'));
+  const clusterCert = get<Buffer>('cluster-cert');
+  const clusterKey = get<Buffer>('cluster-key');
+  if (!clusterCert || !clusterKey) throw new SpokeError('ERR_BAD_OPTION', '--cluster-cert and --cluster-key are required (the agent server always uses TLS).');
+  const strategies = (get<string>('proxy-strategies') ?? 'default').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of strategies) if (!PROXY_STRATEGIES.includes(s as ProxyStrategy)) throw new SpokeError('ERR_BAD_OPTION', `--proxy-strategies: unknown ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
+  const tokenFile = get<string>('agent-token-file');
+  const options: KonnectivityServerOptions = {
+    mode,
+    clusterCert,
+    clusterKey,
+    proxyStrategies: strategies as ProxyStrategy[],
+    ...(uds !== undefined ? { udsName: uds, serverPort: 0 } : {}),
+    ...(tokenFile ? { agentTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
+  };
+  const o = options as unknown as Record<string, unknown>;
+  const map: Array<[string, string]> = [
+    ['delete-existing-uds-file', 'deleteExistingUdsFile'], ['server-port', 'serverPort'], ['server-bind-address', 'serverBindAddress'],
+    ['server-cert', 'serverCert'], ['server-key', 'serverKey'], ['server-ca-cert', 'serverCaCert'], ['agent-port', 'agentPort'],
+    ['agent-bind-address', 'agentBindAddress'], ['cluster-ca-cert', 'clusterCaCert'], ['health-port', 'healthPort'],
+    ['health-bind-address', 'healthBindAddress'], ['server-id', 'serverId'], ['server-count', 'serverCount'],
+    ['keepalive-time', 'keepaliveTimeMs'], ['backend-dial-timeout', 'backendDialTimeoutMs'],
+  ];
+  for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
+  return { options, ignored };
+}
+
+/** Parses upstream proxy-agent flags into {@link KonnectivityAgentOptions} (certificate files are read). */
+export function parseAgentFlags(argv: readonly string[]): ParsedFlags<KonnectivityAgentOptions> {
+  const { values: v, ignored } = parse(argv, AGENT_FLAGS, AGENT_IGNORED);
+  const options: KonnectivityAgentOptions = {};
+  const o = options as Record<string, unknown>;
+  const map: Array<[string, string]> = [
+    ['proxy-server-host', 'proxyServerHost'], ['proxy-server-port', 'proxyServerPort'], ['ca-cert', 'caCert'], ['agent-cert', 'agentCert'],
+    ['agent-key', 'agentKey'], ['agent-id', 'agentId'], ['agent-identifiers', 'agentIdentifiers'],
+    ['service-account-token-path', 'serviceAccountTokenPath'], ['sync-interval', 'syncIntervalMs'], ['sync-interval-cap', 'syncIntervalCapMs'],
+    ['sync-forever', 'syncForever'], ['keepalive-time', 'keepaliveTimeMs'],
+  ];
+  for (const [flag, key] of map) if (v.has(flag)) o[key] = v.get(flag);
+  const allow = v.get('allow');
+  if (typeof allow === 'string' && allow !== '') options.allow = allow.split(',').map((s) => s.trim()).filter(Boolean);
+  return { options, ignored };
+}
