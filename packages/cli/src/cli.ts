@@ -1,0 +1,153 @@
+import { createLogger, isSpokeError, type DialerRegistry, type LogLevel } from '@spoke/transport-core';
+import { GLOBAL_OPTIONS, formatHelp, parseCommandLine } from './args.js';
+import type { CliIo, Command, CommandContext } from './command.js';
+import { COMMANDS } from './commands/index.js';
+import { EXIT_OK, EXIT_USAGE, UsageError, describeError, exitCodeFor, scrub } from './errors.js';
+import { createCliRegistry } from './schemes.js';
+import { packageVersion } from './version.js';
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** Aborted on SIGINT/SIGTERM (main.ts wires the signals). Default: never. */
+  shutdown?: AbortSignal;
+  /** The URI schemes available. Default: {@link createCliRegistry}. */
+  registry?: DialerRegistry;
+  /** The command table. Default: every built-in command. */
+  commands?: readonly Command[];
+}
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const FORMATS = ['text', 'json'] as const;
+
+/**
+ * Runs `spoke` with `argv` (the words after the program name) and resolves to
+ * the exit status: 0 ok, 1 runtime failure, 2 usage error. Never throws.
+ */
+export async function runCli(argv: readonly string[], io: CliIo, options: RunCliOptions = {}): Promise<number> {
+  const commands = options.commands ?? COMMANDS;
+  const registry = options.registry ?? createCliRegistry();
+  const version = packageVersion();
+  let commandName = 'spoke';
+  let jsonLogs = false;
+  try {
+    const { format, level } = logFlags(argv);
+    jsonLogs = format === 'json';
+    const logger = createLogger({ format, level, write: (line) => io.stderr.write(line) });
+    const context: CommandContext = { io, logger, registry, shutdown: options.shutdown ?? new AbortController().signal, version };
+    const split = commandIndex(argv);
+    const leading = split < 0 ? argv : argv.slice(0, split);
+    const top = parseTop(leading, commands, registry);
+    if (top.help) {
+      io.stdout.write(topHelp(commands, registry));
+      return EXIT_OK;
+    }
+    if (top.version) {
+      io.stdout.write(`spoke ${version}\n`);
+      return EXIT_OK;
+    }
+    if (split < 0) throw new UsageError('missing command', topHelp(commands, registry));
+    let rest = argv.slice(split + 1);
+    let name = argv[split] ?? '';
+    if (name === 'help') {
+      // `spoke help dial` is `spoke dial --help`.
+      name = rest[0] ?? '';
+      if (name === '') {
+        io.stdout.write(topHelp(commands, registry));
+        return EXIT_OK;
+      }
+      rest = ['--help'];
+    }
+    const command = commands.find((c) => c.name === name);
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`, topHelp(commands, registry));
+    commandName = `spoke ${command.name}`;
+    return await command.run(rest, context);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      // Under a command, the synopsis is enough (the message itself lists accepted URI/target forms); --help has the rest.
+      const usage = commandName === 'spoke' ? err.usage : `${synopsis(err.usage)}\nRun "${commandName} --help" for every option and the accepted URI forms.\n`;
+      io.stderr.write(`${commandName}: ${describeError(err)}\n${err.usage ? `\n${usage}` : ''}`);
+      return EXIT_USAGE;
+    }
+    // With --log-format json every stderr line stays machine-readable.
+    if (jsonLogs) io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: describeError(err), command: commandName, ...errorFields(err) })}\n`);
+    else io.stderr.write(`${commandName}: ${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+/**
+ * Parses the help for a command's arguments: prints help and returns
+ * undefined for `--help`, otherwise the parsed arguments.
+ */
+export function parseOrHelp(
+  argv: readonly string[],
+  command: Command,
+  context: CommandContext,
+  options: Parameters<typeof parseCommandLine>[1],
+  positionals: Parameters<typeof parseCommandLine>[3] = {},
+): ReturnType<typeof parseCommandLine> | undefined {
+  const help = command.help(context);
+  const parsed = parseCommandLine(argv, options, help, positionals);
+  if (parsed.values.help === true) {
+    context.io.stdout.write(help);
+    return undefined;
+  }
+  return parsed;
+}
+
+function errorFields(err: unknown): Record<string, string> {
+  return isSpokeError(err) ? { code: err.code, ...(err.target ? { target: err.target } : {}), ...(err.hop ? { hop: scrub(err.hop) } : {}) } : {};
+}
+
+function synopsis(help: string): string {
+  const end = help.indexOf('\n\n');
+  return end < 0 ? help : help.slice(0, end + 1);
+}
+
+// --log-format/--log-level may appear anywhere (before or after the command), so read them first.
+function logFlags(argv: readonly string[]): { format: 'text' | 'json'; level: LogLevel } {
+  let format: string = 'text';
+  let level: string = 'info';
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? '';
+    if (word === '--') break;
+    const [flag, inline] = word.startsWith('--') && word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, undefined];
+    if (flag !== '--log-format' && flag !== '--log-level') continue;
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    if (flag === '--log-format') format = value;
+    else level = value;
+  }
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(format)}`);
+  if (!(LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  return { format: format as 'text' | 'json', level: level as LogLevel };
+}
+
+// The first word that is neither a flag nor the value of a leading --log-* flag.
+function commandIndex(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? '';
+    if (word === '--log-format' || word === '--log-level') i++;
+    else if (!word.startsWith('-') || word === '-') return i;
+  }
+  return -1;
+}
+
+function parseTop(leading: readonly string[], commands: readonly Command[], registry: DialerRegistry): { help: boolean; version: boolean } {
+  const parsed = parseCommandLine(leading, { version: { type: 'boolean', short: 'V', description: 'print the version' } }, topHelp(commands, registry), { max: 0 });
+  return { help: parsed.values.help === true, version: parsed.values.version === true };
+}
+
+function topHelp(commands: readonly Command[], registry: DialerRegistry): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return formatHelp(
+    'spoke [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS...]',
+    'Tunnels between a control plane and the machines it manages: dial, forward and proxy through\nTLS, HTTP CONNECT, SSH and tunnel hops. `spoke COMMAND --help` shows each command.',
+    { version: { type: 'boolean', short: 'V', description: 'print the version and exit' }, ...GLOBAL_OPTIONS },
+    [
+      ['Commands', commands.map((c) => `${c.name.padEnd(width)}${c.summary}`).join('\n')],
+      ['Dialer URIs (--via, --route)', registry.usage()],
+      ['Exit status', '0 ok, 1 runtime failure, 2 usage error'],
+    ],
+  );
+}

@@ -1,0 +1,113 @@
+import net from 'node:net';
+import { formatTarget, type Dialer } from '@spoke/transport-core';
+import { formatHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
+import { formatListen, parseForwardSpec, type ForwardSpec } from '../addresses.js';
+import { parseOrHelp } from '../cli.js';
+import type { Command, CommandContext } from '../command.js';
+import { ConnectionTracker } from '../connection-tracker.js';
+import { VIA_OPTION, viaChain } from '../dialer-chain.js';
+import { parseDuration } from '../duration.js';
+import { EXIT_OK, UsageError } from '../errors.js';
+import { listen } from '../listen.js';
+import { peerName, relayClient, type RelayContext } from '../relay.js';
+import { serveUntilShutdown } from '../serve.js';
+import { TransferStats, startStatusLine } from '../transfer-stats.js';
+
+/** Flags of `spoke forward` (also accepted by `spoke egress ... forward`). */
+export const FORWARD_OPTIONS: OptionDefs = {
+  local: { type: 'string', short: 'L', multiple: true, value: '[bind:]port:host:port', description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)' },
+  'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
+  grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
+};
+
+const DIAL_TIMEOUT_MS = 30_000;
+const GRACE_MS = 10_000;
+
+/** Durations shared by forward and proxy. */
+export function relayDurations(values: Parameters<typeof stringFlag>[0], usage: string): { dialTimeoutMs: number; graceMs: number } {
+  const timeout = stringFlag(values, 'connect-timeout');
+  const grace = stringFlag(values, 'grace');
+  return {
+    dialTimeoutMs: timeout === undefined ? DIAL_TIMEOUT_MS : parseDuration(timeout, 'connect-timeout', usage),
+    graceMs: grace === undefined ? GRACE_MS : parseDuration(grace, 'grace', usage),
+  };
+}
+
+/** Parses every `-L`; at least one is required. */
+export function forwardSpecs(values: Parameters<typeof stringFlag>[0], usage: string): ForwardSpec[] {
+  const specs = stringFlags(values, 'local').map((spec) => parseForwardSpec(spec, usage));
+  if (specs.length === 0) throw new UsageError('give at least one -L [bind:]port:host:port', usage);
+  return specs;
+}
+
+/**
+ * Runs local listeners that forward each accepted connection to its target
+ * through `dialer`, until SIGINT/SIGTERM. Shared by `spoke forward` and
+ * `spoke egress ... forward`.
+ */
+export async function runForwarders(dialer: Dialer, specs: readonly ForwardSpec[], durations: { dialTimeoutMs: number; graceMs: number }, context: CommandContext): Promise<number> {
+  const stats = new TransferStats();
+  const tracker = new ConnectionTracker();
+  const relay: RelayContext = { dialer, logger: context.logger, stats, tracker, dialTimeoutMs: durations.dialTimeoutMs, signal: context.shutdown };
+  const servers: net.Server[] = [];
+  try {
+    const lines: string[] = [];
+    for (const spec of specs) {
+      const target = formatTarget(spec.target);
+      // allowHalfOpen: a client's EOF is passed on as a half-close, not answered by closing our side.
+      const server = net.createServer({ allowHalfOpen: true }, (socket) => void forwardOne(relay, socket, spec));
+      servers.push(server);
+      const bound = await listen(server, spec.listen);
+      lines.push(`${formatListen(bound)} -> ${target}`);
+      context.logger.info('forwarding', { listen: formatListen(bound), target, via: dialer.kind });
+    }
+    context.io.stdout.write(`spoke forward listening: ${lines.join(', ')}\n`);
+    const stopStatus = startStatusLine(stats, context.io);
+    await serveUntilShutdown(servers, tracker, durations.graceMs, context);
+    stopStatus();
+    context.logger.info('stopped', { total: stats.total, failed: stats.failed, up: stats.up, down: stats.down });
+    return EXIT_OK;
+  } finally {
+    for (const server of servers) server.close();
+    await dialer.close().catch(() => {});
+  }
+}
+
+async function forwardOne(relay: RelayContext, socket: net.Socket, spec: ForwardSpec): Promise<void> {
+  const client = peerName(socket);
+  relay.stats.total += 1;
+  relay.tracker.add(socket);
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  try {
+    await relayClient(relay, socket, spec.target, client);
+  } catch {
+    // A reset tells the local client the forward failed (dialForClient logged why).
+    socket.resetAndDestroy();
+  }
+}
+
+/** `spoke forward -L [bind:]port:host:port... [--via URI]...`: local TCP listeners forwarding through a dialer. */
+export const forwardCommand: Command = {
+  name: 'forward',
+  summary: 'listen locally (-L) and forward each connection through the --via hops',
+  help: ({ registry }) =>
+    formatHelp(
+      'spoke forward -L [bind:]port:host:port... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',
+      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`. Prints one line with the\naddresses it listens on; shows live byte counters on stderr when it is a terminal.\nSIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
+      { ...FORWARD_OPTIONS, via: VIA_OPTION },
+      [
+        ['Examples', 'spoke forward -L 10250:10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nspoke forward -L 0.0.0.0:8443:kube-apiserver:443 -L 0:unix:/run/app.sock --via http-connect://proxy:3128'],
+        ['Dialer URIs', registry.usage()],
+      ],
+    ),
+  async run(argv, context) {
+    const parsed = parseOrHelp(argv, forwardCommand, context, { ...FORWARD_OPTIONS, via: VIA_OPTION }, { max: 0 });
+    if (!parsed) return EXIT_OK;
+    const usage = forwardCommand.help(context);
+    const specs = forwardSpecs(parsed.values, usage);
+    const durations = relayDurations(parsed.values, usage);
+    const dialer = viaChain(stringFlags(parsed.values, 'via'), context, usage);
+    return runForwarders(dialer, specs, durations, context);
+  },
+};

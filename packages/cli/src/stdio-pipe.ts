@@ -1,0 +1,44 @@
+import type { Duplex } from 'node:stream';
+import { SpokeError } from '@spoke/transport-core';
+import type { CliIo } from './command.js';
+
+/**
+ * Joins stdin/stdout to a dialled stream, the way OpenSSH's ProxyCommand and
+ * `nc` use them: stdin EOF half-closes the stream (`end()`), and the command
+ * is done once the far side has ended and everything it sent is written to
+ * stdout. Rejects with the stream's error (a reset keeps its SpokeError code)
+ * or when `signal` aborts. A stdout reader that went away ends it quietly.
+ */
+export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      io.stdin.unpipe(stream);
+      io.stdin.pause();
+      if (err) {
+        stream.destroy();
+        reject(err);
+      } else resolve();
+    };
+    const onAbort = (): void => finish(new SpokeError('ERR_TUNNEL_CLOSED', 'Interrupted: the connection was closed on a signal.'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    io.stdin.pipe(stream);
+    // stdin errors (e.g. a closed terminal) just mean no more input.
+    io.stdin.on('error', () => stream.end());
+    stream.pipe(io.stdout, { end: false });
+    stream.once('end', () => io.stdout.write('', () => finish()));
+    stream.once('error', (err) => finish(err));
+    stream.once('close', () => {
+      if (!stream.readableEnded) finish(new SpokeError('ERR_STREAM_RESET', 'The connection closed before the far side finished sending. Retry; if it persists, check the far side\'s logs.'));
+    });
+    io.stdout.once('error', () => {
+      stream.destroy();
+      finish();
+    });
+  });
+}
