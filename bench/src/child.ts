@@ -3,7 +3,7 @@
  * The role starts its servers, reports `{ ready: info }` over IPC, then answers
  * `{ id, cmd, args }` messages with `{ id, result | error }`.
  */
-import { sampleMemory } from './memory.js';
+import { cpuMicros, sampleMemory } from './memory.js';
 import { startHolder } from './roles/holder.js';
 import { startSpokeRelay } from './roles/spoke-relay.js';
 import { startTarget } from './roles/target.js';
@@ -28,6 +28,7 @@ const role = await start(JSON.parse(json) as Record<string, unknown>);
 
 async function handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
   if (cmd === 'memory') return sampleMemory();
+  if (cmd === 'cpu') return cpuMicros();
   if (cmd === 'exit') {
     await role.close();
     // Exit from the next turn so the reply goes out; --cpu-prof writes its profile on exit.

@@ -15,3 +15,9 @@ export async function sampleMemory(): Promise<MemorySample> {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
 }
+
+/** CPU time (user + system, all threads) this process used so far, in microseconds. */
+export function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}

@@ -19,6 +19,8 @@ export interface Child {
   readonly info: Record<string, number | string>;
   /** Sends a command to the role and resolves with its answer. */
   call<T = unknown>(cmd: string, args?: Record<string, unknown>): Promise<T>;
+  /** CPU time the child used so far (user + system), in microseconds. */
+  cpu(): Promise<number>;
   /** Forces GC in the child and returns its memory figures. */
   memory(): Promise<MemorySample>;
   /** Asks the child to close everything and exit; kills it if it does not within 10 s. */
@@ -37,8 +39,10 @@ interface Reply {
  */
 export async function startChild(role: string, args: Record<string, unknown> = {}): Promise<Child> {
   const execArgv = ['--conditions=@spoke/source', '--import', pathToFileURL(join(benchDir, 'ts-register.mjs')).href, '--expose-gc', '--max-old-space-size=2048'];
-  if (childSettings.cpuProfDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${childSettings.cpuProfDir}`, `--cpu-prof-name=${role}-\${pid}.cpuprofile`);
+  // Node names each profile CPU.<date>.<time>.<pid>.<thread>.<seq>; the pid is printed below to tell roles apart.
+  if (childSettings.cpuProfDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${childSettings.cpuProfDir}`);
   const proc: ChildProcess = fork(join(benchDir, 'src', 'child.ts'), [role, JSON.stringify(args)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (childSettings.cpuProfDir !== undefined) console.error(`cpu profile: ${role} is pid ${proc.pid}`);
   let nextId = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -72,6 +76,7 @@ export async function startChild(role: string, args: Record<string, unknown> = {
     info,
     call,
     memory: () => call<MemorySample>('memory'),
+    cpu: () => call<number>('cpu'),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);

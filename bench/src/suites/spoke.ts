@@ -2,12 +2,12 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { echo, saturate, sessionOpener, tcpOpener, type Opener } from '../client.js';
-import { compareThroughput, formatThroughput, parallelStreams, singleStream } from '../measure.js';
+import { compareThroughput, formatCpu, formatThroughput, parallelStreams, singleStream, totalCpu, type Throughput } from '../measure.js';
 import type { BenchOptions } from '../options.js';
 import type { Row, Section } from '../report.js';
 import { median, num, quantile } from '../stats.js';
-import { startChild } from '../proc.js';
-import type { MemorySample } from '../memory.js';
+import { startChild, type Child } from '../proc.js';
+import { cpuMicros, type MemorySample } from '../memory.js';
 import { startSpokePaths, type SpokePaths } from './spoke-paths.js';
 
 /** Row groups of the spoke/1 suite (issue 3), selectable with `--only`. */
@@ -37,12 +37,26 @@ function openers(p: SpokePaths): { tcp: Opener; ws: Opener; stream: Opener } {
   return { tcp: tcpOpener(p.tcpRelayPort), ws: sessionOpener(p.session, p.targetPort), stream: sessionOpener(p.sessionTcp, p.targetPort) };
 }
 
+// CPU of the three processes on a path: this client, the relay, the target.
+function cpuOf(p: SpokePaths, relay: Child): () => Promise<Record<string, number>> {
+  return async () => ({ client: cpuMicros(), relay: await relay.cpu(), target: await p.target.cpu() });
+}
+
+function cpuRow(name: string, base: Throughput, subject: Throughput): Row {
+  return { name: `${name}: CPU per GiB, all processes (lower is better)`, baseline: `TCP relay ${num(totalCpu(base))} ms`, subject: `${num(totalCpu(subject))} ms`, ratio: totalCpu(subject) / totalCpu(base) };
+}
+
 async function bulk(p: SpokePaths, o: BenchOptions): Promise<Section> {
   const open = openers(p);
   const rows: Row[] = [];
+  const cpuNotes: string[] = [];
   for (const direction of ['push', 'pull'] as const) {
     const [tcp, ws, stream] = await compareThroughput(
-      [singleStream('TCP relay', open.tcp, direction), singleStream('spoke/1 ws', open.ws, direction), singleStream('spoke/1 tcp', open.stream, direction)],
+      [
+        singleStream('TCP relay', open.tcp, direction, cpuOf(p, p.tcpRelay)),
+        singleStream('spoke/1 ws', open.ws, direction, cpuOf(p, p.spokeRelay)),
+        singleStream('spoke/1 tcp', open.stream, direction, cpuOf(p, p.spokeRelay)),
+      ],
       o.bytes,
       o.reps,
     );
@@ -50,12 +64,19 @@ async function bulk(p: SpokePaths, o: BenchOptions): Promise<Section> {
     rows.push(
       { name: `bulk ${direction}, 1 stream, spoke/1 over WebSocket`, baseline: `TCP relay ${formatThroughput(tcp)}`, subject: formatThroughput(ws), ratio: ws.mibps / tcp.mibps, goal: { op: '>=', value: 0.8 } },
       { name: `bulk ${direction}, 1 stream, spoke/1 over TCP (length-prefixed)`, baseline: `TCP relay ${formatThroughput(tcp)}`, subject: formatThroughput(stream), ratio: stream.mibps / tcp.mibps },
+      cpuRow(`bulk ${direction}, spoke/1 ws`, tcp, ws),
+      cpuRow(`bulk ${direction}, spoke/1 tcp`, tcp, stream),
     );
+    cpuNotes.push(`CPU ms per GiB, ${direction}: TCP relay ${formatCpu(tcp)}; spoke/1 ws ${formatCpu(ws)}; spoke/1 tcp ${formatCpu(stream)}`);
   }
   return {
     title: 'spoke/1 bulk throughput, one stream (client → relay → target, each its own process)',
     rows,
-    notes: [`${o.bytes / MiB} MiB per transfer in 64 KiB writes, median of ${o.reps} interleaved runs (range in brackets); push = client → target, pull = target → client`],
+    notes: [
+      `${o.bytes / MiB} MiB per transfer in 64 KiB writes, median of ${o.reps} interleaved runs (range in brackets); push = client → target, pull = target → client`,
+      'CPU per GiB = user + system time of client, relay and target processes over the transfer (insensitive to other load on the machine, unlike MiB/s)',
+      ...cpuNotes,
+    ],
   };
 }
 
@@ -64,12 +85,18 @@ async function parallel(p: SpokePaths, o: BenchOptions): Promise<Section> {
   const rows: Row[] = [];
   for (const direction of ['push', 'pull'] as const) {
     const [tcp, ws] = await compareThroughput(
-      [parallelStreams(`${o.parallel} TCP relay connections`, open.tcp, direction, o.parallel), parallelStreams(`${o.parallel} streams, one session`, open.ws, direction, o.parallel)],
+      [
+        parallelStreams(`${o.parallel} TCP relay connections`, open.tcp, direction, o.parallel, cpuOf(p, p.tcpRelay)),
+        parallelStreams(`${o.parallel} streams, one session`, open.ws, direction, o.parallel, cpuOf(p, p.spokeRelay)),
+      ],
       o.bytes,
       o.reps,
     );
     if (!tcp || !ws) throw new Error('missing throughput result');
-    rows.push({ name: `bulk ${direction}, ${o.parallel} parallel streams on one spoke/1 ws session`, baseline: `${o.parallel} TCP relay conns ${formatThroughput(tcp)}`, subject: formatThroughput(ws), ratio: ws.mibps / tcp.mibps });
+    rows.push(
+      { name: `bulk ${direction}, ${o.parallel} parallel streams on one spoke/1 ws session`, baseline: `${o.parallel} TCP relay conns ${formatThroughput(tcp)}`, subject: formatThroughput(ws), ratio: ws.mibps / tcp.mibps },
+      cpuRow(`bulk ${direction}, ${o.parallel} streams, spoke/1 ws`, tcp, ws),
+    );
   }
   return {
     title: `spoke/1 aggregate throughput, ${o.parallel} parallel streams`,
