@@ -30,9 +30,10 @@ const AGENT_FLAGS: Record<string, Kind> = {
   'proxy-server-host': 'string', 'proxy-server-port': 'int', 'ca-cert': 'file', 'agent-cert': 'file', 'agent-key': 'file',
   'agent-id': 'string', 'agent-identifiers': 'string', 'service-account-token-path': 'string', 'sync-interval': 'duration',
   'sync-interval-cap': 'duration', 'sync-forever': 'bool', 'keepalive-time': 'duration', allow: 'string',
+  'health-server-host': 'string', 'health-server-port': 'int',
 };
 const AGENT_IGNORED = new Set([
-  'alpn-proto', 'health-server-host', 'health-server-port', 'admin-bind-address', 'admin-server-port', 'probe-interval',
+  'alpn-proto', 'admin-bind-address', 'admin-server-port', 'probe-interval',
   'xfr-channel-size', 'warn-on-channel-limit', 'count-server-leases', 'lease-namespace', 'lease-label-selector', 'lease-label',
   'server-count-source', 'kubeconfig', 'kube-api-content-type', 'enable-profiling', 'enable-contention-profiling', 'v', 'logtostderr',
 ]);
@@ -153,8 +154,11 @@ export function parseAgentFlags(argv: readonly string[]): ParsedFlags<Konnectivi
     ['proxy-server-host', 'proxyServerHost'], ['proxy-server-port', 'proxyServerPort'], ['ca-cert', 'caCert'], ['agent-cert', 'agentCert'],
     ['agent-key', 'agentKey'], ['agent-id', 'agentId'], ['agent-identifiers', 'agentIdentifiers'],
     ['service-account-token-path', 'serviceAccountTokenPath'], ['sync-interval', 'syncIntervalMs'], ['sync-interval-cap', 'syncIntervalCapMs'],
-    ['sync-forever', 'syncForever'], ['keepalive-time', 'keepaliveTimeMs'],
+    ['sync-forever', 'syncForever'], ['keepalive-time', 'keepaliveTimeMs'], ['health-server-host', 'healthServerHost'],
+    ['health-server-port', 'healthServerPort'],
   ];
+  // Upstream's agent always serves health on 8093.
+  options.healthServerPort ??= 8093;
   for (const [flag, key] of map) if (v.has(flag)) o[key] = v.get(flag);
   const allow = v.get('allow');
   if (typeof allow === 'string' && allow !== '') options.allow = allow.split(',').map((s) => s.trim()).filter(Boolean);

@@ -38,6 +38,8 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
       agentId: 'spoke-agent-1',
       agentIdentifiers: 'host=localhost&ipv4=127.0.0.1',
       allow: ['127.0.0.0/8'],
+      healthServerPort: 0,
+      healthServerHost: '127.0.0.1',
     });
     await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
     // The server registers the agent before the agent has read the response headers.
@@ -57,6 +59,13 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
     expect(agent.servers()).toEqual(['upstream-server-1']);
     expect(agent.serverCount).toBe(1);
     expect(server.proc.output()).toContain('spoke-agent-1');
+  });
+
+  it('serves /healthz, /readyz and agent metrics', async () => {
+    const port = await agent.health;
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe('ok');
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain('konnectivity_network_proxy_agent_open_server_connections 1');
   });
 
   it("serves upstream's Go client (konnectivity-client library / Go CONNECT)", async () => {

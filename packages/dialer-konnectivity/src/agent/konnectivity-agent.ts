@@ -6,6 +6,7 @@ import { SpokeError } from '@spoke/transport-core';
 import { AgentServiceClient } from '../gen/agent.js';
 import { fromGrpcError } from '../errors.js';
 import type { Packet } from '../packets.js';
+import { startAgentHealth } from './agent-health.js';
 import { AgentSession } from './agent-session.js';
 import { createAllowList } from './allow-list.js';
 import { parseAgentIdentifiers } from './identifiers.js';
@@ -43,6 +44,10 @@ export interface KonnectivityAgentOptions {
   maxQueuedBytes?: number;
   /** spoke only: a stalled destination is closed alone after this long. Default 30000 ms. */
   stallTimeoutMs?: number;
+  /** `--health-server-port` (`/healthz`, `/readyz`, `/metrics`). Default: no health server (the CLI uses 8093). */
+  healthServerPort?: number;
+  /** `--health-server-host`. Default: all interfaces. */
+  healthServerHost?: string;
   /** Log sink (never receives secrets). Default: none. */
   log?: (message: string) => void;
 }
@@ -51,6 +56,8 @@ export interface KonnectivityAgentOptions {
 export interface KonnectivityAgent extends EventEmitter {
   /** This agent's id. */
   readonly agentId: string;
+  /** Resolves with the bound health port once it listens (undefined without `healthServerPort`). */
+  readonly health: Promise<number | undefined>;
   /** Ids of the servers this agent holds a stream to. */
   servers(): string[];
   /** The last `servercount` a server announced (1 before any). */
@@ -203,6 +210,7 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
 
   const stopAll = (): void => {
     stopped = true;
+    void healthStarted.then((h) => h?.close(), () => {});
     if (timer) clearTimeout(timer);
     timer = undefined;
     for (const s of [...sessions.values()]) s.close();
@@ -210,6 +218,16 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   };
 
   schedule(0);
+
+  const healthStarted =
+    options.healthServerPort === undefined
+      ? Promise.resolve(undefined)
+      : startAgentHealth(options.healthServerPort, options.healthServerHost, {
+          servers: () => sessions.size,
+          serverCount: () => serverCount,
+          connections: () => [...sessions.values()].reduce((n, s) => n + s.connections, 0),
+        });
+  healthStarted.catch((err: unknown) => log(`health server failed: ${(err as Error).message}`));
 
   const close = async (closeOptions: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> => {
     if (stopped) return;
@@ -226,6 +244,7 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   };
   return Object.defineProperties(emitter, {
     agentId: { value: agentId, enumerable: true },
+    health: { value: healthStarted.then((h) => h?.port, () => undefined) },
     serverCount: { get: () => serverCount, enumerable: true },
     servers: { value: () => [...sessions.keys()] },
     close: { value: close },
