@@ -5,6 +5,8 @@
  */
 import { cpuMicros, sampleMemory } from './memory.js';
 import { startHolder } from './roles/holder.js';
+import { startKonnectivityAgent, startKonnectivityServer } from './roles/konnectivity.js';
+import { startSpokeAgent, startSpokeHub } from './roles/spoke-hub.js';
 import { startSpokeRelay } from './roles/spoke-relay.js';
 import { startTarget } from './roles/target.js';
 import { startTcpRelay } from './roles/tcp-relay.js';
@@ -15,6 +17,10 @@ const starters: Record<string, (args: Record<string, unknown>) => Promise<Role>>
   'tcp-relay': startTcpRelay,
   'spoke-relay': startSpokeRelay,
   holder: startHolder,
+  'konnectivity-server': startKonnectivityServer,
+  'konnectivity-agent': startKonnectivityAgent,
+  'spoke-hub': startSpokeHub,
+  'spoke-agent': startSpokeAgent,
 };
 
 const [name = '', json = '{}'] = process.argv.slice(2);

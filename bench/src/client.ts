@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { frameLimit, sessionOverStream, sessionOverWebSocket, type Session } from '@spoke/transport-core';
-import { CHUNK, CHUNK_BYTES, OP_ECHO, OP_PUSH, getRequest } from './target-protocol.js';
+import { CHUNK, CHUNK_BYTES, OP_ECHO, OP_GET, OP_PUSH, sizedRequest } from './target-protocol.js';
 
 /** Something that opens a stream to the benchmark target: a relay connection or a session dial. */
 export type Opener = () => Promise<Duplex>;
@@ -73,7 +73,7 @@ async function readExactly(stream: Duplex, n: number): Promise<Buffer> {
 
 /**
  * Pushes `bytes` to the target's sink in 64 KiB writes (honouring
- * backpressure), half-closes, and waits for the sink's byte count.
+ * backpressure) and waits for the sink's byte count (no half-close needed).
  * Returns milliseconds from the first write to the count's arrival.
  */
 export async function push(stream: Duplex, bytes: number): Promise<number> {
@@ -86,31 +86,32 @@ export async function push(stream: Duplex, bytes: number): Promise<number> {
     return performance.now() - t0;
   })();
   done.catch(() => {}); // awaited through guarded() below
-  stream.write(Buffer.from([OP_PUSH]));
+  stream.write(sizedRequest(OP_PUSH, bytes));
   let left = bytes;
   while (left > 0) {
     const n = Math.min(left, CHUNK_BYTES);
     left -= n;
     if (!stream.write(n === CHUNK_BYTES ? CHUNK : CHUNK.subarray(0, n))) await once(stream, 'drain');
   }
-  stream.end();
   const ms = await guarded(stream, 'push', done);
   stream.destroy();
   return ms;
 }
 
-/** Asks the target for `bytes` and reads them to the end. Returns milliseconds from request to end. */
+/** Asks the target for `bytes` and reads them all. Returns milliseconds from the request to the last byte. */
 export async function pull(stream: Duplex, bytes: number): Promise<number> {
+  stream.on('error', () => {}); // surfaced through guarded()
   const t0 = performance.now();
   let got = 0;
-  const ended = new Promise<number>((resolve, reject) => {
+  const received = new Promise<number>((resolve, reject) => {
     stream.on('data', (chunk: Buffer) => {
       got += chunk.length;
+      if (got === bytes) resolve(performance.now() - t0);
+      else if (got > bytes) reject(new Error(`pulled ${got} bytes, expected ${bytes}`));
     });
-    stream.once('end', () => (got === bytes ? resolve(performance.now() - t0) : reject(new Error(`pulled ${got} bytes, expected ${bytes}`))));
   });
-  stream.end(getRequest(bytes));
-  const ms = await guarded(stream, 'pull', ended);
+  stream.write(sizedRequest(OP_GET, bytes));
+  const ms = await guarded(stream, 'pull', received);
   stream.destroy();
   return ms;
 }
@@ -154,7 +155,7 @@ export function saturate(stream: Duplex): { stop(): Promise<number>; sent(): num
   let stopped = false;
   let sent = 0;
   const done = (async () => {
-    stream.write(Buffer.from([OP_PUSH]));
+    stream.write(sizedRequest(OP_PUSH, 0));
     while (!stopped) {
       sent += CHUNK_BYTES;
       if (!stream.write(CHUNK)) await once(stream, 'drain');

@@ -15,6 +15,7 @@ export const childSettings = {
 /** A benchmark role running in its own Node process (its own event loop and core). */
 export interface Child {
   readonly role: string;
+  readonly pid: number;
   /** What the role reported when it was ready (ports...). */
   readonly info: Record<string, number | string>;
   /** Sends a command to the role and resolves with its answer. */
@@ -73,6 +74,7 @@ export async function startChild(role: string, args: Record<string, unknown> = {
     });
   return {
     role,
+    pid: proc.pid ?? 0,
     info,
     call,
     memory: () => call<MemorySample>('memory'),

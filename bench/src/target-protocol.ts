@@ -2,8 +2,10 @@
  * The benchmark target's tiny protocol: the first byte a client sends picks
  * what the target does with the connection.
  *
- * - `P` push: the target counts every byte until the client half-closes, then
- *   answers the count as a u64-BE and closes.
+ * - `P` push: 8 more bytes (u64-BE) give a size; the target counts what
+ *   follows and answers the count as a u64-BE once it reached the size. Size 0
+ *   means "until the client half-closes". No half-close is needed otherwise,
+ *   since Konnectivity has none.
  * - `G` get: 8 more bytes (u64-BE) give a size; the target sends that many
  *   bytes, then closes its side.
  * - `E` echo: every following byte is sent back; the client's half-close ends it.
@@ -18,10 +20,10 @@ export const CHUNK_BYTES = 64 * 1024;
 /** One shared write buffer (contents do not matter; it is never mutated). */
 export const CHUNK: Buffer = Buffer.alloc(CHUNK_BYTES, 0xa5);
 
-/** The `G` request for `size` bytes. */
-export function getRequest(size: number): Buffer {
+/** A `P` or `G` request: the op byte and a u64-BE size. */
+export function sizedRequest(op: typeof OP_PUSH | typeof OP_GET, size: number): Buffer {
   const req = Buffer.allocUnsafe(9);
-  req[0] = OP_GET;
+  req[0] = op;
   req.writeBigUInt64BE(BigInt(size), 1);
   return req;
 }

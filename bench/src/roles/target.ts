@@ -30,8 +30,9 @@ function serve(socket: net.Socket): void {
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
     const op = head[0];
     if (op === OP_PUSH) {
+      if (head.length < 9) return;
       socket.off('data', onData);
-      sink(socket, head.length - 1);
+      sink(socket, Number(head.readBigUInt64BE(1)), head.length - 9);
     } else if (op === OP_ECHO) {
       socket.off('data', onData);
       if (head.length > 1) socket.write(head.subarray(1));
@@ -47,15 +48,21 @@ function serve(socket: net.Socket): void {
   socket.on('data', onData);
 }
 
-function sink(socket: net.Socket, already: number): void {
+function sink(socket: net.Socket, size: number, already: number): void {
   let count = already;
-  socket.on('data', (chunk: Buffer) => {
-    count += chunk.length;
-  });
-  socket.once('end', () => {
+  const answer = (): void => {
     const reply = Buffer.allocUnsafe(8);
     reply.writeBigUInt64BE(BigInt(count));
     socket.end(reply);
+  };
+  if (size > 0 && count >= size) return answer();
+  socket.on('data', (chunk: Buffer) => {
+    count += chunk.length;
+    if (size > 0 && count >= size && count - chunk.length < size) answer();
+  });
+  socket.once('end', () => {
+    if (size === 0) answer();
+    else if (count < size) socket.destroy();
   });
 }
 

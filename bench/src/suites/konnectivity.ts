@@ -1,26 +1,221 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { createCertificateAuthority, createSpokeDialer, type Dialer } from '@spoke/transport-core';
+import { createKonnectivityDialer } from '@spoke/dialer-konnectivity';
+import { ensureUpstreamBinaries } from '../../../packages/dialer-konnectivity/test/upstream/build-upstream.mjs';
+import { echo, type Opener } from '../client.js';
+import { compareThroughput, formatCpu, formatThroughput, singleStream, totalCpu } from '../measure.js';
+import { cpuMicros, cpuMicrosOf } from '../memory.js';
 import type { BenchOptions } from '../options.js';
-import type { Section } from '../report.js';
+import { startChild, type Child } from '../proc.js';
+import type { Row, Section } from '../report.js';
+import { num, quantile } from '../stats.js';
+
+const MiB = 1024 * 1024;
 
 /**
- * Issue 7's row (our Konnectivity server+agent vs upstream's, and vs the
- * spoke/1 hub path) runs only once `@spoke/dialer-konnectivity` exports a
- * server and an agent; until then it reports why it was skipped.
+ * Issue 7: the same client (createKonnectivityDialer, gRPC over a unix socket,
+ * as kube-apiserver dials) through upstream's Go proxy-server + proxy-agent and
+ * through ours, and the spoke/1 hub path (client → hub → agent over WSS) for
+ * comparison. Every server and agent is its own process.
  */
-export async function runKonnectivitySuite(_options: BenchOptions): Promise<Section[]> {
-  let exported: string[];
+export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> {
+  const bins = ensureUpstreamBinaries();
+  const dir = mkdtempSync(join(tmpdir(), 'spoke-bench-konn-'));
+  const stops: Array<() => Promise<void>> = [];
   try {
-    exported = Object.keys(await import('@spoke/dialer-konnectivity'));
-  } catch (err) {
-    return [skipped(`@spoke/dialer-konnectivity does not load from source: ${(err as Error).message.split('\n')[0] ?? ''}`)];
+    const ca = createCertificateAuthority({ commonName: 'bench konnectivity CA' });
+    const server = ca.issue({ commonName: 'konnectivity-server', altNames: ['127.0.0.1', 'localhost'] });
+    const client = ca.issue({ commonName: 'system:konnectivity', usages: ['client'] });
+    const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') };
+    writeFileSync(files.ca, ca.cert);
+    writeFileSync(files.cert, server.cert);
+    writeFileSync(files.key, server.key, { mode: 0o600 });
+
+    const target = await startChild('target');
+    stops.push(() => target.stop());
+    const targetPort = Number(target.info['port']);
+
+    // Upstream Go server + agent.
+    const goUds = join(dir, 'go.sock');
+    const goAgentPort = await freePort();
+    const goServer = runBinary(bins.server, [
+      '--mode=grpc',
+      `--uds-name=${goUds}`,
+      '--server-port=0',
+      `--agent-port=${goAgentPort}`,
+      '--agent-bind-address=127.0.0.1',
+      `--health-port=${await freePort()}`,
+      '--health-bind-address=127.0.0.1',
+      `--admin-port=${await freePort()}`,
+      '--admin-bind-address=127.0.0.1',
+      `--cluster-cert=${files.cert}`,
+      `--cluster-key=${files.key}`,
+      '--server-id=bench-go-server',
+    ]);
+    stops.push(goServer.stop);
+    const goAgent = runBinary(bins.agent, [
+      '--proxy-server-host=127.0.0.1',
+      `--proxy-server-port=${goAgentPort}`,
+      `--ca-cert=${files.ca}`,
+      '--agent-id=bench-go-agent',
+      '--health-server-host=127.0.0.1',
+      `--health-server-port=${await freePort()}`,
+      '--admin-bind-address=127.0.0.1',
+      `--admin-server-port=${await freePort()}`,
+    ]);
+    stops.push(goAgent.stop);
+
+    // Ours.
+    const ourUds = join(dir, 'ours.sock');
+    const ourServer = await startChild('konnectivity-server', { uds: ourUds, certPem: server.cert, keyPem: server.key, caPem: ca.cert });
+    stops.push(() => ourServer.stop());
+    const ourAgent = await startChild('konnectivity-agent', { port: Number(ourServer.info['agentPort']), caPem: ca.cert, certPem: client.cert, keyPem: client.key });
+    stops.push(() => ourAgent.stop());
+
+    // spoke/1 hub path.
+    const token = 'bench-token-0123456789abcdef';
+    const hub = await startChild('spoke-hub', { token });
+    stops.push(() => hub.stop());
+    const hubAgent = await startChild('spoke-agent', { url: hub.info['url'], fingerprint: hub.info['fingerprint'], token });
+    stops.push(() => hubAgent.stop());
+
+    const dialers: Record<'go' | 'ours' | 'hub', Dialer> = {
+      go: createKonnectivityDialer({ mode: 'grpc', uds: goUds }),
+      ours: createKonnectivityDialer({ mode: 'grpc', uds: ourUds }),
+      hub: createSpokeDialer({ url: String(hub.info['url']), token, tls: { fingerprint: String(hub.info['fingerprint']) } }),
+    };
+    stops.push(async () => {
+      for (const d of Object.values(dialers)) await d.close().catch(() => {});
+    });
+    const open = (d: Dialer): Opener => () => d.dial({ host: '127.0.0.1', port: targetPort }, { signal: AbortSignal.timeout(30_000) });
+    for (const d of Object.values(dialers)) await untilReachable(open(d));
+
+    const cpu = {
+      go: async () => ({ client: cpuMicros(), server: cpuMicrosOf(goServer.pid), agent: cpuMicrosOf(goAgent.pid), target: await target.cpu() }),
+      ours: cpuOfChildren(ourServer, ourAgent, target),
+      hub: cpuOfChildren(hub, hubAgent, target),
+    };
+    const rows: Row[] = [];
+    const notes: string[] = [];
+    // gRPC paths run at a fraction of the spoke/1 speeds: a quarter of the bulk size keeps the run short.
+    const bytes = Math.max(MiB, Math.floor(o.bytes / 4 / MiB) * MiB);
+    for (const direction of ['push', 'pull'] as const) {
+      const [go, ours, viaHub] = await compareThroughput(
+        [singleStream('upstream', open(dialers.go), direction, cpu.go), singleStream('ours', open(dialers.ours), direction, cpu.ours), singleStream('spoke hub', open(dialers.hub), direction, cpu.hub)],
+        bytes,
+        o.reps,
+      );
+      if (!go || !ours || !viaHub) throw new Error('missing throughput result');
+      rows.push(
+        { name: `konnectivity bulk ${direction}: our server+agent`, baseline: `upstream Go ${formatThroughput(go)}`, subject: formatThroughput(ours), ratio: ours.mibps / go.mibps, goal: { op: '>=', value: 1 } },
+        { name: `konnectivity bulk ${direction}: spoke/1 hub+agent (WSS)`, baseline: `upstream Go ${formatThroughput(go)}`, subject: formatThroughput(viaHub), ratio: viaHub.mibps / go.mibps },
+        { name: `konnectivity bulk ${direction}: our server+agent, CPU per GiB (lower is better)`, baseline: `upstream Go ${num(totalCpu(go))} ms`, subject: `${num(totalCpu(ours))} ms`, ratio: totalCpu(ours) / totalCpu(go) },
+      );
+      notes.push(`CPU ms per GiB, ${direction}: upstream ${formatCpu(go)}; ours ${formatCpu(ours)}; spoke hub ${formatCpu(viaHub)}`);
+    }
+    const samples = Math.max(50, Math.floor(o.dialSamples / 4));
+    const [go, ours, viaHub] = await dialSamples([open(dialers.go), open(dialers.ours), open(dialers.hub)], samples);
+    const us = (v: number): string => `${num(v)} µs`;
+    for (const [q, label] of [
+      [0.5, 'p50'],
+      [0.99, 'p99'],
+    ] as const) {
+      rows.push(
+        { name: `konnectivity dial latency ${label}: our server+agent`, baseline: `upstream Go ${us(quantile(go, q))}`, subject: us(quantile(ours, q)), ratio: quantile(ours, q) / quantile(go, q), goal: { op: '<=', value: 1 } },
+        { name: `konnectivity dial latency ${label}: spoke/1 hub+agent`, baseline: `upstream Go ${us(quantile(go, q))}`, subject: us(quantile(viaHub, q)), ratio: quantile(viaHub, q) / quantile(go, q) },
+      );
+    }
+    return [
+      {
+        title: 'Konnectivity: our server+agent vs upstream Go server+agent, and the spoke/1 hub path (issue 7)',
+        rows,
+        notes: [
+          `client (createKonnectivityDialer, gRPC over a unix socket) → server → agent (mTLS/TLS on loopback) → target, each server and agent its own process; upstream ${bins.dir.split('/').pop() ?? ''}`,
+          `${bytes / MiB} MiB per transfer, median of ${o.reps}; dial latency = dial until the stream is usable, ${samples} sequential samples each, interleaved (lower is better: goal ≤ 1)`,
+          'spoke hub path: createSpokeDialer (WSS, pinned self-signed certificate, bearer token) → hub → agent (WSS) → target',
+          ...notes,
+        ],
+      },
+    ];
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
   }
-  const server = exported.find((k) => /^create\w*Server$/.test(k));
-  const agent = exported.find((k) => /^create\w*Agent$/.test(k));
-  if (server === undefined || agent === undefined) {
-    return [skipped(`@spoke/dialer-konnectivity exports no server and agent yet (exports: ${exported.join(', ')})`)];
-  }
-  return [skipped(`@spoke/dialer-konnectivity now exports ${server} and ${agent}; this row is not written yet`)];
 }
 
-function skipped(why: string): Section {
-  return { title: 'Konnectivity: our server+agent vs upstream Go server+agent (issue 7)', rows: [], notes: [`skipped: ${why}`] };
+function cpuOfChildren(server: Child, agent: Child, target: Child): () => Promise<Record<string, number>> {
+  return async () => ({ client: cpuMicros(), server: await server.cpu(), agent: await agent.cpu(), target: await target.cpu() });
+}
+
+// Dial, echo one byte, close: retried until the agent is registered (30 s at most).
+async function untilReachable(open: Opener): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const s = await open();
+      await echo(s).roundTrip(1);
+      s.destroy();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+// Sequential dial latencies (dial resolved → stream usable), round-robin over the paths, in µs.
+async function dialSamples(opens: Opener[], n: number): Promise<[number[], number[], number[]]> {
+  const out: [number[], number[], number[]] = [[], [], []];
+  const one = async (open: Opener): Promise<number> => {
+    const t0 = performance.now();
+    const s: Duplex = await open();
+    const us = (performance.now() - t0) * 1000;
+    s.destroy();
+    return us;
+  };
+  for (const open of opens) for (let i = 0; i < 20; i++) await one(open);
+  for (let i = 0; i < n; i++) for (const [j, open] of opens.entries()) out[j as 0 | 1 | 2].push(await one(open));
+  return out;
+}
+
+// Upstream rejects ports outside 1024..49151, and the kernel's ephemeral range goes above it.
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+function runBinary(bin: string, args: string[]): { pid: number; stop(): Promise<void> } {
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    log = (log + b.toString()).slice(-20_000);
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`${bin} exited (${code ?? signal}):\n${log}`);
+  });
+  let stopping = false;
+  return {
+    pid: child.pid ?? 0,
+    async stop() {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      const kill = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(kill);
+    },
+  };
 }
