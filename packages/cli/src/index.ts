@@ -13,5 +13,5 @@ export { runCli } from './cli.js';
 export type { RunCliOptions } from './cli.js';
 export type { CliIo, Command, CommandContext } from './command.js';
 export { COMMANDS } from './commands/index.js';
-export { createCliRegistry, EXTRA_SCHEMES } from './schemes.js';
+export { createCliRegistry, CLI_SCHEMES } from './schemes.js';
 export { EXIT_OK, EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';

@@ -1,16 +1,16 @@
-import { createDialerRegistry, type DialerRegistry, type DialerScheme } from '@spoke/transport-core';
+import { createDialerRegistry, spokeScheme, type DialerRegistry, type DialerScheme } from '@spoke/transport-core';
 import { httpConnectScheme, tlsScheme } from '@spoke/dialer-tls';
 import { sshScheme } from '@spoke/dialer-ssh';
+import { konnectivityScheme } from '@spoke/dialer-konnectivity';
 
 /**
- * Registration point for schemes that live outside the dialer packages the
- * CLI already imports: the hub client (`spoke+wss://`, transport-core's
- * `spokeScheme` once it exists) and Konnectivity (`konnectivity+grpc://` and
- * friends). Each entry is one import plus one line here.
+ * Every backend scheme the `spoke` binary understands, besides transport-core's
+ * built-in `tcp://`: TLS and HTTP CONNECT, SSH, Konnectivity, and the spoke hub
+ * client (`spoke+wss://`). A new backend is one import plus one entry here.
  */
-export const EXTRA_SCHEMES: readonly DialerScheme[] = [];
+export const CLI_SCHEMES: readonly DialerScheme[] = [tlsScheme, httpConnectScheme, sshScheme, konnectivityScheme, spokeScheme];
 
-/** Every backend scheme the `spoke` binary understands, `tcp://` included. */
-export function createCliRegistry(extra: readonly DialerScheme[] = EXTRA_SCHEMES): DialerRegistry {
-  return createDialerRegistry([tlsScheme, httpConnectScheme, sshScheme, ...extra]);
+/** A registry with {@link CLI_SCHEMES} (and `tcp://`), plus any `extra` schemes of an embedding tool. */
+export function createCliRegistry(extra: readonly DialerScheme[] = []): DialerRegistry {
+  return createDialerRegistry([...CLI_SCHEMES, ...extra]);
 }

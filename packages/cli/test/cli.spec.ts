@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';
 
-const COMMANDS = ['dial', 'forward', 'proxy'];
+const COMMANDS = ['dial', 'forward', 'proxy', 'hub', 'agent', 'konnectivity', 'egress'];
 
 describe('spoke: help, version, exit codes', () => {
   it('--version prints the package version', async () => {
@@ -14,14 +14,15 @@ describe('spoke: help, version, exit codes', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     for (const name of COMMANDS) expect(result.stdout).toContain(`\n  ${name} `);
-    for (const form of ['tcp://', 'tls://', 'http-connect://', 'http-connect+tls://', 'http-connect+unix://', 'ssh://']) expect(result.stdout).toContain(form);
+    for (const form of ['tcp://', 'tls://', 'http-connect://', 'http-connect+tls://', 'http-connect+unix://', 'ssh://', 'konnectivity+grpc+unix://', 'konnectivity+connect://', 'spoke+wss://']) expect(result.stdout).toContain(form);
   });
 
-  it.each(COMMANDS)('%s --help shows its usage and the URI forms, exit 0', async (name) => {
+  it.each(COMMANDS)('%s --help shows its usage, exit 0', async (name) => {
     const result = await runCli([name, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: spoke ${name}`);
-    expect(result.stdout).toContain('ssh://[user@]host');
+    // Commands that take --via list the accepted URI forms.
+    if (['dial', 'forward', 'proxy'].includes(name)) expect(result.stdout).toContain('ssh://[user@]host');
     expect(result.stderr).toBe('');
   });
 

@@ -1,0 +1,84 @@
+import { createAgent, type TlsClientOptions } from '@spoke/transport-core';
+import { booleanFlag, formatHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
+import { parseOrHelp } from '../cli.js';
+import type { Command } from '../command.js';
+import { VIA_OPTION, viaChain } from '../dialer-chain.js';
+import { EXIT_OK, UsageError, inputStep } from '../errors.js';
+import { readFlagFile } from '../files.js';
+import { aborted } from '../serve.js';
+
+const OPTIONS: OptionDefs = {
+  hub: { type: 'string', multiple: true, value: 'wss://HOST:PORT', description: 'hub to connect to; repeat for several hubs (or give one address in front of --hub-count hubs)' },
+  id: { type: 'string', value: 'ID', description: 'this agent\'s id (required)' },
+  identifiers: { type: 'string', value: "'host=a&ipv4=10.0.0.5&cidr=10.0.0.0/24&default-route=true'", description: 'what this agent serves, for the hub\'s routing (Konnectivity format)' },
+  allow: { type: 'string', multiple: true, value: 'CIDR[:PORT[-PORT]]', description: 'targets this agent may dial; repeat (none: every dial is refused)' },
+  'token-file': { type: 'string', value: 'FILE', description: 'bearer token for the hub (re-read on every connect)' },
+  ca: { type: 'string', value: 'FILE', description: 'PEM CA bundle that signed the hub certificate' },
+  'hub-fingerprint': { type: 'string', value: 'sha256:HEX', description: 'pin the hub certificate (as `spoke hub` prints it) instead of --ca' },
+  cert: { type: 'string', value: 'FILE', description: 'PEM client certificate (mTLS)' },
+  key: { type: 'string', value: 'FILE', description: 'PEM key of --cert' },
+  via: VIA_OPTION,
+  'insecure-plaintext': { type: 'boolean', description: 'connect with ws:// (loopback tests only)' },
+};
+
+/** `spoke agent --hub wss://HOST:PORT --id ID --allow CIDR...`: the node-network end of spoke's reverse tunnels. */
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: "run an agent: connect out to the hub(s) and serve their dials inside --allow",
+  help: () =>
+    formatHelp(
+      "spoke agent --hub wss://HOST:PORT --id ID [--identifiers 'host=a&ipv4=10.0.0.5&default-route=true']\n                   --allow CIDR[:PORT[-PORT]]... [--token-file F] [--ca F | --hub-fingerprint sha256:HEX] [--cert F --key F]",
+      'Dials out to the hub (verified by --ca or --hub-fingerprint), authenticates with a token or a client\ncertificate, and serves the hub\'s dials to targets inside --allow (host names are resolved, then\nchecked; everything else is refused with ERR_DIAL_DENIED). Reconnects with backoff. SIGINT/SIGTERM:\nannounce draining, let streams finish, exit.',
+      OPTIONS,
+      [['Examples', "spoke agent --hub wss://hub.example:8443 --id node-1 --identifiers 'host=node-1&ipv4=10.0.0.5' \\\n  --allow 10.0.0.5/32:10250 --allow 10.0.0.0/24:80-443 --token-file /etc/spoke/agent.token --hub-fingerprint sha256:…"]],
+    ),
+  async run(argv, context) {
+    const parsed = parseOrHelp(argv, agentCommand, context, OPTIONS, { max: 0 });
+    if (!parsed) return EXIT_OK;
+    const usage = agentCommand.help(context);
+    const { values } = parsed;
+    const hubs = stringFlags(values, 'hub');
+    const id = stringFlag(values, 'id');
+    if (hubs.length === 0) throw new UsageError('--hub wss://HOST:PORT is required', usage);
+    if (id === undefined) throw new UsageError('--id is required', usage);
+    const certFile = stringFlag(values, 'cert');
+    const keyFile = stringFlag(values, 'key');
+    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--cert and --key go together', usage);
+    const caFile = stringFlag(values, 'ca');
+    const fingerprint = stringFlag(values, 'hub-fingerprint');
+    const tls: TlsClientOptions = {
+      ...(caFile !== undefined ? { ca: readFlagFile(caFile, 'ca', usage) } : {}),
+      ...(fingerprint !== undefined ? { fingerprint } : {}),
+      ...(certFile !== undefined && keyFile !== undefined ? { cert: readFlagFile(certFile, 'cert', usage), key: readFlagFile(keyFile, 'key', usage) } : {}),
+    };
+    const tokenFile = stringFlag(values, 'token-file');
+    if (tokenFile !== undefined) readFlagFile(tokenFile, 'token-file', usage);
+    const insecure = booleanFlag(values, 'insecure-plaintext');
+    if (insecure) context.logger.warn('--insecure-plaintext: connecting to the hub without TLS; use this only for tests on loopback');
+    const allow = stringFlags(values, 'allow');
+    const identifiers = stringFlag(values, 'identifiers');
+    const via = stringFlags(values, 'via');
+    const agent = inputStep(usage, () =>
+      createAgent({
+        hub: hubs,
+        id,
+        allow,
+        tls,
+        logger: context.logger,
+        ...(identifiers !== undefined ? { identifiers } : {}),
+        ...(tokenFile !== undefined ? { token: () => readFlagFile(tokenFile, 'token-file', usage).toString('utf8').trim() } : {}),
+        ...(via.length > 0 ? { via: viaChain(via, context, usage) } : {}),
+        ...(insecure ? { insecurePlaintext: true } : {}),
+      }),
+    );
+    try {
+      context.io.stdout.write(`spoke agent ${id}: connecting to ${hubs.join(', ')} (allow: ${allow.length > 0 ? allow.join(', ') : 'nothing'})\n`);
+      await aborted(context.shutdown);
+      context.logger.info('shutting down: draining');
+      await agent.close();
+      return EXIT_OK;
+    } finally {
+      agent.destroy();
+    }
+  },
+};

@@ -1,0 +1,121 @@
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHub, type Hub, type HubOptions } from '@spoke/transport-core';
+import { booleanFlag, formatHelp, integerFlag, stringFlag, type OptionDefs } from '../args.js';
+import { formatListen, parseListenAddress } from '../addresses.js';
+import { parseOrHelp } from '../cli.js';
+import type { Command } from '../command.js';
+import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
+import { generateTokenFile, readFlagFile, readTokenFile } from '../files.js';
+import { listen } from '../listen.js';
+import { aborted } from '../serve.js';
+
+const OPTIONS: OptionDefs = {
+  listen: { type: 'string', value: 'HOST:PORT', description: 'where agents and clients connect (WSS; default 127.0.0.1:8443, port 0 = any)' },
+  'tls-cert': { type: 'string', value: 'FILE', description: 'PEM serving certificate (default: a self-signed one; its fingerprint is printed)' },
+  'tls-key': { type: 'string', value: 'FILE', description: 'PEM key of --tls-cert' },
+  'client-ca': { type: 'string', value: 'FILE', description: 'PEM CA bundle: agents and clients with a certificate it signed are authenticated (mTLS)' },
+  'agent-token-file': { type: 'string', value: 'FILE', description: 'bearer tokens accepted from agents, one per line (default: one is generated; its path is printed)' },
+  'client-token-file': { type: 'string', value: 'FILE', description: 'bearer tokens accepted from clients, one per line (default: one is generated)' },
+  connect: { type: 'string', value: 'HOST:PORT', description: 'also serve HTTP CONNECT for clients here (Proxy-Authorization: Bearer TOKEN)' },
+  metrics: { type: 'string', value: 'HOST:PORT', description: 'serve /metrics, /healthz and /readyz on a separate plain-HTTP address' },
+  id: { type: 'string', value: 'ID', description: 'hub id announced to agents (default: random)' },
+  'hub-count': { type: 'string', value: 'N', description: 'hubs behind one address; agents connect until they reach N distinct hubs (default 1)' },
+  'insecure-plaintext': { type: 'boolean', description: 'serve ws:// without TLS (loopback only; for tests)' },
+};
+
+/** `spoke hub --listen HOST:PORT ...`: the control-plane end of spoke's reverse tunnels. */
+export const hubCommand: Command = {
+  name: 'hub',
+  summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
+  help: () =>
+    formatHelp(
+      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT] [--metrics HOST:PORT] [--insecure-plaintext]',
+      'Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate (bearer token or mTLS). Prints one line with the URL, the certificate fingerprint to\npin and where the generated tokens are. SIGINT/SIGTERM: GOAWAY, streams drain, then exit.',
+      OPTIONS,
+      [
+        [
+          'Examples',
+          "spoke hub --listen 0.0.0.0:8443 --agent-token-file agents.token --client-token-file clients.token\nspoke agent --hub wss://hub:8443 --id node-1 --token-file agents.token --hub-fingerprint sha256:… --allow 10.0.0.0/8\nspoke proxy --socks5 127.0.0.1:1080 --via 'spoke+wss://hub:8443/?token-file=clients.token&fingerprint=sha256:…'",
+        ],
+      ],
+    ),
+  async run(argv, context) {
+    const parsed = parseOrHelp(argv, hubCommand, context, OPTIONS, { max: 0 });
+    if (!parsed) return EXIT_OK;
+    const usage = hubCommand.help(context);
+    const { values } = parsed;
+    const address = parseListenAddress(stringFlag(values, 'listen') ?? '127.0.0.1:8443', 'listen', usage);
+    const certFile = stringFlag(values, 'tls-cert');
+    const keyFile = stringFlag(values, 'tls-key');
+    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together', usage);
+    const insecure = booleanFlag(values, 'insecure-plaintext');
+    const clientCaFile = stringFlag(values, 'client-ca');
+    const notes: string[] = [];
+    let tokenDir: string | undefined;
+    const tokens = (flag: string, name: string): string[] | undefined => {
+      const file = stringFlag(values, flag);
+      if (file !== undefined) return readTokenFile(file, flag, usage);
+      // With mTLS configured, certificates are enough; otherwise make a token so the hub is never open.
+      if (clientCaFile !== undefined) return undefined;
+      tokenDir ??= mkdtempSync(join(tmpdir(), 'spoke-hub-'));
+      const generated = generateTokenFile(name, tokenDir);
+      notes.push(`${flag}=${generated.path}`);
+      return [generated.token];
+    };
+    const agentTokens = tokens('agent-token-file', 'agent.token');
+    const clientTokens = tokens('client-token-file', 'client.token');
+    const connectText = stringFlag(values, 'connect');
+    const options: HubOptions = {
+      listen: address,
+      logger: context.logger,
+      hubCount: integerFlag(values, 'hub-count', 1, usage),
+      ...(certFile !== undefined && keyFile !== undefined ? { tls: { cert: readFlagFile(certFile, 'tls-cert', usage), key: readFlagFile(keyFile, 'tls-key', usage) } } : {}),
+      ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
+      ...(agentTokens ? { agentTokens } : {}),
+      ...(clientTokens ? { clientTokens } : {}),
+      ...(connectText !== undefined ? { connect: parseListenAddress(connectText, 'connect', usage) } : {}),
+      ...(stringFlag(values, 'id') !== undefined ? { id: stringFlag(values, 'id') } : {}),
+      ...(insecure ? { insecurePlaintext: true } : {}),
+    };
+    const metricsText = stringFlag(values, 'metrics');
+    const metricsAddress = metricsText === undefined ? undefined : parseListenAddress(metricsText, 'metrics', usage);
+    if (insecure) context.logger.warn('--insecure-plaintext: agents and clients connect without TLS; use this only for tests on loopback');
+    let hub: Hub;
+    try {
+      hub = await createHub(options);
+    } catch (err) {
+      throw asUsageError(err, usage);
+    }
+    let metricsServer: http.Server | undefined;
+    try {
+      if (metricsAddress) {
+        metricsServer = http.createServer((req, res) => serveMetrics(hub, req, res));
+        notes.push(`metrics=http://${formatListen(await listen(metricsServer, metricsAddress))}/metrics`);
+      }
+      const parts = [hub.url, ...(hub.fingerprint ? [`fingerprint=${hub.fingerprint}`] : []), ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []), ...notes];
+      context.io.stdout.write(`spoke hub listening: ${parts.join(' ')}\n`);
+      context.logger.info('hub ready', { id: hub.id, url: hub.url });
+      await aborted(context.shutdown);
+      context.logger.info('shutting down: GOAWAY sent, streams draining');
+      metricsServer?.close();
+      await hub.close();
+      return EXIT_OK;
+    } finally {
+      metricsServer?.close();
+      hub.destroy();
+    }
+  },
+};
+
+function serveMetrics(hub: Hub, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/metrics') res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(hub.metrics());
+  else if (path === '/healthz') res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+  else if (path === '/readyz') {
+    const n = hub.agents().length;
+    res.writeHead(n > 0 ? 200 : 503, { 'Content-Type': 'text/plain' }).end(n > 0 ? `ok: ${n} agent(s)\n` : 'no agent connected\n');
+  } else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('try /metrics, /healthz or /readyz\n');
+}

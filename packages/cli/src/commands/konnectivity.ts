@@ -1,0 +1,119 @@
+import { createKonnectivityAgent, createKonnectivityServer, parseAgentFlags, parseServerFlags } from '@spoke/dialer-konnectivity';
+import { GLOBAL_OPTIONS, formatHelp } from '../args.js';
+import type { Command, CommandContext } from '../command.js';
+import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
+import { aborted } from '../serve.js';
+
+const SERVER_FLAGS = [
+  '--mode grpc|http-connect                  front-end protocol (default grpc)',
+  '--uds-name PATH                           front end on a unix socket (needs --server-port=0)',
+  '--delete-existing-uds-file                remove a stale socket first',
+  '--server-port N / --server-bind-address   TCP front end (mTLS; default 8090)',
+  '--server-cert F --server-key F --server-ca-cert F   front-end TLS',
+  '--agent-port N / --agent-bind-address     agent server (TLS; default 8091)',
+  '--cluster-cert F --cluster-key F          agent server certificate (required)',
+  '--cluster-ca-cert F                       authenticate agents by client certificate',
+  '--agent-token-file F                      or by bearer tokens (one per line)',
+  '--health-port N / --health-bind-address   /healthz /readyz /metrics (default 8092)',
+  '--server-id ID --server-count N           HA: agents connect to N distinct servers',
+  '--proxy-strategies default,destHost,defaultRoute,destCIDR',
+  '--keepalive-time DURATION --backend-dial-timeout DURATION',
+].join('\n');
+
+const AGENT_FLAGS = [
+  '--proxy-server-host HOST --proxy-server-port N   the server\'s agent port (default 127.0.0.1:8091)',
+  '--ca-cert F                                      CA that signed the server certificate',
+  '--agent-cert F --agent-key F                     client certificate (mTLS)',
+  '--service-account-token-path F                   bearer token, re-read on every connect',
+  '--agent-id ID --agent-identifiers \'host=a&ipv4=10.0.0.5&default-route=true\'',
+  '--sync-interval D --sync-interval-cap D --sync-forever   reconnect loop (1s ×1.5 → 10s)',
+  '--keepalive-time D                               gRPC keepalive (≥ 30s)',
+  '--health-server-host H --health-server-port N    /healthz /readyz /metrics (default 8093)',
+  '--allow CIDR[:PORT[-PORT]],...                   spoke only: destinations this agent may dial',
+].join('\n');
+
+/** Upstream flags are Go-style (`--name=value`); the CLI's own global flags are taken out first. */
+function splitGlobal(argv: readonly string[]): { own: string[]; help: boolean } {
+  const own: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? '';
+    if (word === '--help' || word === '-h') help = true;
+    else if (word === '--log-format' || word === '--log-level') i++;
+    else if (!word.startsWith('--log-format=') && !word.startsWith('--log-level=')) own.push(word);
+  }
+  return { own, help };
+}
+
+function help(): string {
+  return formatHelp(
+    'spoke konnectivity server [upstream proxy-server flags]\n       spoke konnectivity agent [upstream proxy-agent flags]',
+    'Drop-in replacements for apiserver-network-proxy\'s proxy-server and proxy-agent (wire-compatible with\nupstream\'s agents, servers and konnectivity-client), taking upstream\'s flag names and defaults, so\nthey fit existing manifests. Upstream flags we accept but do not implement are listed in a warning.',
+    GLOBAL_OPTIONS,
+    [
+      ['server flags', SERVER_FLAGS],
+      ['agent flags', AGENT_FLAGS],
+      ['Examples', 'spoke konnectivity server --uds-name=/etc/kubernetes/konnectivity-server/konnectivity-server.socket --server-port=0 \\\n  --cluster-cert=/etc/kubernetes/pki/konnectivity.crt --cluster-key=/etc/kubernetes/pki/konnectivity.key --agent-token-file=tokens\nspoke konnectivity agent --proxy-server-host=cp.example --ca-cert=ca.crt --service-account-token-path=token --agent-identifiers=\'host=node-1\''],
+    ],
+  );
+}
+
+async function runServer(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
+  const { options, ignored } = inputStep(usage, () => parseServerFlags(argv));
+  if (ignored.length > 0) context.logger.warn('accepted but not implemented (ignored)', { flags: ignored.join(' ') });
+  const log = context.logger.child({ component: 'konnectivity-server' });
+  const server = await createKonnectivityServer({ ...options, log: (message) => log.info(message) }).catch((err: unknown) => {
+    throw asUsageError(err, usage);
+  });
+  try {
+    const where = [
+      options.udsName !== undefined ? `front=unix:${options.udsName}` : `front=${options.serverBindAddress ?? '0.0.0.0'}:${server.ports.server ?? ''}`,
+      `agents=${options.agentBindAddress ?? '0.0.0.0'}:${server.ports.agent}`,
+      ...(server.ports.health !== undefined ? [`health=${options.healthBindAddress ?? '0.0.0.0'}:${server.ports.health}`] : []),
+    ];
+    context.io.stdout.write(`spoke konnectivity server listening: mode=${options.mode ?? 'grpc'} ${where.join(' ')} id=${server.serverId}\n`);
+    await aborted(context.shutdown);
+    context.logger.info('shutting down');
+    await server.close();
+    return EXIT_OK;
+  } finally {
+    server.destroy();
+  }
+}
+
+async function runAgent(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
+  const { options, ignored } = inputStep(usage, () => parseAgentFlags(argv));
+  if (ignored.length > 0) context.logger.warn('accepted but not implemented (ignored)', { flags: ignored.join(' ') });
+  const log = context.logger.child({ component: 'konnectivity-agent' });
+  const agent = inputStep(usage, () => createKonnectivityAgent({ ...options, log: (message) => log.info(message) }));
+  try {
+    const health = await agent.health;
+    context.io.stdout.write(
+      `spoke konnectivity agent ${agent.agentId}: connecting to ${options.proxyServerHost ?? '127.0.0.1'}:${options.proxyServerPort ?? 8091}${health !== undefined ? ` (health on port ${health})` : ''}\n`,
+    );
+    await aborted(context.shutdown);
+    context.logger.info('shutting down: DRAIN sent');
+    await agent.close();
+    return EXIT_OK;
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** `spoke konnectivity server|agent [upstream flags]`: thin wrappers over @spoke/dialer-konnectivity. */
+export const konnectivityCommand: Command = {
+  name: 'konnectivity',
+  summary: 'run a Konnectivity proxy-server or proxy-agent (upstream flags, wire-compatible)',
+  help,
+  async run(argv, context) {
+    const [role, ...rest] = argv;
+    const { own, help: wantsHelp } = splitGlobal(rest);
+    if (wantsHelp || role === '--help' || role === '-h') {
+      context.io.stdout.write(help());
+      return EXIT_OK;
+    }
+    if (role === 'server') return runServer(own, context, help());
+    if (role === 'agent') return runAgent(own, context, help());
+    throw new UsageError(`give a role: server or agent${role === undefined ? '' : `, not ${JSON.stringify(role)}`}`, help());
+  },
+};

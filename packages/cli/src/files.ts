@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+
+/** Reads a file named by a flag (relative to the working directory); a missing file is a usage error. */
+export function readFlagFile(path: string, flag: string, usage: string): Buffer {
+  const full = resolve(process.cwd(), path);
+  try {
+    return readFileSync(full);
+  } catch (err) {
+    throw new UsageError(`--${flag} ${path}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, usage);
+  }
+}
+
+/** Tokens in a token file: one per line, blank lines and surrounding spaces ignored. */
+export function readTokenFile(path: string, flag: string, usage: string): string[] {
+  const tokens = readFlagFile(path, flag, usage)
+    .toString('utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  if (tokens.length === 0) throw new UsageError(`--${flag} ${path} holds no token`, usage);
+  return tokens;
+}
+
+/**
+ * Generates a random bearer token and writes it to a new private (0600) file
+ * in `dir` (default: a fresh temp directory); returns the token and the path. The token itself
+ * is never printed, only where it is.
+ */
+export function generateTokenFile(name: string, dir = mkdtempSync(join(tmpdir(), 'spoke-hub-'))): { token: string; path: string } {
+  const path = join(dir, name);
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  return { token, path };
+}
