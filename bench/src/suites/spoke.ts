@@ -74,7 +74,7 @@ async function bulk(p: SpokePaths, o: BenchOptions): Promise<Section> {
     rows,
     notes: [
       `${o.bytes / MiB} MiB per transfer in 64 KiB writes, median of ${o.reps} interleaved runs (range in brackets); push = client → target, pull = target → client`,
-      'CPU per GiB = user + system time of client, relay and target processes over the transfer (insensitive to other load on the machine, unlike MiB/s)',
+      'CPU per GiB = user + system time of client, relay and target processes over the transfer (less sensitive than MiB/s to other load on the machine, though not immune)',
       ...cpuNotes,
     ],
   };
