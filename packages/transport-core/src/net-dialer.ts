@@ -23,6 +23,12 @@ export interface NetDialerOptions {
 }
 
 /**
+ * Set (to true) on a socket whose handle TLS now wraps: a RST on the raw handle
+ * is then impossible (EINVAL), so destroy() closes normally.
+ */
+export const kHandleWrapped: unique symbol = Symbol.for('@spoke/transport-core/handle-wrapped') as never;
+
+/**
  * A `net.Socket` whose errors are SpokeErrors carrying the target and hop,
  * so that stream failures read the same whatever the backend.
  */
@@ -42,7 +48,8 @@ export class SpokeSocket extends net.Socket {
   override destroy(error?: Error): this {
     const handle = (this as unknown as { _handle?: { reset?: unknown } })._handle;
     // Only TCP handles can send a RST; unix sockets just close.
-    if (typeof handle?.reset === 'function' && !this.destroyed && !this.connecting && !(this.writableFinished && this.readableEnded)) {
+    const wrapped = (this as unknown as Record<symbol, unknown>)[kHandleWrapped] === true;
+    if (!wrapped && typeof handle?.reset === 'function' && !this.destroyed && !this.connecting && !(this.writableFinished && this.readableEnded)) {
       // Node's own flag behind resetAndDestroy(); that method takes no error, this one must.
       (this as unknown as { resetAndClosing: boolean }).resetAndClosing = true;
     }

@@ -51,6 +51,8 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
   const hop = peer.hop ?? 'tls';
   return new Promise((resolve, reject) => {
     let secure: tls.TLSSocket;
+    // TLS takes over a net.Socket's handle; mark it so SpokeSocket never tries a RST on it.
+    (socket as unknown as Record<symbol, unknown>)[Symbol.for('@spoke/transport-core/handle-wrapped')] = true;
     try {
       secure = tls.connect({
         socket,
