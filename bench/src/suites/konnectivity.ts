@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createCertificateAuthority, createSpokeDialer, type Dialer } from '@spoke/transport-core';
+import { createSpokeDialer, type Dialer } from '@spoke/transport-core';
 import { createKonnectivityDialer } from '@spoke/dialer-konnectivity';
-import { ensureUpstreamBinaries } from '../../../packages/dialer-konnectivity/test/upstream/build-upstream.mjs';
+// The package's own interop harness (no vitest in it): it builds and caches the upstream binaries and starts them.
+import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, upstream } from '../../../packages/dialer-konnectivity/test/upstream/harness.js';
 import { echo, type Opener } from '../client.js';
 import { compareThroughput, formatCpu, formatThroughput, singleStream, totalCpu } from '../measure.js';
 import { cpuMicros, cpuMicrosOf } from '../memory.js';
@@ -24,57 +21,28 @@ const MiB = 1024 * 1024;
  * comparison. Every server and agent is its own process.
  */
 export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> {
-  const bins = ensureUpstreamBinaries();
-  const dir = mkdtempSync(join(tmpdir(), 'spoke-bench-konn-'));
+  const bins = upstream();
+  const pki = createTestPki();
+  const dir = pki.dir;
   const stops: Array<() => Promise<void>> = [];
   try {
-    const ca = createCertificateAuthority({ commonName: 'bench konnectivity CA' });
-    const server = ca.issue({ commonName: 'konnectivity-server', altNames: ['127.0.0.1', 'localhost'] });
-    const client = ca.issue({ commonName: 'system:konnectivity', usages: ['client'] });
-    const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') };
-    writeFileSync(files.ca, ca.cert);
-    writeFileSync(files.cert, server.cert);
-    writeFileSync(files.key, server.key, { mode: 0o600 });
-
     const target = await startChild('target');
     stops.push(() => target.stop());
     const targetPort = Number(target.info['port']);
 
-    // Upstream Go server + agent.
+    // Upstream Go server + agent, started the way the package's interop tests start them.
     const goUds = join(dir, 'go.sock');
-    const goAgentPort = await freePort();
-    const goServer = runBinary(bins.server, [
-      '--mode=grpc',
-      `--uds-name=${goUds}`,
-      '--server-port=0',
-      `--agent-port=${goAgentPort}`,
-      '--agent-bind-address=127.0.0.1',
-      `--health-port=${await freePort()}`,
-      '--health-bind-address=127.0.0.1',
-      `--admin-port=${await freePort()}`,
-      '--admin-bind-address=127.0.0.1',
-      `--cluster-cert=${files.cert}`,
-      `--cluster-key=${files.key}`,
-      '--server-id=bench-go-server',
-    ]);
-    stops.push(goServer.stop);
-    const goAgent = runBinary(bins.agent, [
-      '--proxy-server-host=127.0.0.1',
-      `--proxy-server-port=${goAgentPort}`,
-      `--ca-cert=${files.ca}`,
-      '--agent-id=bench-go-agent',
-      '--health-server-host=127.0.0.1',
-      `--health-server-port=${await freePort()}`,
-      '--admin-bind-address=127.0.0.1',
-      `--admin-server-port=${await freePort()}`,
-    ]);
-    stops.push(goAgent.stop);
+    const goServer = await startUpstreamServer({ mode: 'grpc', uds: goUds, pki });
+    stops.push(() => goServer.proc.stop());
+    const goAgent = await startUpstreamAgent({ agentPort: goServer.ports.agentPort, pki, agentId: 'bench-go-agent' });
+    stops.push(() => goAgent.proc.stop());
+    const goPids = { server: goServer.proc.child.pid ?? 0, agent: goAgent.proc.child.pid ?? 0 };
 
     // Ours.
     const ourUds = join(dir, 'ours.sock');
-    const ourServer = await startChild('konnectivity-server', { uds: ourUds, certPem: server.cert, keyPem: server.key, caPem: ca.cert });
+    const ourServer = await startChild('konnectivity-server', { uds: ourUds, certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, caPem: pki.caPem });
     stops.push(() => ourServer.stop());
-    const ourAgent = await startChild('konnectivity-agent', { port: Number(ourServer.info['agentPort']), caPem: ca.cert, certPem: client.cert, keyPem: client.key });
+    const ourAgent = await startChild('konnectivity-agent', { port: Number(ourServer.info['agentPort']), caPem: pki.caPem, certPem: pki.clientCertPem, keyPem: pki.clientKeyPem });
     stops.push(() => ourAgent.stop());
 
     // spoke/1 hub path.
@@ -96,7 +64,7 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
     for (const d of Object.values(dialers)) await untilReachable(open(d));
 
     const cpu = {
-      go: async () => ({ client: cpuMicros(), server: cpuMicrosOf(goServer.pid), agent: cpuMicrosOf(goAgent.pid), target: await target.cpu() }),
+      go: async () => ({ client: cpuMicros(), server: cpuMicrosOf(goPids.server), agent: cpuMicrosOf(goPids.agent), target: await target.cpu() }),
       ours: cpuOfChildren(ourServer, ourAgent, target),
       hub: cpuOfChildren(hub, hubAgent, target),
     };
@@ -144,7 +112,7 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
     ];
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    removePki(pki);
   }
 }
 
@@ -181,41 +149,4 @@ async function dialSamples(opens: Opener[], n: number): Promise<[number[], numbe
   for (const open of opens) for (let i = 0; i < 20; i++) await one(open);
   for (let i = 0; i < n; i++) for (const [j, open] of opens.entries()) out[j as 0 | 1 | 2].push(await one(open));
   return out;
-}
-
-// Upstream rejects ports outside 1024..49151, and the kernel's ephemeral range goes above it.
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
-
-function runBinary(bin: string, args: string[]): { pid: number; stop(): Promise<void> } {
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    log = (log + b.toString()).slice(-20_000);
-  });
-  child.once('exit', (code, signal) => {
-    if (!stopping) console.error(`${bin} exited (${code ?? signal}):\n${log}`);
-  });
-  let stopping = false;
-  return {
-    pid: child.pid ?? 0,
-    async stop() {
-      stopping = true;
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      const kill = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      child.kill('SIGTERM');
-      await exited;
-      clearTimeout(kill);
-    },
-  };
 }
