@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 
 /** One flag of a command, as node:util parseArgs takes it plus help text. */
@@ -108,4 +109,24 @@ export function formatHelp(synopsis: string, description: string, options: Optio
   const lines = [`Usage: ${synopsis}`, '', description, '', 'Options:', ...rows.map(([flag, text]) => `  ${`${flag}  `.padEnd(width)}${text}`)];
   for (const [title, body] of sections) lines.push('', `${title}:`, ...body.split('\n').map((l) => `  ${l}`));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Parses a command's arguments: for `--help`, prints the command's help
+ * and returns undefined; otherwise returns the parsed arguments.
+ */
+export function parseOrHelp(
+  argv: readonly string[],
+  command: Command,
+  context: CommandContext,
+  options: OptionDefs,
+  positionals: { min?: number; max?: number } = {},
+): ParsedArgs | undefined {
+  const help = command.help(context);
+  const parsed = parseCommandLine(argv, options, help, positionals);
+  if (parsed.values.help === true) {
+    context.io.stdout.write(help);
+    return undefined;
+  }
+  return parsed;
 }

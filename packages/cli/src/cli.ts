@@ -75,26 +75,6 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   }
 }
 
-/**
- * Parses the help for a command's arguments: prints help and returns
- * undefined for `--help`, otherwise the parsed arguments.
- */
-export function parseOrHelp(
-  argv: readonly string[],
-  command: Command,
-  context: CommandContext,
-  options: Parameters<typeof parseCommandLine>[1],
-  positionals: Parameters<typeof parseCommandLine>[3] = {},
-): ReturnType<typeof parseCommandLine> | undefined {
-  const help = command.help(context);
-  const parsed = parseCommandLine(argv, options, help, positionals);
-  if (parsed.values.help === true) {
-    context.io.stdout.write(help);
-    return undefined;
-  }
-  return parsed;
-}
-
 function errorFields(err: unknown): Record<string, string> {
   return isSpokeError(err) ? { code: err.code, ...(err.target ? { target: err.target } : {}), ...(err.hop ? { hop: scrub(err.hop) } : {}) } : {};
 }

@@ -1,6 +1,5 @@
 import { createAgent, type TlsClientOptions } from '@spoke/transport-core';
-import { booleanFlag, formatHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
-import { parseOrHelp } from '../cli.js';
+import { booleanFlag, formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';

@@ -1,6 +1,5 @@
 import { formatTarget, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
-import { formatHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
-import { parseOrHelp } from '../cli.js';
+import { formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { parseDuration } from '../duration.js';
@@ -14,6 +13,12 @@ export const DIAL_OPTIONS: OptionDefs = {
 };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** `--connect-timeout` in milliseconds (default 30 s). */
+export function dialTimeoutMs(values: ParsedValues, usage: string): number {
+  const text = stringFlag(values, 'connect-timeout');
+  return text === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(text, 'connect-timeout', usage);
+}
 
 /**
  * Reads a dial target from one word (`host:port`, `[v6]:port`, `unix:/path`)
@@ -63,8 +68,7 @@ export const dialCommand: Command = {
     if (!parsed) return EXIT_OK;
     const usage = dialCommand.help(context);
     const target = targetFromWords(parsed.positionals, usage);
-    const timeout = stringFlag(parsed.values, 'connect-timeout');
-    const timeoutMs = timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeout, 'connect-timeout', usage);
+    const timeoutMs = dialTimeoutMs(parsed.values, usage);
     const dialer = viaChain(stringFlags(parsed.values, 'via'), context, usage);
     return dialStdio(dialer, target, timeoutMs, context);
   },

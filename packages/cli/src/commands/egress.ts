@@ -1,11 +1,9 @@
 import { createEgressSelector, loadEgressSelectorConfiguration, EGRESS_SELECTION_NAMES, type EgressSelectionName } from '@spoke/dialer-tls';
 import { konnectivityEgressBackend } from '@spoke/dialer-konnectivity';
-import { formatHelp, stringFlag, type OptionDefs } from '../args.js';
-import { parseOrHelp } from '../cli.js';
+import { formatHelp, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';
-import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
-import { dialStdio, targetFromWords } from './dial.js';
+import { dialStdio, dialTimeoutMs, targetFromWords } from './dial.js';
 import { FORWARD_OPTIONS, forwardSpecs, relayDurations, runForwarders } from './forward.js';
 
 const OPTIONS: OptionDefs = {
@@ -51,8 +49,7 @@ export const egressCommand: Command = {
     try {
       if (action === 'dial') {
         const target = targetFromWords(rest, usage);
-        const timeout = stringFlag(values, 'connect-timeout');
-        return await dialStdio(dialer, target, timeout === undefined ? 30_000 : parseDuration(timeout, 'connect-timeout', usage), context);
+        return await dialStdio(dialer, target, dialTimeoutMs(values, usage), context);
       }
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`, usage);
       return await runForwarders(dialer, forwardSpecs(values, usage), relayDurations(values, usage), context);

@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { formatTarget, type Dialer } from '@spoke/transport-core';
-import { formatHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
+import { formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import { formatListen, parseForwardSpec, type ForwardSpec } from '../addresses.js';
-import { parseOrHelp } from '../cli.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConnectionTracker } from '../connection-tracker.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
+import { dialTimeoutMs } from './dial.js';
 import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { listen } from '../listen.js';
@@ -20,15 +20,13 @@ export const FORWARD_OPTIONS: OptionDefs = {
   grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
 };
 
-const DIAL_TIMEOUT_MS = 30_000;
 const GRACE_MS = 10_000;
 
 /** Durations shared by forward and proxy. */
 export function relayDurations(values: Parameters<typeof stringFlag>[0], usage: string): { dialTimeoutMs: number; graceMs: number } {
-  const timeout = stringFlag(values, 'connect-timeout');
   const grace = stringFlag(values, 'grace');
   return {
-    dialTimeoutMs: timeout === undefined ? DIAL_TIMEOUT_MS : parseDuration(timeout, 'connect-timeout', usage),
+    dialTimeoutMs: dialTimeoutMs(values, usage),
     graceMs: grace === undefined ? GRACE_MS : parseDuration(grace, 'grace', usage),
   };
 }

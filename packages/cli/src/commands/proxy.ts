@@ -1,9 +1,8 @@
 import net from 'node:net';
 import { SpokeError, type Dialer } from '@spoke/transport-core';
-import { formatHelp, integerFlag, stringFlag, stringFlags, type OptionDefs } from '../args.js';
+import { formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import { formatListen, parseListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';
-import { parseOrHelp } from '../cli.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConnectionTracker } from '../connection-tracker.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';

@@ -19,6 +19,7 @@ export function socksReplyFor(err: unknown): number {
     case 'ERR_DIAL_REFUSED':
       return SOCKS5_REPLY.connectionRefused;
     case 'ERR_DIAL_UNREACHABLE':
+    case 'ERR_BAD_TARGET':
       return SOCKS5_REPLY.hostUnreachable;
     case 'ERR_NO_ROUTE':
       return SOCKS5_REPLY.networkUnreachable;
