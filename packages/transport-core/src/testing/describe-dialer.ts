@@ -30,6 +30,14 @@ export interface DialerHarness {
   unreachable?: { target: Target | string; codes: SpokeErrorCode[] };
   /** Whether a reset by the far side reaches the dialler as an `ERR_STREAM_RESET` error (false: as a plain close). Default true. */
   resetIsError?: boolean;
+  /**
+   * Declared limits of the backend's protocol; the suite skips nothing silently:
+   * each false capability runs a test asserting the documented fallback instead.
+   * - `halfClose` (default true): `end()` keeps the other direction open (Konnectivity: no).
+   * - `resetReachesServer` / `resetReachesClient` (default true): a reset travels to the
+   *   far side as a reset, not a clean end (SSH channels: no; sshd turns RST into EOF).
+   */
+  capabilities?: { halfClose?: boolean; resetReachesServer?: boolean; resetReachesClient?: boolean };
   /** Frees whatever setup created (servers, hubs, agents). Runs after `dialer.close()`. */
   teardown?(): Promise<void>;
 }
@@ -113,7 +121,17 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       expect(got).toEqual(await sent);
     });
 
-    it('half-closes client to server: the server still answers after our end()', async () => {
+    const caps = (): Required<NonNullable<DialerHarness['capabilities']>> => ({ halfClose: true, resetReachesServer: true, resetReachesClient: true, ...h.capabilities });
+
+    it('half-closes client to server: the server still answers after our end() (or, without half-close, the stream ends cleanly)', async () => {
+      if (!caps().halfClose) {
+        const target = await serve((s) => s.resume());
+        const s = await dialer.dial(target);
+        s.end('bye');
+        s.resume();
+        expect(await closed(s)).toBeUndefined();
+        return;
+      }
       const target = await serve(async (s) => {
         const req = await readAll(s);
         s.end(`got ${req.length} bytes`);
@@ -123,7 +141,13 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       expect((await readAll(s)).toString()).toBe('got 1000 bytes');
     });
 
-    it('half-closes server to client: we can still write after its end()', async () => {
+    it('half-closes server to client: we can still write after its end() (or, without half-close, we see the end)', async () => {
+      if (!caps().halfClose) {
+        const target = await serve((s) => s.end('bye'));
+        const s = await dialer.dial(target);
+        expect((await readAll(s)).toString()).toBe('bye');
+        return;
+      }
       let after: Promise<Buffer> | undefined;
       const target = await serve((s) => {
         s.end('bye');
@@ -142,6 +166,8 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       const ready = new Promise<void>((r) => (seen = r));
       const target = await serve((s) => {
         serverClosed = closed(s);
+        // Without reset propagation the far side sees a clean end: answer it with ours.
+        if (!caps().resetReachesServer) s.once('end', () => s.end());
         s.resume();
         s.write('x');
         seen();
@@ -168,7 +194,7 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       s.resume();
       s.write('trigger');
       const err = await done;
-      if (h.resetIsError ?? true) {
+      if ((h.resetIsError ?? true) && caps().resetReachesClient) {
         expect(err).toBeInstanceOf(SpokeError);
         expect((err as SpokeError).code).toBe('ERR_STREAM_RESET');
       }
