@@ -77,3 +77,11 @@ describe('spoke: help, version, exit codes', () => {
     expect(line.code).toBe('ERR_DIAL_REFUSED');
   });
 });
+
+describe('spoke: security warnings', () => {
+  it('an insecure hop option is announced on stderr', async () => {
+    const result = await runCli(['dial', '127.0.0.1:1', '--via', 'tls://?insecure-skip-verify=true']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/WARN .*verif/i);
+  });
+});

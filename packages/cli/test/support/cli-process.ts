@@ -37,8 +37,8 @@ export interface CliProcess {
   readonly stderr: string;
   /** Resolves with the first stdout line matching `pattern` (rejects if the process exits first). */
   line(pattern: RegExp): Promise<RegExpExecArray>;
-  /** Resolves once stderr contains `pattern` (rejects if the process exits first). */
-  stderrMatch(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Resolves once stderr (from character `from` on) contains `pattern` (rejects if the process exits first). */
+  stderrMatch(pattern: RegExp, from?: number): Promise<RegExpExecArray>;
   /** Resolves when the process has exited. */
   exited: Promise<CliResult>;
   /** Sends a signal (default SIGTERM) and waits for the exit. */
@@ -94,7 +94,7 @@ export function startCli(args: readonly string[], options: { entry?: readonly st
       return stderr;
     },
     line: (pattern) => waitMatch(() => stdout, pattern),
-    stderrMatch: (pattern) => waitMatch(() => stderr, pattern),
+    stderrMatch: (pattern, from = 0) => waitMatch(() => stderr.slice(from), pattern),
     exited,
     async stop(signal = 'SIGTERM') {
       if (!done) child.kill(signal);
