@@ -146,8 +146,9 @@ export class SessionStream extends SocketLikeDuplex {
     }
     this.#received += data.length;
     this.touch();
-    // The payload is a view into the carrier's buffer: copy so the stream owns it.
-    this.push(Buffer.from(data));
+    // Carriers hand out views into freshly read buffers that nobody reuses; keep the view,
+    // except when a small payload would pin a much larger buffer in memory.
+    this.push(data.length * 8 < data.buffer.byteLength ? Buffer.from(data) : data);
     this.#grant();
   }
 

@@ -10,6 +10,17 @@ import { LengthPrefixedReader, lengthPrefix } from './length-prefix.js';
 export function createStreamCarrier(stream: Duplex, description = 'stream'): FrameCarrier {
   let handlers: CarrierHandlers | undefined;
   let done = false;
+  // Control frames (WINDOW grants above all) written in one tick leave in one writev.
+  let corked = false;
+  const batch = (): void => {
+    if (corked) return;
+    corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork();
+    });
+  };
   const finish = (err?: Error): void => {
     if (done) return;
     done = true;
@@ -37,6 +48,7 @@ export function createStreamCarrier(stream: Duplex, description = 'stream'): Fra
     },
     send(frame) {
       if (done) return false;
+      batch();
       return stream.write(Buffer.concat([lengthPrefix(frame.length), frame]));
     },
     sendData(header, payload) {
