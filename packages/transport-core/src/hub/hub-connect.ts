@@ -49,6 +49,9 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
     perMessageDeflate: false,
     maxPayload: frameLimit(options.maxFrame ?? 64 * 1024),
     handshakeTimeout: options.timeoutMs ?? 10_000,
+    // Client masking defends cleartext intermediaries (RFC 6455 §10.3); inside TLS there are none,
+    // and a zero key lets ws send payloads without copying them (PROTOCOL.md §1).
+    ...(secure ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
   });
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
