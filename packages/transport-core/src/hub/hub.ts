@@ -237,26 +237,22 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     wss.handleUpgrade(req, socket, head, (ws) => (role === 'agent' ? acceptAgent(ws, req) : acceptClient(ws, req)));
   });
 
+  // Every hub session: the hub responds, announces itself (HA) and applies the session limits.
+  const hubSession = (ws: WebSocket, label: string, hooks: Pick<SessionOptions, 'onHello' | 'onDial'>): Session =>
+    sessionOverWebSocket(ws, { ...sessionDefaults, role: 'responder', id, extensions: { hubId: id, hubCount }, ...hooks }, label);
+
   const acceptAgent = (ws: WebSocket, req: http.IncomingMessage): void => {
     const remote = peerOf(req);
     let identifiers: AgentIdentifiers | undefined;
-    const session = sessionOverWebSocket(
-      ws,
-      {
-        ...sessionDefaults,
-        role: 'responder',
-        id,
-        extensions: { hubId: id, hubCount },
-        onHello: (peer) => {
-          if (peer.id === '') throw new SpokeError('ERR_PROTOCOL', 'An agent must announce an id (spoke agent --id).');
-          identifiers = parseIdentifiers(peer.identifiers);
-        },
-        onDial: () => {
-          throw new SpokeError('ERR_DIAL_DENIED', 'The hub does not accept dials from agents.');
-        },
+    const session = hubSession(ws, `agent ${remote}`, {
+      onHello: (peer) => {
+        if (peer.id === '') throw new SpokeError('ERR_PROTOCOL', 'An agent must announce an id (spoke agent --id).');
+        identifiers = parseIdentifiers(peer.identifiers);
       },
-      `agent ${remote}`,
-    );
+      onDial: () => {
+        throw new SpokeError('ERR_DIAL_DENIED', 'The hub does not accept dials from agents.');
+      },
+    });
     session.once('open', (peer: { id: string; identifiers: string }) => {
       const key = `${peer.id}#${randomUUID()}`;
       const entry: AgentEntry = {
@@ -302,21 +298,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const acceptClient = (ws: WebSocket, req: http.IncomingMessage): void => {
     const remote = peerOf(req);
     let pinnedAgent: string | undefined;
-    const session = sessionOverWebSocket(
-      ws,
-      {
-        ...sessionDefaults,
-        role: 'responder',
-        id,
-        extensions: { hubId: id, hubCount },
-        onHello: (peer) => {
-          const agent = peer.extensions?.['agent'];
-          if (typeof agent === 'string' && agent !== '') pinnedAgent = agent;
-        },
-        onDial: (target, info) => dial(target, { signal: info.signal }, pinnedAgent),
+    const session = hubSession(ws, `client ${remote}`, {
+      onHello: (peer) => {
+        const agent = peer.extensions?.['agent'];
+        if (typeof agent === 'string' && agent !== '') pinnedAgent = agent;
       },
-      `client ${remote}`,
-    );
+      onDial: (target, info) => dial(target, { signal: info.signal }, pinnedAgent),
+    });
     clients.add(session);
     session.once('close', () => clients.delete(session));
   };
