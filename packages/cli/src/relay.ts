@@ -26,10 +26,10 @@ export async function dialForClient(relay: RelayContext, target: Target, client:
     relay.logger.debug('connected', { client, target: where });
     return upstream;
   } catch (err) {
-    relay.stats.failed += 1;
     const failure = isAbortError(err)
       ? new SpokeError('ERR_DIALER_CLOSED', `The dial to ${where} was cancelled: spoke is shutting down.`, { target: where })
       : SpokeError.from(err, { target: where });
+    relay.stats.dialFailed(failure.code);
     relay.logger.warn('dial failed', { client, target: where, code: failure.code, error: failure.message });
     throw failure;
   }

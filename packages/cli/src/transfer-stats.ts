@@ -1,27 +1,63 @@
 import type { Duplex } from 'node:stream';
+import { createMetricsRegistry, type Counter, type MetricsRegistry } from '@spoke/transport-core';
 import type { CliIo } from './command.js';
 
-/** Running totals of a forwarder or proxy. */
+/**
+ * Running totals of a forwarder or proxy, kept as plain numbers for the live
+ * counter line and mirrored into a Prometheus registry for `--metrics`.
+ */
 export class TransferStats {
   /** Bytes from local clients to targets. */
   up = 0;
   /** Bytes from targets to local clients. */
   down = 0;
-  /** Connections open now. */
+  /** Relayed connections open now. */
   open = 0;
-  /** Connections accepted so far. */
+  /** Client connections accepted so far. */
   total = 0;
   /** Dials that failed. */
   failed = 0;
+  /** Prometheus registry with the same numbers (dial failures also by code). */
+  readonly metrics: MetricsRegistry = createMetricsRegistry();
+  private readonly acceptedCounter: Counter;
+  private readonly failedCounter: Counter;
+  private readonly bytesCounter: Counter;
+
+  constructor() {
+    this.acceptedCounter = this.metrics.counter('spoke_cli_connections_total', 'Client connections accepted.');
+    this.metrics.gauge('spoke_cli_connections_open', 'Relayed connections open now.', () => this.open);
+    this.failedCounter = this.metrics.counter('spoke_cli_dial_failures_total', 'Failed dials by spoke error code.');
+    this.bytesCounter = this.metrics.counter('spoke_cli_bytes_total', 'Bytes relayed, by direction (up = client to target).');
+  }
+
+  /** A client connection was accepted. */
+  accepted(): void {
+    this.total += 1;
+    this.acceptedCounter.inc();
+  }
+
+  /** A dial for a client failed with `code`. */
+  dialFailed(code: string): void {
+    this.failed += 1;
+    this.failedCounter.inc({ code });
+  }
+
+  /** Bytes moved from the client towards the target. */
+  sent(bytes: number): void {
+    this.up += bytes;
+    this.bytesCounter.inc({ direction: 'up' }, bytes);
+  }
+
+  /** Bytes moved from the target towards the client. */
+  received(bytes: number): void {
+    this.down += bytes;
+    this.bytesCounter.inc({ direction: 'down' }, bytes);
+  }
 
   /** Counts the bytes flowing between `client` and `upstream` (listeners only; flow is unchanged). */
   count(client: Duplex, upstream: Duplex): void {
-    client.on('data', (chunk: Buffer) => {
-      this.up += chunk.length;
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      this.down += chunk.length;
-    });
+    client.on('data', (chunk: Buffer) => this.sent(chunk.length));
+    upstream.on('data', (chunk: Buffer) => this.received(chunk.length));
   }
 
   /** One human line, e.g. `2 open, 14 total, 0 failed, up 1.2 MiB, down 310.0 MiB`. */

@@ -8,10 +8,11 @@ import { startTestSshd, type TestSshd } from './support/sshd.js';
 
 const LISTENING = /^spoke proxy listening: (.+)$/m;
 
-async function startProxy(args: readonly string[]): Promise<{ cli: CliProcess; socks: string; http: string }> {
+async function startProxy(args: readonly string[]): Promise<{ cli: CliProcess; socks: string; http: string; metrics: string }> {
   const cli = startCli(['proxy', '--socks5', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args]);
   const [, line = ''] = await cli.line(LISTENING);
-  return { cli, socks: /socks5 (\S+?),/.exec(line)?.[1] ?? '', http: /http (\S+) /.exec(line)?.[1] ?? '' };
+  const find = (re: RegExp): string => re.exec(line)?.[1] ?? '';
+  return { cli, socks: find(/socks5 (127\.0\.0\.1:\d+)/), http: find(/http (127\.0\.0\.1:\d+)/), metrics: find(/metrics (http:\/\/\S+\/metrics)/) };
 }
 
 function closedPromise(socket: net.Socket): Promise<void> {
@@ -26,8 +27,8 @@ describe('spoke proxy', () => {
   let farSide: Awaited<ReturnType<typeof startConnectProxy>>;
   let hanging: HangingTarget;
   let refused: string;
-  let direct: { cli: CliProcess; socks: string; http: string };
-  let tunnelled: { cli: CliProcess; socks: string; http: string };
+  let direct: Awaited<ReturnType<typeof startProxy>>;
+  let tunnelled: Awaited<ReturnType<typeof startProxy>>;
   beforeAll(async () => {
     const gone = await startTcpServer(() => {});
     refused = gone.address;
@@ -35,7 +36,7 @@ describe('spoke proxy', () => {
     [web, hanging] = await Promise.all([startHttpServer(), createHangingTarget()]);
     farSide = await startConnectProxy({ names: { 'web.only-far-side.test': '127.0.0.1' }, deny: [web.address.replace('127.0.0.1', 'denied.test')] });
     [direct, tunnelled] = await Promise.all([
-      startProxy(['--connect-timeout', '1s']),
+      startProxy(['--connect-timeout', '1s', '--metrics', '127.0.0.1:0']),
       startProxy(['--via', `http-connect://${farSide.address}`]),
     ]);
   });
@@ -78,6 +79,15 @@ describe('spoke proxy', () => {
     expect(http.stdout).toContain('spoke proxy: ERR_DIAL_REFUSED');
     const connect = await curl(['-p', '-x', `http://${direct.http}`, `http://${refused}/`]);
     expect(connect.stderr).toContain('CONNECT tunnel failed, response 502');
+  });
+
+  it('--metrics counts connections, bytes and dial failures by code', async () => {
+    await curl(['--socks5', direct.socks, `http://${refused}/`]);
+    await curl(['--socks5', direct.socks, `http://${web.address}/counted`]);
+    const { stdout } = await curl([direct.metrics]);
+    expect(stdout).toMatch(/spoke_cli_dial_failures_total\{code="ERR_DIAL_REFUSED"\} [1-9]/);
+    expect(stdout).toMatch(/spoke_cli_connections_total [1-9]/);
+    expect(stdout).toMatch(/spoke_cli_bytes_total\{direction="down"\} [1-9]/);
   });
 
   it('a target the far side denies: SOCKS5 reply 2, HTTP 403', async () => {

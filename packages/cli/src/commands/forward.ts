@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { formatTarget, type Dialer } from '@spoke/transport-core';
-import { formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
-import { formatListen, parseForwardSpec, type ForwardSpec } from '../addresses.js';
+import { formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
+import { formatListen, parseForwardSpec, parseListenAddress, type ForwardSpec, type ListenAddress } from '../addresses.js';
+import { startMetricsServer } from '../metrics-server.js';
 import type { Command, CommandContext } from '../command.js';
 import { ConnectionTracker } from '../connection-tracker.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
@@ -18,12 +19,13 @@ export const FORWARD_OPTIONS: OptionDefs = {
   local: { type: 'string', short: 'L', multiple: true, value: '[bind:]port:host:port', description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)' },
   'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
   grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
+  metrics: { type: 'string', value: 'HOST:PORT', description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz' },
 };
 
 const GRACE_MS = 10_000;
 
 /** Durations shared by forward and proxy. */
-export function relayDurations(values: Parameters<typeof stringFlag>[0], usage: string): { dialTimeoutMs: number; graceMs: number } {
+export function relayDurations(values: ParsedValues, usage: string): { dialTimeoutMs: number; graceMs: number } {
   const grace = stringFlag(values, 'grace');
   return {
     dialTimeoutMs: dialTimeoutMs(values, usage),
@@ -31,8 +33,14 @@ export function relayDurations(values: Parameters<typeof stringFlag>[0], usage: 
   };
 }
 
+/** The `--metrics HOST:PORT` address, if given. */
+export function metricsFlag(values: ParsedValues, usage: string): ListenAddress | undefined {
+  const text = stringFlag(values, 'metrics');
+  return text === undefined ? undefined : parseListenAddress(text, 'metrics', usage);
+}
+
 /** Parses every `-L`; at least one is required. */
-export function forwardSpecs(values: Parameters<typeof stringFlag>[0], usage: string): ForwardSpec[] {
+export function forwardSpecs(values: ParsedValues, usage: string): ForwardSpec[] {
   const specs = stringFlags(values, 'local').map((spec) => parseForwardSpec(spec, usage));
   if (specs.length === 0) throw new UsageError('give at least one -L [bind:]port:host:port', usage);
   return specs;
@@ -43,7 +51,13 @@ export function forwardSpecs(values: Parameters<typeof stringFlag>[0], usage: st
  * through `dialer`, until SIGINT/SIGTERM. Shared by `spoke forward` and
  * `spoke egress ... forward`.
  */
-export async function runForwarders(dialer: Dialer, specs: readonly ForwardSpec[], durations: { dialTimeoutMs: number; graceMs: number }, context: CommandContext): Promise<number> {
+export async function runForwarders(
+  dialer: Dialer,
+  specs: readonly ForwardSpec[],
+  durations: { dialTimeoutMs: number; graceMs: number },
+  context: CommandContext,
+  metricsAddress?: ListenAddress,
+): Promise<number> {
   const stats = new TransferStats();
   const tracker = new ConnectionTracker();
   const relay: RelayContext = { dialer, logger: context.logger, stats, tracker, dialTimeoutMs: durations.dialTimeoutMs, signal: context.shutdown };
@@ -59,6 +73,11 @@ export async function runForwarders(dialer: Dialer, specs: readonly ForwardSpec[
       lines.push(`${formatListen(bound)} -> ${target}`);
       context.logger.info('forwarding', { listen: formatListen(bound), target, via: dialer.kind });
     }
+    if (metricsAddress) {
+      const started = await startMetricsServer(metricsAddress, () => stats.metrics.render());
+      servers.push(started.server);
+      lines.push(`metrics ${started.url}`);
+    }
     context.io.stdout.write(`spoke forward listening: ${lines.join(', ')}\n`);
     const stopStatus = startStatusLine(stats, context.io);
     await serveUntilShutdown(servers, tracker, durations.graceMs, context);
@@ -73,7 +92,7 @@ export async function runForwarders(dialer: Dialer, specs: readonly ForwardSpec[
 
 async function forwardOne(relay: RelayContext, socket: net.Socket, spec: ForwardSpec): Promise<void> {
   const client = peerName(socket);
-  relay.stats.total += 1;
+  relay.stats.accepted();
   relay.tracker.add(socket);
   socket.setNoDelay(true);
   socket.on('error', () => {});
@@ -106,6 +125,6 @@ export const forwardCommand: Command = {
     const specs = forwardSpecs(parsed.values, usage);
     const durations = relayDurations(parsed.values, usage);
     const dialer = viaChain(stringFlags(parsed.values, 'via'), context, usage);
-    return runForwarders(dialer, specs, durations, context);
+    return runForwarders(dialer, specs, durations, context, metricsFlag(parsed.values, usage));
   },
 };

@@ -1,14 +1,14 @@
 import { mkdtempSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHub, type Hub, type HubOptions } from '@spoke/transport-core';
 import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
-import { formatListen, parseListenAddress } from '../addresses.js';
+import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
 import { generateTokenFile, readFlagFile, readTokenFile } from '../files.js';
-import { listen } from '../listen.js';
+import { startMetricsServer } from '../metrics-server.js';
 import { aborted } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
@@ -91,8 +91,16 @@ export const hubCommand: Command = {
     let metricsServer: http.Server | undefined;
     try {
       if (metricsAddress) {
-        metricsServer = http.createServer((req, res) => serveMetrics(hub, req, res));
-        notes.push(`metrics=http://${formatListen(await listen(metricsServer, metricsAddress))}/metrics`);
+        const started = await startMetricsServer(
+          metricsAddress,
+          () => hub.metrics(),
+          () => {
+            const n = hub.agents().length;
+            return { ok: n > 0, text: n > 0 ? `ok: ${n} agent(s)` : 'no agent connected' };
+          },
+        );
+        metricsServer = started.server;
+        notes.push(`metrics=${started.url}`);
       }
       const parts = [hub.url, ...(hub.fingerprint ? [`fingerprint=${hub.fingerprint}`] : []), ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []), ...notes];
       context.io.stdout.write(`spoke hub listening: ${parts.join(' ')}\n`);
@@ -108,13 +116,3 @@ export const hubCommand: Command = {
     }
   },
 };
-
-function serveMetrics(hub: Hub, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0];
-  if (path === '/metrics') res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(hub.metrics());
-  else if (path === '/healthz') res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
-  else if (path === '/readyz') {
-    const n = hub.agents().length;
-    res.writeHead(n > 0 ? 200 : 503, { 'Content-Type': 'text/plain' }).end(n > 0 ? `ok: ${n} agent(s)\n` : 'no agent connected\n');
-  } else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('try /metrics, /healthz or /readyz\n');
-}

@@ -9,6 +9,7 @@ import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { listen } from '../listen.js';
+import { startMetricsServer } from '../metrics-server.js';
 import { rawHttpError } from '../proxy/error-map.js';
 import { createHttpProxyServer } from '../proxy/http-proxy.js';
 import { serveSocks5 } from '../proxy/socks5.js';
@@ -16,7 +17,7 @@ import { closeWith, type RelayContext } from '../relay.js';
 import { createRoutingDialer, parseCidr, type Route } from '../route-dialer.js';
 import { serveUntilShutdown } from '../serve.js';
 import { TransferStats, startStatusLine } from '../transfer-stats.js';
-import { relayDurations } from './forward.js';
+import { metricsFlag, relayDurations } from './forward.js';
 
 const OPTIONS: OptionDefs = {
   socks5: { type: 'string', value: 'HOST:PORT', description: 'serve SOCKS5 (no auth, CONNECT; host names resolved on the far side) on this address' },
@@ -27,6 +28,7 @@ const OPTIONS: OptionDefs = {
   'handshake-timeout': { type: 'string', value: 'DURATION', description: 'time a client has to send its SOCKS5 request or HTTP head (default 10s)' },
   'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
   grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
+  metrics: { type: 'string', value: 'HOST:PORT', description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz' },
 };
 
 const MAX_CONNECTIONS = 1024;
@@ -92,6 +94,7 @@ export const proxyCommand: Command = {
         else socket.destroy();
         return false;
       }
+      stats.accepted();
       tracker.add(socket);
       socket.setNoDelay(true);
       return true;
@@ -103,7 +106,6 @@ export const proxyCommand: Command = {
       if (socksAddress) {
         const server = net.createServer({ allowHalfOpen: true }, (socket) => {
           if (!admit(socket, 'socks5')) return;
-          stats.total += 1;
           void serveSocks5(socket, relay, AbortSignal.any([AbortSignal.timeout(handshakeMs), context.shutdown]));
         });
         servers.push(server);
@@ -120,6 +122,12 @@ export const proxyCommand: Command = {
         const bound = formatListen(await listen(server, httpAddress));
         lines.push(`http ${bound}`);
         hints.push(`curl -x http://${bound} URL`);
+      }
+      const metricsAddress = metricsFlag(values, usage);
+      if (metricsAddress) {
+        const started = await startMetricsServer(metricsAddress, () => stats.metrics.render());
+        servers.push(started.server);
+        lines.push(`metrics ${started.url}`);
       }
       context.io.stdout.write(`spoke proxy listening: ${lines.join(', ')} (e.g. ${hints.join(' or ')})\n`);
       context.logger.info('proxy ready', { listen: lines.join(', '), via: dialer.kind, maxConnections });

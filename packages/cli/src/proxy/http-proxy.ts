@@ -44,7 +44,6 @@ export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOpt
 
 async function tunnel(relay: RelayContext, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const client = peerName(req.socket);
-  relay.stats.total += 1;
   socket.on('error', () => {});
   let target: Target;
   try {
@@ -65,7 +64,6 @@ async function tunnel(relay: RelayContext, req: http.IncomingMessage, socket: Du
 }
 
 function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessage, res: http.ServerResponse): void {
-  relay.stats.total += 1;
   let url: URL;
   try {
     url = new URL(req.url ?? '');
@@ -84,14 +82,10 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
     headers: endToEnd(req.rawHeaders, req.headers.connection),
     setHost: false,
   });
-  req.on('data', (chunk: Buffer) => {
-    relay.stats.up += chunk.length;
-  });
+  req.on('data', (chunk: Buffer) => relay.stats.sent(chunk.length));
   req.pipe(upstream);
   upstream.on('response', (answer) => {
-    answer.on('data', (chunk: Buffer) => {
-      relay.stats.down += chunk.length;
-    });
+    answer.on('data', (chunk: Buffer) => relay.stats.received(chunk.length));
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, answer.headers.connection));
     answer.pipe(res);
     answer.on('error', () => res.destroy());
