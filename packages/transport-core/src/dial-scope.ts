@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { SpokeError, abortError, isAbortError } from './errors.js';
 import type { DialOptions } from './dialer.js';
-import { formatTarget, type Target } from './target.js';
+import { formatTarget, parseTarget, type Target } from './target.js';
 
 /** What a dial is about, for error messages. */
 export interface DialInfo {
@@ -107,4 +107,28 @@ export function runDial<T extends Duplex>(
       },
     );
   });
+}
+
+/**
+ * The common front of every `dial()`: parse the target (`ERR_BAD_TARGET` as a
+ * rejection), refuse once the dialer is closed (`ERR_DIALER_CLOSED`), then run
+ * the attempt under the caller's signal and timeout ({@link runDial}).
+ */
+export function dialTarget<T extends Duplex>(
+  input: Target | string,
+  options: DialOptions | undefined,
+  hop: string,
+  isClosed: () => boolean,
+  attempt: (target: Target, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  let target: Target;
+  try {
+    target = parseTarget(input);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (isClosed()) {
+    return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', `This ${hop} dialer was closed. Create a new one to keep dialling.`, { target, hop }));
+  }
+  return runDial(options, { target, hop }, (signal) => attempt(target, signal));
 }

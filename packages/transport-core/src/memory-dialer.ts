@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { SpokeError } from './errors.js';
 import type { Dialer, DialOptions } from './dialer.js';
-import { runDial } from './dial-scope.js';
+import { dialTarget } from './dial-scope.js';
 import { createDuplexPair } from './memory-stream.js';
 import { formatTarget, isUnixTarget, parseTarget, type Target } from './target.js';
 
@@ -52,15 +52,7 @@ export function createMemoryDialer(): MemoryDialer {
       };
     },
     dial(input: Target | string, dialOptions?: DialOptions) {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      const info = { target, hop: 'memory' };
-      if (closed) return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This memory dialer was closed. Create a new one.', info));
-      return runDial(dialOptions, info, async (signal) => {
+      return dialTarget(input, dialOptions, 'memory', () => closed, async (target, signal) => {
         const key = formatTarget(target);
         const listener = listeners.get(key);
         if (listener === undefined) throw missing(target);

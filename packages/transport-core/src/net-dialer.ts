@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { SpokeError } from './errors.js';
 import type { Dialer, DialOptions } from './dialer.js';
-import { runDial } from './dial-scope.js';
-import { isUnixTarget, parseTarget, type Target } from './target.js';
+import { dialTarget } from './dial-scope.js';
+import { isUnixTarget, type Target } from './target.js';
 
 /** Options of {@link createNetDialer}. */
 export interface NetDialerOptions {
@@ -74,17 +74,7 @@ export function createNetDialer(options: NetDialerOptions = {}): Dialer {
   return {
     kind: 'net',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (closed) {
-        return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This net dialer was closed. Create a new dialer to keep dialling.', { target, hop: 'net' }));
-      }
-      const merged: DialOptions = { timeoutMs: options.timeoutMs, ...dialOptions };
-      return runDial(merged, { target, hop: 'net' }, (signal) => connect(target, signal));
+      return dialTarget(input, { timeoutMs: options.timeoutMs, ...dialOptions }, 'net', () => closed, connect);
     },
     async close() {
       closed = true;

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { SpokeError } from '../errors.js';
 import type { Dialer, DialOptions } from '../dialer.js';
-import { runDial } from '../dial-scope.js';
+import { dialTarget } from '../dial-scope.js';
 import { badUri, readUriFile, type DialerScheme } from '../dialer-uri.js';
-import { parseTarget, type Target } from '../target.js';
+import type { Target } from '../target.js';
 import type { TlsClientOptions } from '../tls-connect.js';
 import { sessionOverWebSocket, type Session } from '../mux/session.js';
 import { connectToHub } from './hub-connect.js';
@@ -67,14 +66,7 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
   return {
     kind: 'spoke',
     dial(input: Target | string, dialOptions?: DialOptions): Promise<Duplex> {
-      let target: Target;
-      try {
-        target = parseTarget(input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (closed) return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This spoke dialer was closed. Create a new one.', { target, hop }));
-      return runDial(dialOptions, { target, hop }, async (signal) => (await session(signal)).dial(target, { signal }));
+      return dialTarget(input, dialOptions, hop, () => closed, async (target, signal) => (await session(signal)).dial(target, { signal }));
     },
     async close() {
       closed = true;
