@@ -1,23 +1,57 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findKubectl } from '../src/kubectl-client.js';
+import { processesMentioning, startDemo } from './demo-process.js';
 
-const root = join(import.meta.dirname, '..', '..', '..');
+const PATHS = ['node-1 direct TLS', 'node-2 SSH', 'node-3 Konnectivity \\(gRPC/UDS\\)', 'node-4 spoke hub \\+ agent \\(WSS\\)'];
+
+function expectEveryRow(out: string): void {
+  expect(out).toMatch(/control plane\s+\S.*✔ 4\/4 Ready/);
+  for (const path of PATHS) {
+    const rows = out.split('\n').filter((l) => new RegExp(`^${path}`).test(l) && !l.includes('(as expected)'));
+    expect(rows, `${path} rows`).toHaveLength(4);
+    for (const row of rows) expect(row).toContain('✔');
+  }
+  expect(out).toMatch(/kubelet cert vs a wrong CA\s+✔ ERR_CERT_UNTRUSTED \(as expected\)/);
+  expect(out.match(/✔ ERR_DIAL_DENIED \(as expected\)/g)).toHaveLength(2);
+  expect(out).toMatch(/20\/20 rows ok/);
+  expect(out).not.toContain('✘');
+}
 
 describe('npm run demo -- --once', () => {
-  it('runs every path on loopback, prints the table and exits 0', async () => {
-    const child = spawn(process.execPath, [join(root, 'scripts', 'demo.mjs'), '--once'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
-    expect(err).not.toMatch(/demo failed/);
-    expect(code).toBe(0);
-    expect(out).toMatch(/direct TLS \(CA verified, mTLS\)\s+GET \/healthz\s+✔ 200 ok/);
-    expect(out).toMatch(/ERR_CERT_UNTRUSTED \(as expected\)/);
-    expect(out).toMatch(/spoke\+wss client → hub → agent\s+GET 64 MiB\s+✔ 200 64 MiB/);
-    expect(out).toMatch(/ERR_DIAL_DENIED \(as expected\)/);
-    expect(out).not.toMatch(/✘/);
-  }, 120_000);
+  it('reaches all four nodes through the control plane, prints the table and the kubectl commands, exits 0', async () => {
+    const demo = startDemo(['--once']);
+    const code = await demo.exited;
+    expect(demo.stderr()).not.toMatch(/demo failed/);
+    expect(code, demo.stdout()).toBe(0);
+    expectEveryRow(demo.stdout());
+    // kubectl is preferred when installed, and the table says which client ran.
+    if (findKubectl()) expect(demo.stdout()).toMatch(/client: kubectl v1\.\d+/);
+    else expect(demo.stdout()).toMatch(/client: built-in Kubernetes API client/);
+    if (existsSync('/usr/sbin/sshd')) expect(demo.stdout()).toContain('node-2 SSH (OpenSSH sshd)');
+    expect(demo.stdout()).toMatch(/export KUBECONFIG=\/.*\/kubeconfig/);
+    expect(demo.stdout()).toContain('kubectl get nodes -o wide');
+    expect(demo.stdout()).toMatch(/kubectl port-forward pod\/web-4 8080:http/);
+    const dir = dirname(/export KUBECONFIG=(\S+)/.exec(demo.stdout())?.[1] ?? '/nonexistent/x');
+    expect(existsSync(dir), 'the temp dir is removed').toBe(false);
+    expect(processesMentioning(dir), 'no process outlives the demo').toEqual([]);
+  }, 90_000);
+
+  it('works without kubectl or sshd: the built-in API client and the embedded ssh2 server', async () => {
+    const demo = startDemo(['--once', '--client=api', '--ssh=embedded']);
+    const code = await demo.exited;
+    expect(code, demo.stdout() + demo.stderr()).toBe(0);
+    expectEveryRow(demo.stdout());
+    expect(demo.stdout()).toContain('client: built-in Kubernetes API client');
+    expect(demo.stdout()).toContain('node-2 SSH (embedded ssh2 server)');
+    expect(demo.stdout()).toMatch(/WS v5 pods\/exec .*✔ stdin echoed, exit code 3/);
+    expect(demo.stdout()).toMatch(/WS v4 pods\/portforward .*✔ 200 hello from web-1 on node-1/);
+  }, 90_000);
+
+  it('rejects an unknown --client with the usage and exit code 2', async () => {
+    const demo = startDemo(['--once', '--client=curl']);
+    expect(await demo.exited).toBe(2);
+    expect(demo.stderr()).toContain('usage: npm run demo');
+  }, 30_000);
 });

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createControlPlane, createDemoPki, type ControlPlane, type ControlPlaneNode, type DemoPki } from '@spoke/app-control-plane';
+import { createNode, type KubeletNode } from '@spoke/app-node';
+import { createKonnectivityAgent, createKonnectivityDialer, createKonnectivityServer, konnectivityEgressBackend } from '@spoke/dialer-konnectivity';
+import { createSshDialer } from '@spoke/dialer-ssh';
+import { connectTls, createAgent, createHub, createNetDialer, createSpokeDialer, type Dialer } from '@spoke/transport-core';
+import { startSshServer, type DemoSshServer } from './ssh-server.js';
+import type { Teardown } from './teardown.js';
+
+/** One demo node and the path the control plane reaches it by. */
+export interface DemoNode {
+  name: string;
+  /** How the control plane reaches it, for the table (`direct TLS`, `SSH (OpenSSH sshd)`...). */
+  path: string;
+  /** Its one pod (`web-N`): an HTTP container whose log is a file. */
+  pod: string;
+  /** What the pod's HTTP server answers. */
+  body: string;
+  /** The last lines of the pod's log. */
+  logTail: string;
+  kubelet: KubeletNode;
+}
+
+/** A check outside the control plane: a path refusing what it must refuse. */
+export interface PolicyCheck {
+  path: string;
+  check: string;
+  expectCode: string;
+  run(signal: AbortSignal): Promise<string>;
+}
+
+/** The running demo cluster. */
+export interface DemoCluster {
+  cp: ControlPlane;
+  pki: DemoPki;
+  nodes: DemoNode[];
+  ssh: DemoSshServer;
+  kubeconfigPath: string;
+  egressConfigPath: string;
+  konnectivitySocket: string;
+  hubUrl: string;
+  policyChecks: PolicyCheck[];
+}
+
+const NAMES = ['node-1', 'node-2', 'node-3', 'node-4'] as const;
+
+/**
+ * Starts the demo cluster on loopback: four kubelet-shaped nodes, a control
+ * plane, and one path per node — node-1 direct verified TLS, node-2 an SSH
+ * tunnel, node-3 Konnectivity (server + agent, the control plane dialling
+ * through its `EgressSelectorConfiguration` GRPC/UDS selection, as
+ * kube-apiserver does), node-4 a spoke hub + agent. Everything is registered
+ * with `teardown`.
+ */
+export async function startDemoCluster(options: { dir: string; teardown: Teardown; sshMode: 'auto' | 'sshd' | 'embedded'; note: (line: string) => void; signal: AbortSignal }): Promise<DemoCluster> {
+  const { dir, teardown, signal } = options;
+  const pki = createDemoPki({ nodes: NAMES.map((name) => ({ name, addresses: [name, '127.0.0.1'] })) });
+
+  // The nodes: kubelet-shaped HTTPS servers that require the control plane's client certificate.
+  const nodes: DemoNode[] = [];
+  for (const [i, name] of NAMES.entries()) {
+    const kubeletCert = pki.kubelets[name];
+    if (!kubeletCert) throw new Error(`no kubelet certificate for ${name}`);
+    const logFile = join(dir, `web-${i + 1}.log`);
+    writeFileSync(logFile, `web-${i + 1} starting\nweb-${i + 1} listening on :http\nweb-${i + 1} ready on ${name}\n`);
+    const body = `hello from web-${i + 1} on ${name}\n`;
+    const kubelet = await createNode(
+      {
+        name,
+        tls: { cert: kubeletCert.cert, key: kubeletCert.key, clientCa: pki.ca.cert },
+        pods: [{ name: `web-${i + 1}`, labels: { app: 'web' }, containers: [{ name: 'web', http: { body }, logFile }] }],
+      },
+      { signal },
+    );
+    teardown.add(name, () => kubelet.close());
+    nodes.push({ name, path: '', pod: `web-${i + 1}`, body, logTail: `web-${i + 1} listening on :http\nweb-${i + 1} ready on ${name}\n`, kubelet });
+  }
+  const [n1, n2, n3, n4] = nodes as [DemoNode, DemoNode, DemoNode, DemoNode];
+
+  // node-1: direct TCP, then TLS verified against the cluster CA (--kubelet-certificate-authority).
+  const direct = createNetDialer();
+  n1.path = 'direct TLS';
+
+  // node-2: one SSH connection carries every kubelet stream; the host key is pinned.
+  const ssh = await startSshServer({ dir, teardown, mode: options.sshMode, kubeletPort: n2.kubelet.port, note: options.note });
+  const sshDialer = createSshDialer({ host: '127.0.0.1', port: ssh.port, username: ssh.username, privateKey: ssh.clientKey, hostKey: ssh.hostKey });
+  teardown.add('ssh dialer', () => sshDialer.close());
+  n2.path = `SSH (${ssh.kind})`;
+
+  // node-3: a Konnectivity server (gRPC front end on a unix socket, agent port with mTLS) and an agent that dials out to it.
+  const konnectivitySocket = join(dir, 'konnectivity-server.socket');
+  const serverCert = pki.ca.issue({ commonName: 'konnectivity-server', altNames: ['127.0.0.1', 'localhost'], usages: ['server'] });
+  const agentCert = pki.ca.issue({ commonName: 'system:konnectivity-agent', usages: ['client'] });
+  const konnectivity = await createKonnectivityServer({
+    mode: 'grpc',
+    udsName: konnectivitySocket,
+    agentPort: 0,
+    agentBindAddress: '127.0.0.1',
+    healthPort: false,
+    clusterCert: serverCert.cert,
+    clusterKey: serverCert.key,
+    clusterCaCert: pki.ca.cert,
+  });
+  teardown.add('konnectivity server', () => konnectivity.destroy());
+  const konnectivityAgent = createKonnectivityAgent({
+    proxyServerHost: '127.0.0.1',
+    proxyServerPort: konnectivity.ports.agent,
+    caCert: pki.ca.cert,
+    agentCert: agentCert.cert,
+    agentKey: agentCert.key,
+    agentId: 'node-3',
+    agentIdentifiers: 'host=node-3&ipv4=127.0.0.1',
+    allow: [`127.0.0.1/32:${n3.kubelet.port}`],
+  });
+  teardown.add('konnectivity agent', () => konnectivityAgent.destroy());
+  if (konnectivityAgent.servers().length === 0) await once(konnectivityAgent, 'server', { signal });
+  const egressConfigPath = join(dir, 'egress-selector.yaml');
+  writeFileSync(
+    egressConfigPath,
+    ['apiVersion: apiserver.k8s.io/v1beta1', 'kind: EgressSelectorConfiguration', 'egressSelections:', '- name: cluster', '  connection:', '    proxyProtocol: GRPC', '    transport:', '      uds:', `        udsName: ${konnectivitySocket}`, ''].join('\n'),
+  );
+  n3.path = 'Konnectivity (gRPC/UDS)';
+
+  // node-4: a spoke hub (control-plane side) and an agent (node side) that dials out to it over WSS with a pinned certificate.
+  const agentToken = randomBytes(24).toString('base64url');
+  const clientToken = randomBytes(24).toString('base64url');
+  const hub = await createHub({ agentTokens: [agentToken], clientTokens: [clientToken] });
+  teardown.add('spoke hub', () => hub.destroy());
+  const fingerprint = hub.fingerprint as string;
+  const spokeAgent = createAgent({ hub: hub.url, id: 'node-4', identifiers: 'host=node-4&ipv4=127.0.0.1', allow: [`127.0.0.1/32:${n4.kubelet.port}`], token: agentToken, tls: { fingerprint } });
+  teardown.add('spoke agent', () => spokeAgent.destroy());
+  await spokeAgent.waitConnected(1, { signal });
+  const spoke = createSpokeDialer({ url: hub.url, token: clientToken, tls: { fingerprint } });
+  teardown.add('spoke client', () => spoke.close());
+  n4.path = 'spoke hub + agent (WSS)';
+
+  const addresses = (name: string): ControlPlaneNode['addresses'] => [
+    { type: 'Hostname', address: name },
+    { type: 'InternalIP', address: '127.0.0.1' },
+  ];
+  const cp = await createControlPlane(
+    {
+      tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
+      nodes: [
+        { name: n1.name, addresses: addresses(n1.name), kubeletPort: n1.kubelet.port, dialer: direct, dialerLabels: { protocol: 'direct', transport: 'tcp' }, egressLabel: 'direct' },
+        { name: n2.name, addresses: addresses(n2.name), kubeletPort: n2.kubelet.port, dialer: sshDialer, dialerLabels: { protocol: 'ssh', transport: 'tcp' }, egressLabel: 'ssh' },
+        // No per-node dialer: node-3 uses the egress selector's `cluster` selection (GRPC over UDS).
+        { name: n3.name, addresses: addresses(n3.name), kubeletPort: n3.kubelet.port, egressLabel: 'konnectivity-grpc' },
+        { name: n4.name, addresses: addresses(n4.name), kubeletPort: n4.kubelet.port, dialer: spoke, dialerLabels: { protocol: 'spoke', transport: 'tcp' }, egressLabel: 'spoke-hub' },
+      ],
+      egressConfig: egressConfigPath,
+      egressBackends: { grpc: (selection) => konnectivityEgressBackend(selection.connection) },
+      kubeletCa: pki.ca.cert,
+      kubeletClientCert: pki.kubeletClient.cert,
+      kubeletClientKey: pki.kubeletClient.key,
+      preferredAddressTypes: ['InternalIP', 'Hostname'],
+    },
+    { signal },
+  );
+  teardown.add('control plane', () => cp.close());
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, cp.kubeconfig({ ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key }), { mode: 0o600 });
+
+  return { cp, pki, nodes, ssh, kubeconfigPath, egressConfigPath, konnectivitySocket, hubUrl: hub.url, policyChecks: policyChecks(pki, n1, direct, konnectivitySocket, spoke, teardown) };
+}
+
+function policyChecks(pki: DemoPki, n1: DemoNode, direct: Dialer, konnectivitySocket: string, spoke: Dialer, teardown: Teardown): PolicyCheck[] {
+  const konnectivity = createKonnectivityDialer({ mode: 'grpc', uds: konnectivitySocket });
+  teardown.add('konnectivity client', () => konnectivity.close());
+  const wrongCa = createDemoPki().ca;
+  const refused = async (dialer: Dialer, target: string, signal: AbortSignal): Promise<string> => {
+    const s = await dialer.dial(target, { signal });
+    s.destroy();
+    return 'connected';
+  };
+  return [
+    {
+      path: 'node-1 direct TLS',
+      check: 'kubelet cert vs a wrong CA',
+      expectCode: 'ERR_CERT_UNTRUSTED',
+      async run(signal) {
+        const raw = await direct.dial(`127.0.0.1:${n1.kubelet.port}`, { signal });
+        const tls = await connectTls(raw, { host: '127.0.0.1' }, { ca: wrongCa.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key }, signal);
+        tls.destroy();
+        return 'verified';
+      },
+    },
+    { path: 'node-3 Konnectivity agent', check: 'dial 127.0.0.1:22 (not allowed)', expectCode: 'ERR_DIAL_DENIED', run: (signal) => refused(konnectivity, '127.0.0.1:22', signal) },
+    { path: 'node-4 spoke agent', check: 'dial 127.0.0.1:22 (not --allow)', expectCode: 'ERR_DIAL_DENIED', run: (signal) => refused(spoke, '127.0.0.1:22', signal) },
+  ];
+}

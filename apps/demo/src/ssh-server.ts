@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import ssh2, { type Connection, type ServerChannel } from 'ssh2';
+import type { Teardown } from './teardown.js';
+
+const { Server, utils } = ssh2;
+
+/** Where `sshd` lives on Debian/Ubuntu; absolute because sshd re-execs itself. */
+export const SSHD_PATH = '/usr/sbin/sshd';
+
+/** An SSH server on 127.0.0.1 that lets the demo's key open `direct-tcpip` channels to one kubelet port. */
+export interface DemoSshServer {
+  /** `OpenSSH sshd` or `embedded ssh2 server`, for the table. */
+  kind: string;
+  port: number;
+  username: string;
+  /** The client private key (OpenSSH format) the server accepts. */
+  clientKey: string;
+  /** The host key's `SHA256:<base64>` fingerprint, pinned by the dialer. */
+  hostKey: string;
+}
+
+interface KeyPair {
+  private: string;
+  public: string;
+}
+
+function fingerprint(publicKey: string): string {
+  const parsed = utils.parseKey(publicKey);
+  if (parsed instanceof Error) throw parsed;
+  return `SHA256:${createHash('sha256').update(parsed.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/**
+ * The real OpenSSH daemon when it is installed, else an ssh2 server in this
+ * process (`mode` forces one). A failing sshd (e.g. a missing privilege
+ * separation directory) falls back to the embedded server with a note.
+ */
+export async function startSshServer(
+  options: { dir: string; teardown: Teardown; mode: 'auto' | 'sshd' | 'embedded'; kubeletPort: number; note: (line: string) => void },
+): Promise<DemoSshServer> {
+  const { dir, teardown, mode, kubeletPort, note } = options;
+  const hostKey = utils.generateKeyPairSync('ed25519');
+  const client = utils.generateKeyPairSync('ed25519');
+  if (mode !== 'embedded' && existsSync(SSHD_PATH)) {
+    try {
+      return await startOpenSshd(dir, teardown, kubeletPort, hostKey, client);
+    } catch (err) {
+      if (mode === 'sshd') throw err;
+      note(`OpenSSH sshd did not start (${(err as Error).message.split('\n')[0]}); using the embedded ssh2 server.`);
+    }
+  } else if (mode === 'sshd') {
+    throw new Error(`${SSHD_PATH} is not installed (apt-get install openssh-server), or run without --ssh=sshd`);
+  }
+  return startEmbeddedSshServer(teardown, kubeletPort, hostKey, client);
+}
+
+async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<DemoSshServer> {
+  // sshd needs its privilege-separation directory when it runs as root; elsewhere it is harmless to try.
+  try {
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  } catch {
+    // not root: sshd runs unprivileged and does not chroot
+  }
+  const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
+  writeFileSync(hostKeyFile, hostKey.private, { mode: 0o600 });
+  writeFileSync(join(dir, 'authorized_keys'), `${client.public}\n`, { mode: 0o600 });
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKeyFile}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PidFile none',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'AllowTcpForwarding yes',
+      // Only the kubelet may be reached: sshd refuses every other target ("administratively prohibited").
+      `PermitOpen 127.0.0.1:${kubeletPort}`,
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const proc = teardown.track(spawn(SSHD_PATH, ['-D', '-e', '-f', config, '-o', 'LogLevel=INFO'], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  teardown.add('sshd', async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    await exited;
+  });
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`sshd did not report "Server listening" within 5 s:\n${log}`)), 5_000);
+    const onData = (c: Buffer): void => {
+      log += c.toString();
+      if (log.includes('Server listening')) {
+        clearTimeout(timer);
+        proc.stderr?.off('data', onData);
+        proc.stderr?.resume();
+        resolve();
+      }
+    };
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sshd exited (${String(code)}) before listening: ${log.trim()}`));
+    });
+  });
+  return { kind: 'OpenSSH sshd', port, username: userInfo().username, clientKey: client.private, hostKey: fingerprint(hostKey.public) };
+}
+
+async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<DemoSshServer> {
+  const allowed = utils.parseKey(client.public);
+  if (allowed instanceof Error) throw allowed;
+  const conns = new Set<Connection>();
+  const server = new Server({ hostKeys: [hostKey.private] }, (conn) => {
+    conns.add(conn);
+    conn.on('close', () => conns.delete(conn));
+    conn.on('error', () => conn.end());
+    conn.on('authentication', (ctx) => {
+      const keyMatches = ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH());
+      // Without a signature the client only asks whether the key would do; with one it must verify.
+      if (keyMatches && (!ctx.signature || (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true))) ctx.accept();
+      else ctx.reject(['publickey']);
+    });
+    conn.on('ready', () => {
+      conn.on('tcpip', (accept, reject, info) => {
+        // Like the sshd config's PermitOpen: only the kubelet.
+        if (info.destIP !== '127.0.0.1' || info.destPort !== kubeletPort) return reject();
+        const upstream = net.connect({ host: info.destIP, port: info.destPort });
+        upstream.once('error', () => (channel ? channel.destroy() : reject()));
+        let channel: ServerChannel | undefined;
+        upstream.once('connect', () => {
+          channel = accept();
+          channel.on('error', () => upstream.destroy());
+          channel.on('close', () => upstream.destroy());
+          upstream.pipe(channel).pipe(upstream);
+        });
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  teardown.add('embedded ssh server', () => new Promise<void>((resolve) => {
+    for (const c of conns) c.end();
+    server.close(() => resolve());
+  }));
+  const { port } = server.address() as net.AddressInfo;
+  return { kind: 'embedded ssh2 server', port, username: 'spoke', clientKey: client.private, hostKey: fingerprint(hostKey.public) };
+}
