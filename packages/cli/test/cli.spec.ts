@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';
 
-const COMMANDS = ['dial', 'forward', 'proxy', 'hub', 'agent', 'konnectivity', 'egress'];
+const COMMANDS = ['dial', 'forward', 'proxy', 'hub', 'agent', 'konnectivity', 'egress', 'bench'];
 
 describe('spoke: help, version, exit codes', () => {
   it('--version prints the package version', async () => {

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from './support/cli-process.js';
 import { startConnectProxy, startTcpServer, type Served } from './support/servers.js';
@@ -67,6 +71,20 @@ describe('spoke dial', () => {
     const result = await runCli(['dial', '127.0.0.1:1', '--via', `http-connect://${proxy.address}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('ERR_DIAL_DENIED');
+  });
+
+  it('dials unix sockets (unix:/path)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spoke-cli-unix-'));
+    const path = join(dir, 'echo.sock');
+    const server = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => server.listen(path, r));
+    try {
+      const result = await runCli(['dial', `unix:${path}`], { input: 'over a unix socket' });
+      expect(result).toMatchObject({ code: 0, stdout: 'over a unix socket' });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('bad --connect-timeout is a usage error', async () => {

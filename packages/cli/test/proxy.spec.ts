@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createHangingTarget, type HangingTarget } from '@spoke/transport-core/testing';
+import { createHangingTarget, readExactly, type HangingTarget } from '@spoke/transport-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, type CliProcess } from './support/cli-process.js';
 import { curl } from './support/curl.js';
@@ -120,23 +120,34 @@ describe('spoke proxy', () => {
     }
   });
 
-  it('bounds connections and handshake time', async () => {
-    const { cli, socks, http } = await startProxy(['--max-connections', '1', '--handshake-timeout', '1s']);
+  it('bounds concurrent connections: over the limit, HTTP clients get 503 ERR_TOO_MANY_STREAMS', async () => {
+    const { cli, socks, http } = await startProxy(['--max-connections', '1']);
+    const [host = '', port = '0'] = socks.split(':');
+    const holder = net.connect(Number(port), host);
     try {
-      const [host = '', port = '0'] = socks.split(':');
-      const idle = net.connect(Number(port), host);
-      const idleClosed = closedPromise(idle);
-      await new Promise((r) => idle.once('connect', r));
-      // The idle client holds the only slot: an HTTP client is turned away with 503...
+      // A SOCKS5 client relayed to the web server holds the only slot.
+      holder.write(Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, web.port >> 8, web.port & 0xff]));
+      await readExactly(holder, 12);
       const busy = await curl(['-i', '-x', `http://${http}`, `http://${web.address}/`]);
       expect(busy.stdout).toMatch(/^HTTP\/1\.1 503 /);
       expect(busy.stdout).toMatch(/X-Spoke-Error-Code: ERR_TOO_MANY_STREAMS/i);
-      // ...and the idle one is dropped when its handshake time runs out.
-      await idleClosed;
       await cli.stderrMatch(/too many connections/);
     } finally {
+      holder.destroy();
       const result = await cli.stop('SIGINT');
       expect(result.code).toBe(0);
+    }
+  });
+
+  it('drops a client that does not finish its handshake in time', async () => {
+    const { cli, socks } = await startProxy(['--handshake-timeout', '500ms', '--log-level', 'debug']);
+    try {
+      const [host = '', port = '0'] = socks.split(':');
+      const idle = net.connect(Number(port), host);
+      await closedPromise(idle);
+      await cli.stderrMatch(/socks5 handshake failed/);
+    } finally {
+      await cli.stop();
     }
   });
 
