@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKonnectivityServer, konnectivityEgressBackend, type KonnectivityServer } from '@spoke/dialer-konnectivity';
 import { createSshDialer } from '@spoke/dialer-ssh';
 import { createHub, createNetDialer, createSpokeDialer, type Dialer, type Hub } from '@spoke/transport-core';
-import { createControlPlane, createDemoPki, type ControlPlane } from '../src/index.js';
+import { createControlPlane, createDemoPki, type ControlPlane, type NodeAddress } from '../src/index.js';
 import type { NetnsAgentConfig } from './netns-agent.js';
 import { createNetns, netnsExists, requireNetnsPrivileges, waitForOutput, type TestNetns } from './netns.js';
 
@@ -123,7 +123,7 @@ describe('a node in its own network namespace (needs root)', () => {
     const spoke = createSpokeDialer({ url: hub.url, token: clientToken, tls: { fingerprint } });
     const konnectivityDialer = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName } } });
     dialers.push(ssh, spoke, konnectivityDialer);
-    const loopback = [{ type: 'InternalIP', address: '127.0.0.1' }];
+    const loopback: NodeAddress[] = [{ type: 'InternalIP', address: '127.0.0.1' }];
     cp = await createControlPlane(
       {
         tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },

@@ -77,14 +77,15 @@ export async function createNetns(): Promise<TestNetns> {
   const hostIf = `sph${id}`; // interface names are at most 15 bytes
   const nsIf = `spn${id}`;
   const used = await usedSubnets();
-  let a = 0;
-  let b = 0;
-  for (let tries = 0; ; tries++) {
-    a = randomInt(256);
-    b = randomInt(64) * 4;
-    if (!used.includes(`10.213.${a}.${b}/`) && !used.includes(`10.213.${a}.${b + 1}/`) && !used.includes(`10.213.${a}.${b + 2}/`)) break;
+  const free = (a: number, b: number): boolean => [b, b + 1, b + 2].every((last) => !used.includes(`10.213.${a}.${last}/`));
+  const pick = (tries: number): [number, number] => {
+    const a = randomInt(256);
+    const b = randomInt(64) * 4;
+    if (free(a, b)) return [a, b];
     if (tries > 20) throw new Error('no free 10.213.x.y/30 subnet found for the test namespace');
-  }
+    return pick(tries + 1);
+  };
+  const [a, b] = pick(0);
   const hostIp = `10.213.${a}.${b + 1}`;
   const nsIp = `10.213.${a}.${b + 2}`;
   const children = new Set<ChildProcess>();
@@ -108,7 +109,7 @@ export async function createNetns(): Promise<TestNetns> {
   try {
     await run(IP, ['netns', 'add', name]);
   } catch (err) {
-    throw new Error(`\`ip netns add ${name}\` failed (the test needs root and network-namespace support): ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`);
+    throw new Error(`\`ip netns add ${name}\` failed (the test needs root and network-namespace support): ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`, { cause: err });
   }
   created = true;
   try {
@@ -121,7 +122,7 @@ export async function createNetns(): Promise<TestNetns> {
     await run(IP, ['-n', name, 'link', 'set', 'lo', 'up']);
   } catch (err) {
     await destroy();
-    throw new Error(`setting up the veth pair for ${name} failed: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`);
+    throw new Error(`setting up the veth pair for ${name} failed: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`, { cause: err });
   }
 
   return {
