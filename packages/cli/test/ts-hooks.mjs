@@ -7,11 +7,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cacheDir = join(tmpdir(), 'spoke-cli-ts-cache');
+// Inside the package's (git-ignored) node_modules, so nothing is left in /tmp.
+const cacheDir = fileURLToPath(new URL('../node_modules/.cache/spoke-ts/', import.meta.url));
 mkdirSync(cacheDir, { recursive: true });
 let compiler;
 
