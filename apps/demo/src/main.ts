@@ -76,8 +76,10 @@ async function main(): Promise<number> {
   const started = performance.now();
   const teardown = new Teardown();
   const lifetime = new AbortController();
+  // `on`, not `once`: Ctrl-C reaches the whole process group, so the wrapper's forwarded copy
+  // arrives too, and a second SIGINT without a listener would kill us before the teardown.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => resolve(sig));
   });
   void stopped.then(() => lifetime.abort(new Error('interrupted')));
 
