@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 
@@ -27,10 +26,10 @@ export function readTokenFile(path: string, flag: string, usage: string): string
 
 /**
  * Generates a random bearer token and writes it to a new private (0600) file
- * in `dir` (default: a fresh temp directory); returns the token and the path. The token itself
+ * in `dir`; returns the token and the path. The token itself
  * is never printed, only where it is.
  */
-export function generateTokenFile(name: string, dir = mkdtempSync(join(tmpdir(), 'spoke-hub-'))): { token: string; path: string } {
+export function generateTokenFile(name: string, dir: string): { token: string; path: string } {
   const path = join(dir, name);
   const token = randomBytes(32).toString('base64url');
   writeFileSync(path, `${token}\n`, { mode: 0o600 });

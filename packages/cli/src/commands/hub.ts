@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,40 +52,41 @@ export const hubCommand: Command = {
     if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together', usage);
     const insecure = booleanFlag(values, 'insecure-plaintext');
     const clientCaFile = stringFlag(values, 'client-ca');
-    const notes: string[] = [];
-    let tokenDir: string | undefined;
-    const tokens = (flag: string, name: string): string[] | undefined => {
-      const file = stringFlag(values, flag);
-      if (file !== undefined) return readTokenFile(file, flag, usage);
-      // With mTLS configured, certificates are enough; otherwise make a token so the hub is never open.
-      if (clientCaFile !== undefined) return undefined;
-      tokenDir ??= mkdtempSync(join(tmpdir(), 'spoke-hub-'));
-      const generated = generateTokenFile(name, tokenDir);
-      notes.push(`${flag}=${generated.path}`);
-      return [generated.token];
-    };
-    const agentTokens = tokens('agent-token-file', 'agent.token');
-    const clientTokens = tokens('client-token-file', 'client.token');
     const connectText = stringFlag(values, 'connect');
+    const metricsText = stringFlag(values, 'metrics');
+    const metricsAddress = metricsText === undefined ? undefined : parseListenAddress(metricsText, 'metrics', usage);
+    const agentTokenFile = stringFlag(values, 'agent-token-file');
+    const clientTokenFile = stringFlag(values, 'client-token-file');
     const options: HubOptions = {
       listen: address,
       logger: context.logger,
       hubCount: integerFlag(values, 'hub-count', 1, usage),
       ...(certFile !== undefined && keyFile !== undefined ? { tls: { cert: readFlagFile(certFile, 'tls-cert', usage), key: readFlagFile(keyFile, 'tls-key', usage) } } : {}),
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
-      ...(agentTokens ? { agentTokens } : {}),
-      ...(clientTokens ? { clientTokens } : {}),
+      ...(agentTokenFile !== undefined ? { agentTokens: readTokenFile(agentTokenFile, 'agent-token-file', usage) } : {}),
+      ...(clientTokenFile !== undefined ? { clientTokens: readTokenFile(clientTokenFile, 'client-token-file', usage) } : {}),
       ...(connectText !== undefined ? { connect: parseListenAddress(connectText, 'connect', usage) } : {}),
       ...(stringFlag(values, 'id') !== undefined ? { id: stringFlag(values, 'id') } : {}),
       ...(insecure ? { insecurePlaintext: true } : {}),
     };
-    const metricsText = stringFlag(values, 'metrics');
-    const metricsAddress = metricsText === undefined ? undefined : parseListenAddress(metricsText, 'metrics', usage);
+    // Every flag is checked by now. Without token files or mTLS, make tokens so the hub is never open.
+    const notes: string[] = [];
+    let tokenDir: string | undefined;
+    if (clientCaFile === undefined && (options.agentTokens === undefined || options.clientTokens === undefined)) {
+      tokenDir = mkdtempSync(join(tmpdir(), 'spoke-hub-'));
+      for (const [flag, key] of [['agent-token-file', 'agentTokens'], ['client-token-file', 'clientTokens']] as const) {
+        if (options[key] !== undefined) continue;
+        const generated = generateTokenFile(`${flag.split('-')[0]}.token`, tokenDir);
+        options[key] = [generated.token];
+        notes.push(`${flag}=${generated.path}`);
+      }
+    }
     if (insecure) context.logger.warn('--insecure-plaintext: agents and clients connect without TLS; use this only for tests on loopback');
     let hub: Hub;
     try {
       hub = await createHub(options);
     } catch (err) {
+      if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
       throw asUsageError(err, usage);
     }
     let metricsServer: http.Server | undefined;
@@ -113,6 +114,8 @@ export const hubCommand: Command = {
     } finally {
       metricsServer?.close();
       hub.destroy();
+      // Generated tokens are valid for this hub process only.
+      if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
     }
   },
 };

@@ -21,6 +21,12 @@ export function spokeCommandLine(args: readonly string[]): string {
   return [...SPOKE_FROM_SOURCE, ...args].join(' ');
 }
 
+// Safety net: if a test run dies early, no spoke process outlives it.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A finished run. */
 export interface CliResult {
   code: number | null;
@@ -64,6 +70,8 @@ export function startCli(args: readonly string[], options: { entry?: readonly st
     wake();
   });
   child.stdin?.on('error', () => {});
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const exited = new Promise<CliResult>((resolve) => {
     child.once('close', (code, signal) => {
       wake();
