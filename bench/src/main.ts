@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (root) → `nx run @spoke/bench:bench` → this file, run from
- * source: node --conditions=@spoke/source --import ./ts-register.mjs src/main.ts
+ * source: node --conditions=@spoke/source --import ../scripts/ts-register.mjs src/main.ts
  *
  *   --only ws,codec      suites or rows: ws (= bulk,parallel,dial,memory,rtt), codec, ssh, konnectivity
  *   --quick              small sizes, one repetition

@@ -5,14 +5,14 @@ const root = join(import.meta.dirname, '..', '..');
 
 /**
  * How tests start `spoke`: plain Node on the TypeScript sources (the
- * `@spoke/source` condition for sibling packages, test/ts-register.mjs to
- * transpile), so no build of this package is needed.
+ * `@spoke/source` condition for sibling packages, the workspace's
+ * scripts/ts-register.mjs to transpile), so no build of this package is needed.
  */
 export const SPOKE_FROM_SOURCE: readonly string[] = [
   process.execPath,
   '--conditions=@spoke/source',
   '--import',
-  join(root, 'test', 'ts-register.mjs'),
+  join(root, '..', '..', 'scripts', 'ts-register.mjs'),
   join(root, 'src', 'main.ts'),
 ];
 
