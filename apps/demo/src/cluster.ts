@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createControlPlane, createDemoPki, type ControlPlane, type ControlPlaneNode, type DemoPki } from '@spoke/app-control-plane';
 import { createNode, type KubeletNode } from '@spoke/app-node';
 import { createKonnectivityAgent, createKonnectivityDialer, createKonnectivityServer, konnectivityEgressBackend } from '@spoke/dialer-konnectivity';
-import { createSshDialer } from '@spoke/dialer-ssh';
+import { createSshDialer, type SshDialer } from '@spoke/dialer-ssh';
 import { connectTls, createAgent, createHub, createNetDialer, createSpokeDialer, type Dialer } from '@spoke/transport-core';
 import { startSshServer, type DemoSshServer } from './ssh-server.js';
 import type { Teardown } from './teardown.js';
@@ -85,9 +85,29 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
   n1.path = 'direct TLS';
 
   // node-2: one SSH connection carries every kubelet stream; the host key is pinned.
-  const ssh = await startSshServer({ dir, teardown, mode: options.sshMode, kubeletPort: n2.kubelet.port, note: options.note });
-  const sshDialer = createSshDialer({ host: '127.0.0.1', port: ssh.port, username: ssh.username, privateKey: ssh.clientKey, hostKey: ssh.hostKey });
-  teardown.add('ssh dialer', () => sshDialer.close());
+  let sshDialer: SshDialer | undefined;
+  const ssh = await startSshServer({
+    dir,
+    teardown,
+    mode: options.sshMode,
+    kubeletPort: n2.kubelet.port,
+    note: options.note,
+    // One real dial to the kubelet proves the server lets us in; that dialer is then kept.
+    async verify(server) {
+      const dialer = createSshDialer({ host: '127.0.0.1', port: server.port, username: server.username, privateKey: server.clientKey, hostKey: server.hostKey, readyTimeoutMs: 5_000 });
+      try {
+        const probe = await dialer.dial(`127.0.0.1:${n2.kubelet.port}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) });
+        probe.destroy();
+        sshDialer = dialer;
+      } catch (err) {
+        dialer.destroy();
+        throw err;
+      }
+    },
+  });
+  if (!sshDialer) throw new Error('the SSH server was not verified');
+  const sshClient = sshDialer;
+  teardown.add('ssh dialer', () => sshClient.close());
   n2.path = `SSH (${ssh.kind})`;
 
   // node-3: a Konnectivity server (gRPC front end on a unix socket, agent port with mTLS) and an agent that dials out to it.
@@ -146,7 +166,7 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
       tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
       nodes: [
         { name: n1.name, addresses: addresses(n1.name), kubeletPort: n1.kubelet.port, dialer: direct, dialerLabels: { protocol: 'direct', transport: 'tcp' }, egressLabel: 'direct' },
-        { name: n2.name, addresses: addresses(n2.name), kubeletPort: n2.kubelet.port, dialer: sshDialer, dialerLabels: { protocol: 'ssh', transport: 'tcp' }, egressLabel: 'ssh' },
+        { name: n2.name, addresses: addresses(n2.name), kubeletPort: n2.kubelet.port, dialer: sshClient, dialerLabels: { protocol: 'ssh', transport: 'tcp' }, egressLabel: 'ssh' },
         // No per-node dialer: node-3 uses the egress selector's `cluster` selection (GRPC over UDS).
         { name: n3.name, addresses: addresses(n3.name), kubeletPort: n3.kubelet.port, egressLabel: 'konnectivity-grpc' },
         { name: n4.name, addresses: addresses(n4.name), kubeletPort: n4.kubelet.port, dialer: spoke, dialerLabels: { protocol: 'spoke', transport: 'tcp' }, egressLabel: 'spoke-hub' },

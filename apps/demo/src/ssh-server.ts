@@ -45,29 +45,53 @@ async function freePort(): Promise<number> {
 
 /**
  * The real OpenSSH daemon when it is installed, else an ssh2 server in this
- * process (`mode` forces one). A failing sshd (e.g. a missing privilege
- * separation directory) falls back to the embedded server with a note.
+ * process (`mode` forces one). `verify` must reach the kubelet through the
+ * server: an sshd that does not start or does not let us in (no privilege
+ * separation directory, a locked account, a refused shell...) is stopped and
+ * replaced by the embedded server, with a note saying why.
  */
-export async function startSshServer(
-  options: { dir: string; teardown: Teardown; mode: 'auto' | 'sshd' | 'embedded'; kubeletPort: number; note: (line: string) => void },
-): Promise<DemoSshServer> {
-  const { dir, teardown, mode, kubeletPort, note } = options;
+export async function startSshServer(options: {
+  dir: string;
+  teardown: Teardown;
+  mode: 'auto' | 'sshd' | 'embedded';
+  kubeletPort: number;
+  verify: (server: DemoSshServer) => Promise<void>;
+  note: (line: string) => void;
+}): Promise<DemoSshServer> {
+  const { dir, teardown, mode, kubeletPort, verify, note } = options;
   const hostKey = utils.generateKeyPairSync('ed25519');
   const client = utils.generateKeyPairSync('ed25519');
   if (mode !== 'embedded' && existsSync(SSHD_PATH)) {
     try {
-      return await startOpenSshd(dir, teardown, kubeletPort, hostKey, client);
+      const sshd = await startOpenSshd(dir, teardown, kubeletPort, hostKey, client);
+      try {
+        await verify(sshd.server);
+        return sshd.server;
+      } catch (err) {
+        const said = sshd.log().trim().split('\n').filter((l) => !/^(Server listening|Received signal)/.test(l)).pop();
+        await sshd.stop();
+        throw new Error(`${(err as Error).message}${said ? ` (sshd: ${said})` : ''}`, { cause: err });
+      }
     } catch (err) {
       if (mode === 'sshd') throw err;
-      note(`OpenSSH sshd did not start (${(err as Error).message.split('\n')[0]}); using the embedded ssh2 server.`);
+      note(`OpenSSH sshd is not usable here (${(err as Error).message.split('\n')[0]}); using the embedded ssh2 server.`);
     }
   } else if (mode === 'sshd') {
     throw new Error(`${SSHD_PATH} is not installed (apt-get install openssh-server), or run without --ssh=sshd`);
   }
-  return startEmbeddedSshServer(teardown, kubeletPort, hostKey, client);
+  const embedded = await startEmbeddedSshServer(teardown, kubeletPort, hostKey, client);
+  await verify(embedded);
+  return embedded;
 }
 
-async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<DemoSshServer> {
+interface RunningSshd {
+  server: DemoSshServer;
+  /** The tail of sshd's stderr (why it refused us, when it did). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<RunningSshd> {
   // sshd needs its privilege-separation directory when it runs as root; elsewhere it is harmless to try.
   try {
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -95,26 +119,26 @@ async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: numbe
       'AllowTcpForwarding yes',
       // Only the kubelet may be reached: sshd refuses every other target ("administratively prohibited").
       `PermitOpen 127.0.0.1:${kubeletPort}`,
-      'LogLevel ERROR',
       '',
     ].join('\n'),
   );
-  const proc = teardown.track(spawn(SSHD_PATH, ['-D', '-e', '-f', config, '-o', 'LogLevel=INFO'], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  teardown.add('sshd', async () => {
+  const proc = teardown.track(spawn(SSHD_PATH, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const stop = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     proc.kill('SIGTERM');
     await exited;
-  });
+  };
+  teardown.add('sshd', stop);
+  // Keep the last few KiB of sshd's log: it is where a refused login explains itself.
+  let log = '';
+  proc.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4096)));
   await new Promise<void>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`sshd did not report "Server listening" within 5 s:\n${log}`)), 5_000);
-    const onData = (c: Buffer): void => {
-      log += c.toString();
+    const timer = setTimeout(() => reject(new Error(`sshd did not report "Server listening" within 5 s: ${log.trim()}`)), 5_000);
+    const onData = (): void => {
       if (log.includes('Server listening')) {
         clearTimeout(timer);
         proc.stderr?.off('data', onData);
-        proc.stderr?.resume();
         resolve();
       }
     };
@@ -124,7 +148,11 @@ async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: numbe
       reject(new Error(`sshd exited (${String(code)}) before listening: ${log.trim()}`));
     });
   });
-  return { kind: 'OpenSSH sshd', port, username: userInfo().username, clientKey: client.private, hostKey: fingerprint(hostKey.public) };
+  return {
+    server: { kind: 'OpenSSH sshd', port, username: userInfo().username, clientKey: client.private, hostKey: fingerprint(hostKey.public) },
+    log: () => log,
+    stop,
+  };
 }
 
 async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<DemoSshServer> {
