@@ -17,6 +17,7 @@ import { ProxyServiceClient } from './gen/konnectivity-client/proto/client/clien
 import { dialError, fromGrpcError } from './errors.js';
 import { finishCall, type ProxyCall } from './grpc-call.js';
 import { connectSocket } from './connect-socket.js';
+import { deferEnd } from './deferred-end.js';
 import { httpConnect } from './http-connect.js';
 import { closeDial, dialRequest, PacketType, randomInt63, type Packet } from './packets.js';
 import { ProxyStream } from './proxy-stream.js';
@@ -47,7 +48,11 @@ export interface KonnectivityDialerOptions extends ViaOption {
   timeoutMs?: number;
   /** Wait for CLOSE_RSP after CLOSE_REQ. Default 10000 ms (upstream's close timeout). */
   closeTimeoutMs?: number;
-  /** After `end()`, how long the read side stays open before the connection is closed. Default 5000 ms. gRPC mode only. */
+  /**
+   * After `end()`, how long the read side stays open without data from the
+   * destination before the connection is closed (Konnectivity has no
+   * half-close). Default 5000 ms.
+   */
   endGraceMs?: number;
 }
 
@@ -75,7 +80,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
   }
   const defaultTimeout = checkTimeout('timeoutMs', options.timeoutMs) ?? 30_000;
   const closeTimeoutMs = checkTimeout('closeTimeoutMs', options.closeTimeoutMs) ?? 10_000;
-  const endGraceMs = options.endGraceMs ?? 5_000;
+  const endGraceMs = checkTimeout('endGraceMs', options.endGraceMs) ?? 5_000;
   const server = serverAddress(options);
   const where = options.uds !== undefined ? `unix:${options.uds}` : `${server.host}:${server.port}`;
   let closed = false;
@@ -148,7 +153,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
     const raw = await connectSocket(options.uds !== undefined ? { path: options.uds } : server, signal, options.via);
     try {
       const socket = options.uds !== undefined ? raw : await connectTls(raw, { host: server.host, hop: HOP }, tlsClientOptions(options), signal);
-      return await httpConnect(socket, address, where, signal);
+      return deferEnd(await httpConnect(socket, address, where, signal), endGraceMs);
     } catch (err) {
       raw.destroy();
       throw err;

@@ -26,7 +26,8 @@ export interface ProxyStreamInit {
  *
  * Konnectivity has no half-close. `end()` therefore does not reach the
  * destination: the connection stays open for reading until the destination
- * closes or `endGraceMs` passes, and then CLOSE_REQ closes it both ways.
+ * closes or `endGraceMs` passes without data from it, and then CLOSE_REQ
+ * closes it both ways.
  * A CLOSE_RSP from the far side is a clean end-of-stream in both directions.
  */
 export class ProxyStream extends Duplex {
@@ -57,6 +58,9 @@ export class ProxyStream extends Duplex {
       case PacketType.DATA: {
         const bytes = p.data?.data;
         if (this.#eof || !bytes || bytes.length === 0) return;
+        // The grace after end() counts from the last byte the destination sent:
+        // a long answer is not cut off while it is still arriving.
+        this.#graceTimer?.refresh();
         if (!this.push(bytes)) this.#init.call.pause();
         return;
       }

@@ -4,32 +4,13 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError } from '@spoke/transport-core';
 import { closed, createHangingTarget, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
-import { createKonnectivityAgent, createKonnectivityDialer, createKonnectivityServer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
+import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
+import { ourAgent, ourServer } from './our-peers.js';
 import { createTestPki, removePki, startUpstreamAgent, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { runGoClient } from './upstream/go-client.js';
 import { addr, serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
-
-async function ourServer(pki: TestPki, mode: 'grpc' | 'http-connect', uds: string, extra: Partial<Parameters<typeof createKonnectivityServer>[0]> = {}): Promise<KonnectivityServer> {
-  return createKonnectivityServer({
-    mode,
-    udsName: uds,
-    agentPort: 0,
-    agentBindAddress: '127.0.0.1',
-    healthPort: 0,
-    healthBindAddress: '127.0.0.1',
-    clusterCert: pki.serverCertPem,
-    clusterKey: pki.serverKeyPem,
-    clusterCaCert: pki.caPem,
-    serverId: 'spoke-server-1',
-    ...extra,
-  });
-}
-
-function ourAgent(pki: TestPki, port: number, extra: Parameters<typeof createKonnectivityAgent>[0] = {}): KonnectivityAgent {
-  return createKonnectivityAgent({ proxyServerPort: port, caCert: pki.caPem, agentCert: pki.clientCertPem, agentKey: pki.clientKeyPem, agentId: 'spoke-agent', ...extra });
-}
 
 describe.each(['grpc', 'http-connect'] as const)('Go client → our server (%s, UDS) → our agent', (mode) => {
   let pki: TestPki;

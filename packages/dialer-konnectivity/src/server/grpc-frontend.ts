@@ -14,6 +14,15 @@ export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core
   // Bytes handed to gRPC whose write has not completed: HTTP/2 flow control
   // holds them while the client does not read, so this is the stall signal.
   let unsent = 0;
+  let below: { bytes: number; callback: () => void } | undefined;
+  const sent = (n: number): void => {
+    unsent -= n;
+    if (below && unsent <= below.bytes) {
+      const { callback } = below;
+      below = undefined;
+      callback();
+    }
+  };
   const finish = (): void => {
     if (finished) return;
     finished = true;
@@ -31,7 +40,7 @@ export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core
     data(bytes) {
       if (finished) return;
       unsent += bytes.length;
-      call.write(dataPacket(connectID, bytes), () => (unsent -= bytes.length));
+      call.write(dataPacket(connectID, bytes), () => sent(bytes.length));
     },
     remoteClosed(error) {
       if (finished) return;
@@ -45,6 +54,10 @@ export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core
       finish();
     },
     queued: () => unsent,
+    whenQueueBelow(bytes, callback) {
+      if (unsent <= bytes) callback();
+      else below = { bytes, callback };
+    },
     stalled() {
       if (finished) return;
       finished = true;

@@ -57,6 +57,20 @@ export function serveHttpFrontend(socket: Duplex, core: TunnelCore, onDone: () =
       finish();
     },
     queued: () => socket.writableLength,
+    whenQueueBelow(bytes, callback) {
+      if (socket.writableLength <= bytes || socket.destroyed) {
+        callback();
+        return;
+      }
+      // 'drain' comes when the buffer is empty; 'close' when it never will be.
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        callback();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    },
     stalled() {
       socket.destroy();
       finish();
@@ -86,8 +100,12 @@ export function serveHttpFrontend(socket: Duplex, core: TunnelCore, onDone: () =
   socket.on('data', onHead);
   socket.on('error', () => {});
   socket.on('end', () => {
-    if (established) core.close(fe);
-    socket.end();
+    // The client's FIN closes the connection at the agent; the agent's
+    // CLOSE_RSP then ends this socket (remoteClosed), so destination bytes
+    // sent before it still arrive, and the client sees its end only after the
+    // destination did (as upstream's server does).
+    core.close(fe);
+    if (!established) socket.end();
   });
   socket.on('close', finish);
 }

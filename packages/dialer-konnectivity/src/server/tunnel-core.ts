@@ -1,6 +1,6 @@
 import type { Backend, BackendManager } from './backends.js';
 import type { ServerMetrics } from './metrics.js';
-import { chunks, closeRequest, dataPacket, dialRequest, PacketType, type Packet } from '../packets.js';
+import { chunks, closeDial, closeRequest, dataPacket, dialRequest, PacketType, type Packet } from '../packets.js';
 
 /** Why a pending dial failed before the agent answered. */
 export type PendingFailure = 'no_agent' | 'backend_close' | 'backend_dial_timeout' | 'dial_closed';
@@ -15,8 +15,10 @@ export interface Frontend {
   remoteClosed(error?: string): void;
   /** The dial failed before any answer. */
   failed(reason: PendingFailure, text: string): void;
-  /** Bytes/packets queued towards this front end (for stall detection). */
+  /** Bytes queued towards this front end (for backpressure and stall detection). */
   queued(): number;
+  /** Calls `callback` once, as soon as `queued()` is at most `bytes`. */
+  whenQueueBelow(bytes: number, callback: () => void): void;
   /** Closes the front end because it stopped reading. */
   stalled(): void;
   /** Pauses/resumes reading from the front end (backend stream backpressure). */
@@ -31,6 +33,8 @@ interface Link {
   connectID: bigint;
   timer: NodeJS.Timeout | undefined;
   stalledSince: number | undefined;
+  /** This link's front end is over its queue limit and holds its agent stream paused. */
+  holding: boolean;
 }
 
 /** Settings of the routing core. */
@@ -52,12 +56,22 @@ export interface TunnelCoreInit {
  * dial fails as soon as its agent stream goes away (upstream TODO #126), a
  * late DIAL_RSP for a forgotten dial is closed at the agent (no leak, #404),
  * and a front end that stops reading is closed alone (#180/#881).
+ *
+ * Memory is bounded: the protocol has no per-connection flow control, so a
+ * front end whose queue passes `maxFrontendQueue` pauses reading from its
+ * agent stream (HTTP/2 flow control then holds the agent, which stops reading
+ * the destination) until the queue is down to half. Other connections of that
+ * agent wait meanwhile, as they always do upstream; unlike upstream, a front
+ * end that stays over the limit for `frontendStallTimeoutMs` is closed, which
+ * releases them.
  */
 export class TunnelCore {
   readonly #init: TunnelCoreInit;
   readonly #pending = new Map<bigint, Link>();
   readonly #established = new Map<Backend, Map<bigint, Link>>();
   readonly #byFrontend = new Map<Frontend, Link>();
+  /** Links holding each agent stream paused; the stream resumes when its set empties. */
+  readonly #holds = new Map<Backend, Set<Link>>();
   readonly #stallTimer: NodeJS.Timeout;
 
   constructor(init: TunnelCoreInit) {
@@ -74,7 +88,7 @@ export class TunnelCore {
       fe.failed('no_agent', 'No agent available');
       return;
     }
-    const link: Link = { fe, backend, random, connectID: 0n, timer: undefined, stalledSince: undefined };
+    const link: Link = { fe, backend, random, connectID: 0n, timer: undefined, stalledSince: undefined, holding: false };
     this.#pending.set(random, link);
     this.#byFrontend.set(fe, link);
     this.#init.metrics.pendingDials = this.#pending.size;
@@ -110,6 +124,10 @@ export class TunnelCore {
     if (link.connectID === 0n) {
       this.#forgetPending(link);
       this.#init.metrics.dialFailure('frontend_close');
+      // Upstream's server keeps this to itself and the agent's dial runs on
+      // (holding a socket) until its own timeout; ours cancels it at once, and
+      // upstream's agent ignores the packet.
+      this.#send(link.backend, closeDial(link.random));
       return;
     }
     this.#send(link.backend, closeRequest(link.connectID));
@@ -155,7 +173,10 @@ export class TunnelCore {
         const link = p.data ? this.#established.get(backend)?.get(p.data.connectID) : undefined;
         if (link && p.data) {
           link.fe.data(p.data.data);
-          if (link.fe.queued() > this.#init.maxFrontendQueue) link.stalledSince ??= Date.now();
+          if (link.fe.queued() > this.#init.maxFrontendQueue) {
+            link.stalledSince ??= Date.now();
+            this.#hold(link);
+          }
         }
         return;
       }
@@ -199,6 +220,7 @@ export class TunnelCore {
       }
     }
     this.#established.delete(backend);
+    this.#holds.delete(backend);
   }
 
   /** Stops the stall checker. */
@@ -221,7 +243,30 @@ export class TunnelCore {
     this.#init.metrics.pendingDials = this.#pending.size;
   }
 
+  /** Pauses `link`'s agent stream until its front end's queue is down to half the limit. */
+  #hold(link: Link): void {
+    if (link.holding) return;
+    link.holding = true;
+    let holders = this.#holds.get(link.backend);
+    if (!holders) {
+      this.#holds.set(link.backend, (holders = new Set()));
+      link.backend.call.pause();
+    }
+    holders.add(link);
+    link.fe.whenQueueBelow(this.#init.maxFrontendQueue / 2, () => this.#release(link));
+  }
+
+  #release(link: Link): void {
+    if (!link.holding) return;
+    link.holding = false;
+    const holders = this.#holds.get(link.backend);
+    if (!holders?.delete(link) || holders.size > 0) return;
+    this.#holds.delete(link.backend);
+    link.backend.call.resume();
+  }
+
   #forgetEstablished(link: Link): void {
+    this.#release(link);
     const table = this.#established.get(link.backend);
     if (table?.get(link.connectID) === link) {
       table.delete(link.connectID);

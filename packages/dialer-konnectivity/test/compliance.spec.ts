@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { describeDialer, type DialerHarness } from '@spoke/transport-core/testing';
+import { createKonnectivityDialer } from '../src/index.js';
+import { ourAgent, ourServer } from './our-peers.js';
+import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp } from './upstream/harness.js';
+
+const MiB = 1024 * 1024;
+
+// Konnectivity has neither half-close nor reset: a connection ends with CLOSE_REQ/CLOSE_RSP
+// (DIAL_CLS while dialling) and the agent reports a destination's FIN and RST alike as CLOSE_RSP.
+const capabilities = { halfClose: false, resetReachesServer: false, resetReachesClient: false };
+// The agent resolves names with the system resolver; .invalid never resolves (RFC 6761).
+const unreachable = { target: 'spoke-test.invalid:80', codes: ['ERR_DIAL_UNREACHABLE' as const] };
+const sizes = { bulkBytes: 16 * MiB, concurrentStreams: 50 };
+// end() keeps reading until the destination has been silent this long (no half-close);
+// the 5 s default would add 5 s to each of the four cases that end() first.
+const endGraceMs = 2000;
+
+type Mode = 'grpc' | 'http-connect';
+
+async function throughUpstream(mode: Mode): Promise<DialerHarness> {
+  const pki = createTestPki();
+  const uds = join(pki.dir, 'k.sock');
+  const server = await startUpstreamServer({ mode, pki, uds });
+  const agent = await startUpstreamAgent({ agentPort: server.ports.agentPort, pki });
+  await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
+  return {
+    dialer: createKonnectivityDialer({ mode, uds, endGraceMs }),
+    capabilities,
+    unreachable,
+    async teardown() {
+      await agent.proc.kill();
+      await server.proc.stop();
+      removePki(pki);
+    },
+  };
+}
+
+async function throughOurs(mode: Mode): Promise<DialerHarness> {
+  const pki = createTestPki();
+  const uds = join(pki.dir, 'k.sock');
+  const server = await ourServer(pki, mode, uds);
+  const agent = ourAgent(pki, server.ports.agent);
+  await waitForHttp(`http://127.0.0.1:${server.ports.health}/readyz`, 200);
+  return {
+    dialer: createKonnectivityDialer({ mode, uds, endGraceMs }),
+    capabilities,
+    unreachable,
+    async teardown() {
+      await agent.close();
+      await server.close();
+      removePki(pki);
+    },
+  };
+}
+
+describeDialer('konnectivity gRPC/UDS → upstream proxy-server → upstream proxy-agent', () => throughUpstream('grpc'), sizes);
+describeDialer('konnectivity gRPC/UDS → our server → our agent', () => throughOurs('grpc'), sizes);
+describeDialer('konnectivity HTTP-CONNECT/UDS → our server → our agent', () => throughOurs('http-connect'), sizes);
