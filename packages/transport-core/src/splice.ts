@@ -1,4 +1,19 @@
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
+
+// A reset must stay a reset on the next hop: a plain net.Socket's destroy() sends FIN, so
+// send RST (TCP handles only; anything else just closes).
+function resetStream(stream: Duplex, err: Error | undefined): void {
+  if (err !== undefined && stream instanceof net.Socket && !stream.destroyed) {
+    try {
+      stream.resetAndDestroy();
+      return;
+    } catch {
+      // not a TCP handle (unix socket, or TLS owns it)
+    }
+  }
+  stream.destroy(err);
+}
 
 /**
  * Connects two streams both ways, like a proxy does: bytes flow in each
@@ -13,11 +28,11 @@ export function splice(a: Duplex, b: Duplex, onClose?: (err?: Error) => void): v
     from.pipe(to);
     from.on('error', (err) => {
       firstError ??= err;
-      if (!to.destroyed) to.destroy(err);
+      if (!to.destroyed) resetStream(to, err);
     });
     from.once('close', () => {
       // Closed without finishing both directions: the other side must not wait forever.
-      if (!to.destroyed && !(from.readableEnded && from.writableFinished)) to.destroy(firstError);
+      if (!to.destroyed && !(from.readableEnded && from.writableFinished)) resetStream(to, firstError ?? new Error('the other side closed without finishing'));
       if (--open === 0) onClose?.(firstError);
     });
   };

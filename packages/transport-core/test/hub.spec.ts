@@ -12,7 +12,7 @@ import {
   createMemoryDialer,
   type Agent,
 } from '@spoke/transport-core';
-import { describeDialer, echo, readAll, serveTcp, waitFor, writeBytes } from '@spoke/transport-core/testing';
+import { createHangingTarget, describeDialer, echo, readAll, serveTcp, waitFor, writeBytes } from '@spoke/transport-core/testing';
 
 const AGENT_TOKEN = 'agent-secret-token-123';
 const CLIENT_TOKEN = 'client-secret-token-456';
@@ -238,6 +238,22 @@ describe('hub and agent', () => {
     });
     expect(refused.status).toBe(502);
     expect(refused.headers['x-spoke-error-code']).toBe('ERR_DIAL_REFUSED');
+  });
+
+  // Regression: a CONNECT client that gave up while the hub was dialling left the agent's dial open.
+  it('cancels the agent-side dial when a CONNECT client goes away before the tunnel is up', async () => {
+    const front = track(await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }));
+    const a = track(createAgent({ hub: front.url, id: 'node-1', allow: ['127.0.0.1/32'], token: AGENT_TOKEN, tls: { fingerprint: front.fingerprint as string }, session: fast }));
+    await a.waitConnected();
+    const hanging = await createHangingTarget();
+    cleanups.push(() => hanging.close());
+    const [host, port] = (front.connectAddress as string).split(':');
+    const client = net.connect({ host, port: Number(port) });
+    client.on('error', () => {});
+    client.write(`CONNECT ${hanging.target.host}:${hanging.target.port} HTTP/1.1\r\nProxy-Authorization: Bearer ${CLIENT_TOKEN}\r\n\r\n`);
+    await waitFor(() => (front.agents()[0]?.streams ?? 0) === 1, 'the agent to start dialling');
+    client.destroy();
+    await waitFor(() => front.agents()[0]?.streams === 0, 'the agent-side dial to be cancelled');
   });
 
   it('exposes /healthz, /readyz and Prometheus /metrics', async () => {

@@ -340,13 +340,34 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         answer(407, 'spoke hub: Proxy-Authorization: Bearer <client token> required');
         return;
       }
-      dial(req.url ?? '').then(
+      // A client that goes away while we dial cancels the dial (and whatever the agent had opened).
+      const gone = new AbortController();
+      const onGone = (): void => gone.abort(new SpokeError('ERR_STREAM_RESET', 'The CONNECT client went away.'));
+      // Keep reading while we dial: only a reading socket notices the client's FIN or RST.
+      // What a client sends early is held (bounded: then we stop reading) and goes first.
+      const early: Buffer[] = head.length > 0 ? [head] : [];
+      let earlyBytes = head.length;
+      const onData = (chunk: Buffer): void => {
+        early.push(chunk);
+        earlyBytes += chunk.length;
+        if (earlyBytes > 256 * 1024) socket.pause();
+      };
+      socket.on('data', onData);
+      socket.once('end', onGone);
+      socket.once('close', onGone);
+      dial(req.url ?? '', { signal: gone.signal }).then(
         (stream) => {
+          socket.off('data', onData);
+          socket.off('end', onGone);
+          socket.off('close', onGone);
+          socket.pause();
           socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
-          if (head.length > 0) stream.write(head);
+          for (const chunk of early) stream.write(chunk);
           splice(socket, stream);
+          socket.resume();
         },
         (err: unknown) => {
+          if (gone.signal.aborted) return;
           const e = SpokeError.from(err);
           const status =
             e.code === 'ERR_BAD_TARGET' ? 400 : e.code === 'ERR_DIAL_DENIED' ? 403 : e.code === 'ERR_NO_ROUTE' ? 503 : e.code === 'ERR_DIAL_TIMEOUT' ? 504 : 502;

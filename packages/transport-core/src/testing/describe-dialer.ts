@@ -191,6 +191,8 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       });
       const s = await dialer.dial(target);
       const done = closed(s);
+      // Without reset propagation we see a clean end: a half-closing stream then waits for ours.
+      if (!caps().resetReachesClient) s.once('end', () => s.end());
       s.resume();
       s.write('trigger');
       const err = await done;
