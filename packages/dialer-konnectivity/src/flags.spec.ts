@@ -31,6 +31,18 @@ describe('upstream flags', () => {
     expect(ignored).toEqual(['--admin-port', '--enable-profiling']);
   });
 
+  it('turns on TokenReview with upstream\'s token-auth flags and their rules', () => {
+    const base = [`--cluster-cert=${pem}`, `--cluster-key=${pem}`];
+    const { options } = parseServerFlags([...base, `--kubeconfig=${pem}`, '--agent-namespace=kube-system', '--agent-service-account=konnectivity-agent', '--authentication-audience=system:konnectivity-server']);
+    expect(options.tokenReview).toEqual({ kubeconfig: pem, namespace: 'kube-system', serviceAccount: 'konnectivity-agent', audience: 'system:konnectivity-server' });
+    expect(() => parseServerFlags([...base, '--agent-namespace=ns', '--authentication-audience=a'])).toThrow(/--agent-service-account/);
+    expect(() => parseServerFlags([...base, '--agent-namespace=ns', '--agent-service-account=sa'])).toThrow(/--authentication-audience/);
+    expect(() => parseServerFlags([...base, '--agent-service-account=sa'])).toThrow(/--agent-namespace/);
+    expect(() => parseServerFlags([...base, `--cluster-ca-cert=${pem}`, '--agent-namespace=ns', '--agent-service-account=sa', '--authentication-audience=a'])).toThrow(/--cluster-ca-cert/);
+    expect(() => parseServerFlags([...base, '--kubeconfig=/nonexistent', '--agent-namespace=ns', '--agent-service-account=sa', '--authentication-audience=a'])).toThrow(/does not exist/);
+    expect(parseServerFlags([...base, `--kubeconfig=${pem}`]).ignored).toEqual(['--kubeconfig']);
+  });
+
   it('rejects what upstream rejects', () => {
     expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--agent-port=80'])).toThrow(/1024 and 49151/);
     expect(() => parseServerFlags(['--mode=grpc'])).toThrow(/cluster-cert/);

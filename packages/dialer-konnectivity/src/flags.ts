@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { SpokeError } from '@spoke/transport-core';
 import type { KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
 import type { KonnectivityServerOptions } from './server/konnectivity-server.js';
 import { PROXY_STRATEGIES, type ProxyStrategy } from './server/backends.js';
+import type { TokenReviewOptions } from './server/token-review.js';
 
 /** The result of parsing upstream-style flags. */
 export interface ParsedFlags<T> {
@@ -18,11 +19,12 @@ const SERVER_FLAGS: Record<string, Kind> = {
   'server-cert': 'file', 'server-key': 'file', 'server-ca-cert': 'file', 'agent-port': 'int', 'agent-bind-address': 'string',
   'cluster-cert': 'file', 'cluster-key': 'file', 'cluster-ca-cert': 'file', 'health-port': 'int', 'health-bind-address': 'string',
   'server-id': 'string', 'server-count': 'int', 'proxy-strategies': 'string', 'keepalive-time': 'duration',
-  'backend-dial-timeout': 'duration', 'agent-token-file': 'string',
+  'backend-dial-timeout': 'duration', 'agent-token-file': 'string', kubeconfig: 'string', 'agent-namespace': 'string',
+  'agent-service-account': 'string', 'authentication-audience': 'string',
 };
 const SERVER_IGNORED = new Set([
-  'admin-port', 'admin-bind-address', 'frontend-keepalive-time', 'agent-namespace', 'agent-service-account', 'authentication-audience',
-  'kubeconfig', 'kubeconfig-qps', 'kubeconfig-burst', 'kube-api-content-type', 'xfr-channel-size', 'enable-lease-controller',
+  'admin-port', 'admin-bind-address', 'frontend-keepalive-time',
+  'kubeconfig-qps', 'kubeconfig-burst', 'kube-api-content-type', 'xfr-channel-size', 'enable-lease-controller',
   'lease-namespace', 'lease-label', 'graceful-shutdown-timeout', 'cipher-suites', 'tls-min-version', 'enable-profiling',
   'enable-contention-profiling', 'warn-on-channel-limit', 'v', 'logtostderr', 'feature-gates',
 ]);
@@ -125,12 +127,15 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
   const strategies = (get<string>('proxy-strategies') ?? 'default').split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of strategies) if (!PROXY_STRATEGIES.includes(s as ProxyStrategy)) throw new SpokeError('ERR_BAD_OPTION', `--proxy-strategies: unknown ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
   const tokenFile = get<string>('agent-token-file');
+  const tokenReview = tokenReviewFlags(get, ignored);
+  if (tokenReview && tokenFile) throw new SpokeError('ERR_BAD_OPTION', '--agent-token-file and --agent-namespace (TokenReview) are exclusive; pick one agent token check.');
   const options: KonnectivityServerOptions = {
     mode,
     clusterCert,
     clusterKey,
     proxyStrategies: strategies as ProxyStrategy[],
     ...(uds !== undefined ? { udsName: uds, serverPort: 0 } : {}),
+    ...(tokenReview ? { tokenReview } : {}),
     ...(tokenFile ? { agentTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
   };
   const o = options as unknown as Record<string, unknown>;
@@ -143,6 +148,25 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
   return { options, ignored };
+}
+
+/** Upstream's token-auth flag rules: namespace turns it on and needs the service account and audience, and no --cluster-ca-cert. */
+function tokenReviewFlags(get: <T>(k: string) => T | undefined, ignored: string[]): TokenReviewOptions | undefined {
+  const namespace = get<string>('agent-namespace') || undefined;
+  const serviceAccount = get<string>('agent-service-account') || undefined;
+  const audience = get<string>('authentication-audience') || undefined;
+  const kubeconfig = get<string>('kubeconfig') || undefined;
+  if (namespace === undefined) {
+    if (serviceAccount !== undefined) throw new SpokeError('ERR_BAD_OPTION', '--agent-service-account needs --agent-namespace (agent token authentication).');
+    // Upstream also uses the kubeconfig for leases, which we do not implement.
+    if (kubeconfig !== undefined) ignored.push('--kubeconfig');
+    return undefined;
+  }
+  if (serviceAccount === undefined) throw new SpokeError('ERR_BAD_OPTION', '--agent-namespace needs --agent-service-account.');
+  if (audience === undefined) throw new SpokeError('ERR_BAD_OPTION', '--agent-namespace needs --authentication-audience (for example system:konnectivity-server).');
+  if (get('cluster-ca-cert') !== undefined) throw new SpokeError('ERR_BAD_OPTION', '--cluster-ca-cert cannot be used when agent token authentication (--agent-namespace) is on.');
+  if (kubeconfig !== undefined && !existsSync(kubeconfig)) throw new SpokeError('ERR_BAD_OPTION', `--kubeconfig=${kubeconfig} does not exist.`);
+  return { namespace, serviceAccount, audience, ...(kubeconfig !== undefined ? { kubeconfig } : {}) };
 }
 
 /** Parses upstream proxy-agent flags into {@link KonnectivityAgentOptions} (certificate files are read). */

@@ -23,5 +23,6 @@ export type { EgressConnection } from './scheme.js';
 export { createKonnectivityServer } from './server/konnectivity-server.js';
 export type { KonnectivityServer, KonnectivityServerOptions } from './server/konnectivity-server.js';
 export type { ProxyStrategy } from './server/backends.js';
+export type { TokenReviewOptions } from './server/token-review.js';
 export { parseServerFlags, parseAgentFlags, parseGoDuration } from './flags.js';
 export type { ParsedFlags } from './flags.js';

@@ -14,6 +14,7 @@ import { BackendManager, cidrBlock, PROXY_STRATEGIES, type Backend, type ProxySt
 import { serveGrpcFrontend } from './grpc-frontend.js';
 import { serveHttpFrontend } from './http-frontend.js';
 import { ServerMetrics } from './metrics.js';
+import { createTokenReviewer, type TokenReviewOptions } from './token-review.js';
 import { TunnelCore } from './tunnel-core.js';
 
 /** Options of {@link createKonnectivityServer}; names follow upstream proxy-server's flags. */
@@ -40,6 +41,11 @@ export interface KonnectivityServerOptions {
   clusterCaCert?: string | Buffer;
   /** spoke: static bearer tokens accepted from agents (instead of TokenReview). Exclusive with clusterCaCert. */
   agentTokens?: readonly string[];
+  /**
+   * Agent bearer tokens checked by a Kubernetes TokenReview (upstream's `--kubeconfig`, `--agent-namespace`,
+   * `--agent-service-account`, `--authentication-audience`). Exclusive with clusterCaCert and agentTokens.
+   */
+  tokenReview?: TokenReviewOptions;
   /** `--health-port` / `--health-bind-address`. Default 8092 / all. `false` disables it. */
   healthPort?: number | false;
   healthBindAddress?: string;
@@ -93,6 +99,9 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   if (options.clusterCaCert !== undefined && options.agentTokens !== undefined) {
     throw new SpokeError('ERR_BAD_OPTION', 'clusterCaCert (agent mTLS) and agentTokens (token auth) are exclusive, as upstream\'s --cluster-ca-cert and token auth are.');
   }
+  if (options.tokenReview !== undefined && (options.clusterCaCert !== undefined || options.agentTokens !== undefined)) {
+    throw new SpokeError('ERR_BAD_OPTION', 'tokenReview excludes clusterCaCert and agentTokens: upstream rejects --cluster-ca-cert when agent token authentication is on.');
+  }
   if (options.udsName === undefined && (options.serverCert === undefined || options.serverKey === undefined || options.serverCaCert === undefined)) {
     throw new SpokeError('ERR_BAD_OPTION', 'A TCP front end needs serverCert, serverKey and serverCaCert (mTLS), or give udsName for a unix socket.');
   }
@@ -110,6 +119,8 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     log,
   });
   const tokens = (options.agentTokens ?? []).map((t) => Buffer.from(`Bearer ${t}`));
+  const review = options.tokenReview === undefined ? undefined : createTokenReviewer(options.tokenReview);
+  const reviews = new Set<AbortController>();
 
   // ---- agent server -------------------------------------------------------
   const agentServer = new Server({
@@ -130,33 +141,55 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
       if (tokens.length > 0) {
         const auth = md.get('authorization');
         const given = auth.length === 1 ? Buffer.from(String(auth[0])) : Buffer.alloc(0);
-        if (!tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) return reject(GrpcStatus.UNAUTHENTICATED, 'agent token rejected');
+        if (!tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
+          metrics.agentAuthFailures++;
+          log(`agent ${String(ids[0])} refused: token not in agentTokens`);
+          return reject(GrpcStatus.UNAUTHENTICATED, 'agent token rejected');
+        }
       }
-      const identifiers = parseAgentIdentifiers(idents.length === 1 ? String(idents[0]) : '', false);
-      const backend: Backend = { agentId: String(ids[0]), identifiers, call, draining: false, cidrs: cidrBlock(identifiers.cidr) };
-      const headers = new Metadata();
-      headers.set('serverid', serverId);
-      headers.set('servercount', String(serverCount));
-      call.sendMetadata(headers);
-      backends.add(backend);
-      metrics.grpc('Connect', 1);
-      log(`agent ${backend.agentId} connected`);
-      let gone = false;
-      const onGone = (): void => {
-        if (gone) return;
-        gone = true;
-        backends.remove(backend);
-        metrics.grpc('Connect', -1);
-        core.backendGone(backend);
-        log(`agent ${backend.agentId} disconnected`);
-        if (!call.writableEnded) call.end();
-      };
-      call.on('data', (p: Packet) => core.fromAgent(backend, p));
-      call.on('end', onGone);
-      call.on('error', onGone);
-      call.on('close', onGone);
+      if (review === undefined) return accept(call, String(ids[0]), idents.length === 1 ? String(idents[0]) : '');
+      // Upstream reviews before sending headers; the agent waits for them, so nothing arrives meanwhile.
+      const stop = new AbortController();
+      reviews.add(stop);
+      call.once('cancelled', () => stop.abort(new Error('agent went away')));
+      void review(md.get('authorization').map(String), stop.signal).then((outcome) => {
+        reviews.delete(stop);
+        if (call.cancelled || stop.signal.aborted) return;
+        if (outcome.ok) return accept(call, String(ids[0]), idents.length === 1 ? String(idents[0]) : '');
+        metrics.agentAuthFailures++;
+        log(`agent ${String(ids[0])} refused: ${outcome.reason}`);
+        if (outcome.unavailable) reject(GrpcStatus.UNAVAILABLE, 'agent token review unavailable; retry later');
+        else reject(GrpcStatus.UNAUTHENTICATED, 'agent token rejected');
+      });
+      return undefined;
     },
   });
+  /** Registers an authenticated agent stream as a backend and sends it serverid/servercount. */
+  function accept(call: ServerDuplexStream<Packet, Packet>, agentId: string, idents: string): void {
+    const identifiers = parseAgentIdentifiers(idents, false);
+    const backend: Backend = { agentId, identifiers, call, draining: false, cidrs: cidrBlock(identifiers.cidr) };
+    const headers = new Metadata();
+    headers.set('serverid', serverId);
+    headers.set('servercount', String(serverCount));
+    call.sendMetadata(headers);
+    backends.add(backend);
+    metrics.grpc('Connect', 1);
+    log(`agent ${backend.agentId} connected`);
+    let gone = false;
+    const onGone = (): void => {
+      if (gone) return;
+      gone = true;
+      backends.remove(backend);
+      metrics.grpc('Connect', -1);
+      core.backendGone(backend);
+      log(`agent ${backend.agentId} disconnected`);
+      if (!call.writableEnded) call.end();
+    };
+    call.on('data', (p: Packet) => core.fromAgent(backend, p));
+    call.on('end', onGone);
+    call.on('error', onGone);
+    call.on('close', onGone);
+  }
   const agentCreds = ServerCredentials.createSsl(
     options.clusterCaCert === undefined ? null : toBuffer(options.clusterCaCert),
     [{ cert_chain: toBuffer(options.clusterCert), private_key: toBuffer(options.clusterKey) }],
@@ -240,6 +273,7 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   }
 
   const stopAll = (): void => {
+    for (const r of reviews) r.abort(new Error('server stopped'));
     core.dispose();
     agentServer.forceShutdown();
     frontGrpc?.forceShutdown();

@@ -7,6 +7,8 @@ export class ServerMetrics {
   established = 0;
   /** spoke only: connections closed because their front end stopped reading. */
   stalledFrontendCloses = 0;
+  /** spoke only: agent connections refused by token authentication (static tokens or TokenReview). */
+  agentAuthFailures = 0;
 
   dialFailure(reason: string): void {
     this.dialFailures.set(reason, (this.dialFailures.get(reason) ?? 0) + 1);
@@ -32,6 +34,7 @@ export class ServerMetrics {
     metric('http_connections', 'gauge', 'Number of current HTTP CONNECT connections', [['', this.httpConnections]]);
     metric('dial_failure_count', 'counter', 'Number of dial failures observed, by reason', [...this.dialFailures].map(([r, n]) => [`{reason="${r}"}`, n]));
     metric('stalled_frontend_closes_total', 'counter', 'spoke: connections closed because their front end stopped reading', [['', this.stalledFrontendCloses]]);
+    metric('agent_auth_failures_total', 'counter', 'spoke: agent connections refused by token authentication', [['', this.agentAuthFailures]]);
     return `${lines.join('\n')}\n`;
   }
 }
