@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSshDialer } from '@spoke/dialer-ssh';
+import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 import { waitFor } from '@spoke/transport-core/testing';
 import { startCluster, type TestCluster } from './cluster.js';
-import { startTestSshd, type TestSshd } from './sshd.js';
 
 function httpGet(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -16,10 +16,10 @@ function httpGet(port: number): Promise<string> {
 }
 
 describe('kubectl against the control plane, SSH tunnel egress (real OpenSSH sshd)', () => {
-  let sshd: TestSshd;
+  let sshd: Sshd;
   let c: TestCluster;
   beforeAll(async () => {
-    sshd = await startTestSshd();
+    sshd = await startSshd();
     const ssh = createSshDialer({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyFile: sshd.clientKeyFile, knownHostsFile: sshd.knownHostsFile });
     c = await startCluster(() => ({ egressSelector: { dialerFor: () => ssh }, egressLabels: { protocol: 'ssh', transport: 'tcp' }, cleanup: () => ssh.close() }));
   });

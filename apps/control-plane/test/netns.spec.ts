@@ -1,16 +1,17 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKonnectivityServer, konnectivityEgressBackend, type KonnectivityServer } from '@spoke/dialer-konnectivity';
 import { createSshDialer } from '@spoke/dialer-ssh';
+import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 import { createHub, createNetDialer, createSpokeDialer, type Dialer, type Hub } from '@spoke/transport-core';
 import { createControlPlane, createDemoPki, type ControlPlane, type NodeAddress } from '../src/index.js';
 import type { NetnsAgentConfig } from './netns-agent.js';
-import { createNetns, netnsExists, requireNetnsPrivileges, waitForOutput, type TestNetns } from './netns.js';
+import { IP, createNetns, netnsExists, requireNetnsPrivileges, waitForOutput, type TestNetns } from './netns.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -29,6 +30,7 @@ describe('a node in its own network namespace (needs root)', () => {
   let cp: ControlPlane | undefined;
   let hub: Hub | undefined;
   let konnectivity: KonnectivityServer | undefined;
+  let sshd: Sshd | undefined;
   const dialers: Dialer[] = [];
   let env: Record<string, string>;
 
@@ -43,6 +45,7 @@ describe('a node in its own network namespace (needs root)', () => {
     await Promise.all(dialers.splice(0).map((d) => d.close()));
     hub?.destroy();
     konnectivity?.destroy();
+    await sshd?.cleanup();
     await ns?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   };
@@ -76,23 +79,12 @@ describe('a node in its own network namespace (needs root)', () => {
       ].join('\n'),
     );
 
+    // sshd on the namespace's veth address, forwarding only to the kubelet; started before the other children, so a failure here leaves no start-up promise unawaited.
+    sshd = await startSshd({ host: nsIp, port: 22, config: [`PermitOpen 127.0.0.1:${KUBELET_PORT}`], commandPrefix: [IP, 'netns', 'exec', ns.name] });
+
     // The kubelet-shaped node, inside the namespace, on its loopback only.
     const node = ns.spawn([...tsNode, join(root, 'apps', 'node', 'src', 'main.ts'), join(dir, 'node.yaml')]);
     const nodeUp = waitForOutput(node, /serving the kubelet API on https:\/\/127\.0\.0\.1:10250/, 'the node in the namespace');
-
-    // sshd on the namespace's veth address, forwarding only to the kubelet.
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const hostKey = join(dir, 'ssh_host_ed25519_key');
-    const clientKey = join(dir, 'id_ed25519');
-    for (const k of [hostKey, clientKey]) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k]);
-    writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`));
-    writeFileSync(
-      join(dir, 'sshd_config'),
-      [`ListenAddress ${nsIp}:22`, `HostKey ${hostKey}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PidFile none', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'AllowTcpForwarding yes', `PermitOpen 127.0.0.1:${KUBELET_PORT}`, ''].join('\n'),
-    );
-    writeFileSync(join(dir, 'known_hosts'), `${nsIp} ${readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
-    const sshd = ns.spawn(['/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'sshd_config')]);
-    const sshdUp = waitForOutput(sshd, /Server listening/, 'sshd in the namespace');
 
     // Host side: a Konnectivity server (gRPC front end on a unix socket; agent port on the veth) and a spoke hub on the veth.
     const serverCert = pki.ca.issue({ commonName: 'konnectivity-server', altNames: [hostIp], usages: ['server'] });
@@ -116,10 +108,10 @@ describe('a node in its own network namespace (needs root)', () => {
       const agent = (ns as TestNetns).spawn([...tsNode, join(import.meta.dirname, 'netns-agent.ts'), file]);
       return waitForOutput(agent, /^connected$/m, `the ${config.kind} agent in the namespace`);
     });
-    await Promise.all([nodeUp, sshdUp, ...agentsUp]);
+    await Promise.all([nodeUp, ...agentsUp]);
 
     // The control plane on the host's loopback: one node entry per path, all the same kubelet.
-    const ssh = createSshDialer({ host: nsIp, port: 22, username: 'root', privateKeyFile: clientKey, knownHostsFile: join(dir, 'known_hosts') });
+    const ssh = createSshDialer({ host: nsIp, port: 22, username: 'root', privateKeyFile: sshd.clientKeyFile, knownHostsFile: sshd.knownHostsFile });
     const spoke = createSpokeDialer({ url: hub.url, token: clientToken, tls: { fingerprint } });
     const konnectivityDialer = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName } } });
     dialers.push(ssh, spoke, konnectivityDialer);

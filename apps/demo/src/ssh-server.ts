@@ -1,16 +1,13 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { SSHD_PATH, startSshd } from '@spoke/dialer-ssh/testing';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
 import type { Teardown } from './teardown.js';
 
 const { Server, utils } = ssh2;
-
-/** Where `sshd` lives on Debian/Ubuntu; absolute because sshd re-execs itself. */
-export const SSHD_PATH = '/usr/sbin/sshd';
 
 /** An SSH server on 127.0.0.1 that lets the demo's key open `direct-tcpip` channels to one kubelet port. */
 export interface DemoSshServer {
@@ -33,14 +30,6 @@ function fingerprint(publicKey: string): string {
   const parsed = utils.parseKey(publicKey);
   if (parsed instanceof Error) throw parsed;
   return `SHA256:${createHash('sha256').update(parsed.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 /**
@@ -92,66 +81,25 @@ interface RunningSshd {
 }
 
 async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<RunningSshd> {
-  // sshd needs its privilege-separation directory when it runs as root; elsewhere it is harmless to try.
-  try {
-    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  } catch {
-    // not root: sshd runs unprivileged and does not chroot
-  }
   const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
   writeFileSync(hostKeyFile, hostKey.private, { mode: 0o600 });
-  writeFileSync(join(dir, 'authorized_keys'), `${client.public}\n`, { mode: 0o600 });
-  const port = await freePort();
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKeyFile}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PidFile none',
-      'UsePAM no',
-      'StrictModes no',
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'AllowTcpForwarding yes',
-      // Only the kubelet may be reached: sshd refuses every other target ("administratively prohibited").
-      `PermitOpen 127.0.0.1:${kubeletPort}`,
-      '',
-    ].join('\n'),
-  );
-  const proc = teardown.track(spawn(SSHD_PATH, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    proc.kill('SIGTERM');
-    await exited;
-  };
-  teardown.add('sshd', stop);
-  // Keep the last few KiB of sshd's log: it is where a refused login explains itself.
-  let log = '';
-  proc.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4096)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sshd did not report "Server listening" within 5 s: ${log.trim()}`)), 5_000);
-    const onData = (): void => {
-      if (log.includes('Server listening')) {
-        clearTimeout(timer);
-        proc.stderr?.off('data', onData);
-        resolve();
-      }
-    };
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sshd exited (${String(code)}) before listening: ${log.trim()}`));
-    });
+  writeFileSync(`${hostKeyFile}.pub`, `${hostKey.public}\n`);
+  const clientPublicFile = join(dir, 'demo_client.pub');
+  writeFileSync(clientPublicFile, `${client.public}\n`);
+  const sshd = await startSshd({
+    dir,
+    hostKeyFile,
+    authorize: [clientPublicFile],
+    // Only the kubelet may be reached: sshd refuses every other target ("administratively prohibited").
+    config: [`PermitOpen 127.0.0.1:${kubeletPort}`],
+    spawned: (child) => teardown.track(child),
+    startTimeoutMs: 5_000,
   });
+  teardown.add('sshd', () => sshd.stop());
   return {
-    server: { kind: 'OpenSSH sshd', port, username: userInfo().username, clientKey: client.private, hostKey: fingerprint(hostKey.public) },
-    log: () => log,
-    stop,
+    server: { kind: 'OpenSSH sshd', port: sshd.port, username: userInfo().username, clientKey: client.private, hostKey: fingerprint(hostKey.public) },
+    log: () => sshd.log(),
+    stop: () => sshd.stop(),
   };
 }
 

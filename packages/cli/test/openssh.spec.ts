@@ -2,22 +2,22 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spokeCommandLine } from './support/cli-process.js';
-import { startTestSshd, type TestSshd } from './support/sshd.js';
+import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 
 const exec = promisify(execFile);
 
 describe('OpenSSH ssh logs in through `spoke dial` as its ProxyCommand', () => {
-  let bastion: TestSshd;
-  let node: TestSshd;
+  let bastion: Sshd;
+  let node: Sshd;
   beforeAll(async () => {
-    [bastion, node] = await Promise.all([startTestSshd(), startTestSshd()]);
+    [bastion, node] = await Promise.all([startSshd(), startSshd()]);
   });
   afterAll(async () => {
-    await Promise.all([bastion?.close(), node?.close()]);
+    await Promise.all([bastion?.cleanup(), node?.cleanup()]);
   });
 
   it('ssh → spoke dial %h %p --via ssh://bastion → sshd, host keys checked at both hops', async () => {
-    const via = `ssh://${bastion.user}@127.0.0.1:${bastion.port}?identity=${bastion.identity}&known-hosts=${bastion.knownHosts}`;
+    const via = `ssh://${bastion.username}@127.0.0.1:${bastion.port}?identity=${bastion.clientKeyFile}&known-hosts=${bastion.knownHostsFile}`;
     const proxyCommand = spokeCommandLine(['dial', '%h', '%p', '--via', `'${via}'`]);
     const { stdout } = await exec(
       'ssh',
@@ -25,14 +25,14 @@ describe('OpenSSH ssh logs in through `spoke dial` as its ProxyCommand', () => {
         '-F', '/dev/null',
         '-o', `ProxyCommand=${proxyCommand}`,
         '-o', 'StrictHostKeyChecking=yes',
-        '-o', `UserKnownHostsFile=${node.knownHosts}`,
+        '-o', `UserKnownHostsFile=${node.knownHostsFile}`,
         '-o', 'GlobalKnownHostsFile=/dev/null',
         '-o', 'BatchMode=yes',
         '-o', 'IdentitiesOnly=yes',
         '-o', 'UpdateHostKeys=no',
-        '-i', node.identity,
+        '-i', node.clientKeyFile,
         '-p', String(node.port),
-        `${node.user}@127.0.0.1`,
+        `${node.username}@127.0.0.1`,
         'echo logged-in-through-spoke',
       ],
       { timeout: 60_000 },

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, type CliProcess } from './support/cli-process.js';
 import { curl } from './support/curl.js';
 import { startConnectProxy, startHttpServer, startTcpServer } from './support/servers.js';
-import { startTestSshd, type TestSshd } from './support/sshd.js';
+import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 
 const LISTENING = /^spoke proxy listening: (.+)$/m;
 
@@ -167,17 +167,17 @@ describe('spoke proxy', () => {
 });
 
 describe('spoke proxy through SSH', () => {
-  let sshd: TestSshd;
+  let sshd: Sshd;
   let web: Awaited<ReturnType<typeof startHttpServer>>;
   beforeAll(async () => {
-    [sshd, web] = await Promise.all([startTestSshd(), startHttpServer()]);
+    [sshd, web] = await Promise.all([startSshd(), startHttpServer()]);
   });
   afterAll(async () => {
-    await Promise.all([sshd?.close(), web?.close()]);
+    await Promise.all([sshd?.cleanup(), web?.close()]);
   });
 
   it('curl --socks5-hostname reaches a server behind sshd; "localhost" is resolved by sshd', async () => {
-    const via = `ssh://${sshd.user}@127.0.0.1:${sshd.port}?identity=${sshd.identity}&known-hosts=${sshd.knownHosts}`;
+    const via = `ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${sshd.clientKeyFile}&known-hosts=${sshd.knownHostsFile}`;
     const { cli, socks } = await startProxy(['--via', via]);
     try {
       const result = await curl(['--socks5-hostname', socks, `http://127.0.0.1:${web.port}/over-ssh`]);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type Sshd } from './sshd.js';
+import { startSshd, type Sshd } from '../src/testing/sshd.js';
 
 const run = promisify(execFile);
 const here = import.meta.dirname;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sshScheme } from '@spoke/dialer-ssh';
 import { SpokeError, createDialerRegistry, type Dialer } from '@spoke/transport-core';
 import { echo, readAll, serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
-import { keygen, startSshd, type Sshd } from './sshd.js';
+import { keygen, startSshd, type Sshd } from '../src/testing/sshd.js';
 
 describe('ssh:// dialer URIs', () => {
   let sshd: Sshd;

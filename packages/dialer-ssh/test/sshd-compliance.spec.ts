@@ -1,6 +1,6 @@
 import { createSshDialer } from '@spoke/dialer-ssh';
 import { describeDialer } from '@spoke/transport-core/testing';
-import { startSshd } from './sshd.js';
+import { startSshd } from '../src/testing/sshd.js';
 
 // The whole suite against a real OpenSSH sshd. RFC 4254 has no reset message and sshd
 // answers a TCP RST on either side with an ordinary EOF + CLOSE, so a reset reaches

@@ -10,7 +10,7 @@ import { createSshDialer, type SshDialerOptions } from '@spoke/dialer-ssh';
 import http from 'node:http';
 import { SpokeError, createHttpAgent } from '@spoke/transport-core';
 import { closedTcpPort, echo, readAll, readDigest, serveTcp, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
-import { keygen, startSshd, type Sshd } from './sshd.js';
+import { keygen, startSshd, type Sshd } from '../src/testing/sshd.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

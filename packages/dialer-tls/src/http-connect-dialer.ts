@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import {
   SpokeError,
   checkTimeout,
+  dialTarget,
   formatTarget,
   isUnixTarget,
   parseTarget,
@@ -9,10 +10,8 @@ import {
   type Dialer,
   type DialOptions,
   type Target,
-  type TcpTarget,
   type ViaOption,
 } from '@spoke/transport-core';
-import { guardedDial } from './guarded-dial.js';
 import { checkHeaders, httpConnect } from './http-connect.js';
 import { createTlsDialer } from './tls-dialer.js';
 import type { TlsOptions } from './tls-material.js';
@@ -65,24 +64,17 @@ export function createHttpConnectDialer(options: HttpConnectDialerOptions): Dial
           ...(options.warn ? { warn: options.warn } : {}),
         });
   let closed = false;
-  const guard = {
-    hop,
-    what: 'HTTP CONNECT dialer',
-    timeoutMs: defaultTimeout,
-    isClosed: () => closed,
-    refuse: (target: Target) =>
-      isUnixTarget(target)
-        ? new SpokeError('ERR_BAD_TARGET', `An HTTP CONNECT proxy reaches host:port targets only, not unix:${target.path}. Dial the socket directly or through a dialer that can.`, { target, hop })
-        : undefined,
-  };
 
   return {
     kind: 'http-connect',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      return guardedDial<Duplex>(guard, input, dialOptions, async (target, signal) => {
+      return dialTarget<Duplex>(input, { timeoutMs: defaultTimeout, ...dialOptions }, hop, () => closed, async (target, signal) => {
+        // Checked before the proxy is dialled, so a unix target costs no connection.
+        if (isUnixTarget(target)) {
+          throw new SpokeError('ERR_BAD_TARGET', `An HTTP CONNECT proxy reaches host:port targets only, not unix:${target.path}. Dial the socket directly or through a dialer that can.`, { target, hop });
+        }
         const stream = await toProxy.dial(proxy, { signal });
-        // guard.refuse let only host:port targets through.
-        return httpConnect(stream, { target: target as TcpTarget, proxy: proxyName, hop }, headers, signal);
+        return httpConnect(stream, { target, proxy: proxyName, hop }, headers, signal);
       });
     },
     async close() {

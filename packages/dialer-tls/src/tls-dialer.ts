@@ -1,6 +1,5 @@
 import type tls from 'node:tls';
-import { checkTimeout, isUnixTarget, viaOrDirect, type Dialer, type DialOptions, type Target, type ViaOption } from '@spoke/transport-core';
-import { guardedDial } from './guarded-dial.js';
+import { checkTimeout, dialTarget, isUnixTarget, viaOrDirect, type Dialer, type DialOptions, type Target, type ViaOption } from '@spoke/transport-core';
 import { createTlsMaterial, type TlsOptions } from './tls-material.js';
 import { secureStream } from './tls-stream.js';
 
@@ -38,12 +37,11 @@ export function createTlsDialer(options: TlsDialerOptions = {}): Dialer {
   const transport = viaOrDirect(via);
   if (options.insecureSkipVerify) (warn ?? emitWarning)(INSECURE_WARNING);
   let closed = false;
-  const guard = { hop: 'tls', what: 'TLS dialer', timeoutMs: defaultTimeout, isClosed: () => closed };
 
   return {
     kind: 'tls',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      return guardedDial<tls.TLSSocket>(guard, input, dialOptions, async (target, signal) => {
+      return dialTarget<tls.TLSSocket>(input, { timeoutMs: defaultTimeout, ...dialOptions }, 'tls', () => closed, async (target, signal) => {
         const tlsClient = await material.resolve();
         const raw = await transport.dial(target, { signal });
         const host = isUnixTarget(target) ? (tlsClient.servername ?? 'localhost') : target.host;
