@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -187,6 +188,28 @@ describe('our server: agents authenticated by TokenReview', () => {
     } finally {
       agent.destroy();
       down.destroy();
+    }
+  });
+
+  it('bounds a review by timeoutMs when the API server accepts but never answers', async () => {
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((sock) => held.add(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const localLogs: string[] = [];
+    const slow = await ourServer(pki, 'grpc', join(pki.dir, 'slow.sock'), {
+      clusterCaCert: undefined,
+      log: (m) => localLogs.push(m),
+      tokenReview: { kubeconfig: yamlKubeconfig(pki, `https://127.0.0.1:${(silent.address() as AddressInfo).port}`), namespace: 'kube-system', serviceAccount: 'konnectivity-agent', timeoutMs: 300 },
+    });
+    const agent = createKonnectivityAgent({ proxyServerPort: slow.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: tokenFile(pki, 'sa-token-good') });
+    try {
+      await waitFor(() => localLogs.some((l) => /token review at .* failed: no answer in time/.test(l)), 'the review to time out');
+      expect(slow.agents).toBe(0);
+    } finally {
+      agent.destroy();
+      slow.destroy();
+      for (const sock of held) sock.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });
