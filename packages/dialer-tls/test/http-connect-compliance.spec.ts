@@ -35,3 +35,21 @@ describeDialer(
   { bulkBytes: 16 * MiB },
 );
 
+
+describeDialer(
+  'http-connect through the spoke hub CONNECT front end (hub → WSS agent → target)',
+  async () => {
+    const { createAgent, createHub } = await import('@spoke/transport-core');
+    const hub = await createHub({ agentTokens: ['agent-token'], clientTokens: ['client-token'], connect: { host: '127.0.0.1', port: 0 } });
+    const agent = createAgent({ hub: hub.url, id: 'node-1', allow: ['127.0.0.1/32'], token: 'agent-token', tls: { fingerprint: hub.fingerprint as string } });
+    await agent.waitConnected(1, { signal: AbortSignal.timeout(10_000) });
+    return {
+      dialer: createHttpConnectDialer({ proxy: hub.connectAddress as string, headers: { 'Proxy-Authorization': 'Bearer client-token' } }),
+      teardown: async () => {
+        agent.destroy();
+        hub.destroy();
+      },
+    };
+  },
+  { bulkBytes: 16 * MiB },
+);

@@ -343,8 +343,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       // A client that goes away while we dial cancels the dial (and whatever the agent had opened).
       const gone = new AbortController();
       const onGone = (): void => gone.abort(new SpokeError('ERR_STREAM_RESET', 'The CONNECT client went away.'));
-      // Keep reading while we dial: only a reading socket notices the client's FIN or RST.
-      // What a client sends early is held (bounded: then we stop reading) and goes first.
+      // Keep reading while we dial: only a reading socket notices the client's FIN or RST (a FIN
+      // before the 200 means the client gave up). What a client sends early is held (bounded:
+      // then we stop reading) and goes first.
       const early: Buffer[] = head.length > 0 ? [head] : [];
       let earlyBytes = head.length;
       const onData = (chunk: Buffer): void => {
@@ -367,7 +368,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           socket.resume();
         },
         (err: unknown) => {
-          if (gone.signal.aborted) return;
+          // The client left (or half-closed before the tunnel existed): nothing to answer.
+          if (gone.signal.aborted) {
+            socket.destroy();
+            return;
+          }
           const e = SpokeError.from(err);
           const status =
             e.code === 'ERR_BAD_TARGET' ? 400 : e.code === 'ERR_DIAL_DENIED' ? 403 : e.code === 'ERR_NO_ROUTE' ? 503 : e.code === 'ERR_DIAL_TIMEOUT' ? 504 : 502;
