@@ -14,6 +14,8 @@ const SERVER_FLAGS = [
   '--cluster-cert F --cluster-key F          agent server certificate (required)',
   '--cluster-ca-cert F                       authenticate agents by client certificate',
   '--agent-token-file F                      or by bearer tokens (one per line)',
+  '--agent-namespace NS --agent-service-account SA --authentication-audience AUD [--kubeconfig F]',
+  '                                          or by TokenReview of service-account tokens',
   '--health-port N / --health-bind-address   /healthz /readyz /metrics (default 8092)',
   '--server-id ID --server-count N           HA: agents connect to N distinct servers',
   '--proxy-strategies default,destHost,defaultRoute,destCIDR',
