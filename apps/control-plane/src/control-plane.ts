@@ -2,7 +2,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, isAbortError, silentLogger, type Dialer, type Logger } from '@spoke/transport-core';
+import { SpokeError, deadlineSignal, isAbortError, silentLogger, type Dialer, type Logger } from '@spoke/transport-core';
 import { createEgressSelector, loadEgressSelectorConfiguration, type EgressBackends, type EgressSelectorConfiguration } from '@spoke/dialer-tls';
 import { apiGroupList, apiVersions, coreResources, nodeTable, notFound, podTable, serviceTable, status, wantsTable, SERVER_VERSION } from './api-objects.js';
 import { proxyRequest, proxyUpgrade, rawJsonError, type ProxyTarget } from './http-proxy.js';
@@ -167,7 +167,7 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     let ready = { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
     try {
       const host = preferredAddress(node.name, node.addresses, preferred);
-      const answer = await kubeletGet(accessFor(node), host, node.kubeletPort, '/healthz', AbortSignal.any([AbortSignal.timeout(timeoutMs), lifetime.signal]));
+      const answer = await kubeletGet(accessFor(node), host, node.kubeletPort, '/healthz', deadlineSignal(timeoutMs, lifetime.signal).signal);
       if (answer.status !== 200) ready = { status: 'False', reason: 'KubeletNotReady', message: `kubelet /healthz answered ${answer.status}` };
     } catch (err) {
       ready = { status: 'Unknown', reason: 'NodeUnreachable', message: (err as Error).message };
@@ -202,7 +202,7 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
       options.nodes.map(async (node) => {
         try {
           const host = preferredAddress(node.name, node.addresses, preferred);
-          const answer = await kubeletGet(accessFor(node), host, node.kubeletPort, '/pods', AbortSignal.any([AbortSignal.timeout(timeoutMs), lifetime.signal]));
+          const answer = await kubeletGet(accessFor(node), host, node.kubeletPort, '/pods', deadlineSignal(timeoutMs, lifetime.signal).signal);
           if (answer.status !== 200) return [];
           const list = JSON.parse(answer.body) as { items?: Json[] };
           return (list.items ?? []).map((pod) => ({ pod, node }));
@@ -288,7 +288,7 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
   async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://control-plane');
     const parts = url.pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
-    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), lifetime.signal]);
+    const signal = deadlineSignal(timeoutMs, lifetime.signal).signal;
     const [p0, p1, r0, r1, r2, r3, r4] = parts;
     if (p0 !== 'api' || p1 !== 'v1') return rawJsonError(socket, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     let target: ProxyTarget | Json;

@@ -132,3 +132,27 @@ export function dialTarget<T extends Duplex>(
   }
   return runDial(options, { target, hop }, (signal) => attempt(target, signal));
 }
+
+/**
+ * A signal that aborts after `timeoutMs` or when any of `signals` aborts, with a
+ * strongly held timer. (Node 20 may garbage-collect `AbortSignal.timeout()`
+ * inside `AbortSignal.any()` while only the combined signal is referenced, and
+ * then the timeout never fires.) Call `clear()` when done.
+ */
+export function deadlineSignal(timeoutMs: number, ...signals: AbortSignal[]): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const onAbort = (s: AbortSignal) => (): void => controller.abort(s.reason);
+  const hooks = signals.map((s) => [s, onAbort(s)] as const);
+  const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  timer.unref();
+  const clear = (): void => {
+    clearTimeout(timer);
+    for (const [s, h] of hooks) s.removeEventListener('abort', h);
+  };
+  for (const [s, h] of hooks) {
+    if (s.aborted) controller.abort(s.reason);
+    else s.addEventListener('abort', h, { once: true });
+  }
+  controller.signal.addEventListener('abort', clear, { once: true });
+  return { signal: controller.signal, clear };
+}

@@ -18,7 +18,7 @@ export { parseTarget, formatTarget, isUnixTarget } from './target.js';
 export type { Target, TcpTarget, UnixTarget } from './target.js';
 export { isDialer } from './dialer.js';
 export type { Dialer, DialOptions, Tunnel, TunnelState, ViaOption, DialerDecorator } from './dialer.js';
-export { runDial, dialTarget, checkTimeout, abortReasonToError } from './dial-scope.js';
+export { runDial, dialTarget, checkTimeout, abortReasonToError, deadlineSignal } from './dial-scope.js';
 export type { DialInfo } from './dial-scope.js';
 export { createNetDialer, viaOrDirect, SpokeSocket } from './net-dialer.js';
 export type { NetDialerOptions } from './net-dialer.js';

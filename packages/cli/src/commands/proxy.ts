@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { SpokeError, type Dialer } from '@spoke/transport-core';
+import { SpokeError, deadlineSignal, type Dialer } from '@spoke/transport-core';
 import { formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import { formatListen, parseListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';
@@ -106,7 +106,8 @@ export const proxyCommand: Command = {
       if (socksAddress) {
         const server = net.createServer({ allowHalfOpen: true }, (socket) => {
           if (!admit(socket, 'socks5')) return;
-          void serveSocks5(socket, relay, AbortSignal.any([AbortSignal.timeout(handshakeMs), context.shutdown]));
+          const handshake = deadlineSignal(handshakeMs, context.shutdown);
+          void serveSocks5(socket, relay, handshake.signal).finally(handshake.clear);
         });
         servers.push(server);
         const bound = formatListen(await listen(server, socksAddress));

@@ -1,5 +1,5 @@
 import https from 'node:https';
-import { SpokeError } from '@spoke/transport-core';
+import { SpokeError, deadlineSignal } from '@spoke/transport-core';
 import { inClusterAccess, loadKubeconfig, type KubeApiAccess } from './kubeconfig.js';
 
 /** Agent token authentication through the Kubernetes TokenReview API, as upstream proxy-server does it. */
@@ -38,10 +38,13 @@ export function createTokenReviewer(options: TokenReviewOptions): (authorization
     const header = authorization[0] as string;
     if (!header.startsWith(PREFIX)) return refused('authorization is not a Bearer token');
     let status: ReviewStatus;
+    const deadline = deadlineSignal(timeoutMs, signal);
     try {
-      status = await postReview(access, header.slice(PREFIX.length), options.audience, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+      status = await postReview(access, header.slice(PREFIX.length), options.audience, deadline.signal);
     } catch (err) {
       return { ok: false, unavailable: true, reason: `token review at ${access.server} failed: ${(err as Error).message}` };
+    } finally {
+      deadline.clear();
     }
     if (status.error) return refused(`token review error: ${status.error}`);
     if (status.authenticated !== true) return refused('token not authenticated');
