@@ -39,7 +39,7 @@ export async function createSessionPair(
     const [a, b] = createDuplexPair({ highWaterMark: 256 * 1024 });
     const responder = sessionOverStream(b, responderOptions, 'memory');
     const initiator = sessionOverStream(a, initiatorOptions, 'memory');
-    return { initiator, responder, close: async () => destroyBoth(initiator, responder) };
+    return pairOf(initiator, responder, async () => {});
   }
 
   if (carrier === 'tcp') {
@@ -53,15 +53,7 @@ export async function createSessionPair(
     const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });
     // Started before 'connect': writes queue until the socket is up.
     const initiator = sessionOverStream(socket, initiatorOptions, `tcp 127.0.0.1:${port}`);
-    const responder = await accepted;
-    return {
-      initiator,
-      responder,
-      close: async () => {
-        destroyBoth(initiator, responder);
-        await new Promise((r) => server.close(r));
-      },
-    };
+    return pairOf(initiator, await accepted, () => new Promise<void>((r) => server.close(() => r())));
   }
 
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: frameLimit(maxFrame) });
@@ -71,19 +63,20 @@ export async function createSessionPair(
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, maxPayload: frameLimit(maxFrame) });
   // Started before 'open': the carrier holds our HELLO until the handshake completes.
   const initiator = sessionOverWebSocket(ws, initiatorOptions, `ws 127.0.0.1:${port}`);
-  const responder = await accepted;
+  return pairOf(initiator, await accepted, async () => {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  });
+}
+
+function pairOf(initiator: Session, responder: Session, stopServer: () => Promise<void>): SessionPair {
   return {
     initiator,
     responder,
     close: async () => {
-      destroyBoth(initiator, responder);
-      for (const c of wss.clients) c.terminate();
-      await new Promise((r) => wss.close(r));
+      initiator.destroy();
+      responder.destroy();
+      await stopServer();
     },
   };
-}
-
-function destroyBoth(a: Session, b: Session | undefined): void {
-  a.destroy();
-  b?.destroy();
 }
