@@ -23,6 +23,7 @@ describe('spoke konnectivity server + agent, reached with --via konnectivity+grp
   let agent: CliProcess;
   let socket: string;
   let configFile: string;
+  let adminPort: number;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'spoke-cli-konn-'));
@@ -41,6 +42,7 @@ describe('spoke konnectivity server + agent, reached with --via konnectivity+grp
     writeFileSync(files.token, 'agent-secret-token\n');
     socket = join(dir, 'konnectivity.sock');
     const [agentPort, healthPort] = [await freeRegisteredPort(), await freeRegisteredPort()];
+    adminPort = await freeRegisteredPort();
     server = startCli([
       'konnectivity', 'server',
       `--uds-name=${socket}`, '--server-port=0',
@@ -48,7 +50,8 @@ describe('spoke konnectivity server + agent, reached with --via konnectivity+grp
       `--health-port=${healthPort}`, '--health-bind-address=127.0.0.1',
       `--cluster-cert=${files.cert}`, `--cluster-key=${files.key}`,
       `--agent-token-file=${files.token}`,
-      '--admin-port=8095',
+      `--admin-port=${adminPort}`,
+      '--enable-profiling',
     ]);
     await server.line(/^spoke konnectivity server listening: .+$/m);
     agent = startCli([
@@ -78,8 +81,11 @@ describe('spoke konnectivity server + agent, reached with --via konnectivity+grp
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the server warns about upstream flags it accepts but ignores', () => {
-    expect(server.stderr).toMatch(/not implemented.*--admin-port/);
+  it('the server warns about upstream flags it accepts but ignores, and serves /metrics on --admin-port', async () => {
+    expect(server.stderr).toMatch(/ignored.*--enable-profiling/);
+    const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/konnectivity_network_proxy_server_ready_backends/);
   });
 
   it('spoke dial --via konnectivity+grpc+unix:// goes server → agent → target', async () => {

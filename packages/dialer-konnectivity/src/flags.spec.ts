@@ -25,10 +25,10 @@ describe('upstream flags', () => {
     ]);
     expect(options).toMatchObject({
       mode: 'http-connect', udsName: '/run/k.sock', serverPort: 0, agentPort: 8132, healthPort: 8133, serverCount: 3,
-      proxyStrategies: ['destHost', 'default'], backendDialTimeoutMs: 5000,
+      proxyStrategies: ['destHost', 'default'], backendDialTimeoutMs: 5000, adminPort: 8095,
     });
     expect(options.clusterCaCert?.toString()).toBe('PEM');
-    expect(ignored).toEqual(['--admin-port', '--enable-profiling']);
+    expect(ignored).toEqual(['--enable-profiling']);
   });
 
   it('turns on TokenReview with upstream\'s token-auth flags and their rules', () => {

@@ -17,13 +17,13 @@ type Kind = 'string' | 'int' | 'bool' | 'duration' | 'file';
 const SERVER_FLAGS: Record<string, Kind> = {
   mode: 'string', 'uds-name': 'string', 'delete-existing-uds-file': 'bool', 'server-port': 'int', 'server-bind-address': 'string',
   'server-cert': 'file', 'server-key': 'file', 'server-ca-cert': 'file', 'agent-port': 'int', 'agent-bind-address': 'string',
-  'cluster-cert': 'file', 'cluster-key': 'file', 'cluster-ca-cert': 'file', 'health-port': 'int', 'health-bind-address': 'string',
+  'cluster-cert': 'file', 'cluster-key': 'file', 'cluster-ca-cert': 'file', 'health-port': 'int', 'health-bind-address': 'string', 'admin-port': 'int', 'admin-bind-address': 'string',
   'server-id': 'string', 'server-count': 'int', 'proxy-strategies': 'string', 'keepalive-time': 'duration',
   'backend-dial-timeout': 'duration', 'agent-token-file': 'string', kubeconfig: 'string', 'agent-namespace': 'string',
   'agent-service-account': 'string', 'authentication-audience': 'string',
 };
 const SERVER_IGNORED = new Set([
-  'admin-port', 'admin-bind-address', 'frontend-keepalive-time',
+  'frontend-keepalive-time',
   'kubeconfig-qps', 'kubeconfig-burst', 'kube-api-content-type', 'xfr-channel-size', 'enable-lease-controller',
   'lease-namespace', 'lease-label', 'graceful-shutdown-timeout', 'cipher-suites', 'tls-min-version', 'enable-profiling',
   'enable-contention-profiling', 'warn-on-channel-limit', 'v', 'logtostderr', 'feature-gates',
@@ -121,6 +121,7 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
   checkPort('server-port', serverPort, uds !== undefined);
   checkPort('agent-port', get<number>('agent-port'));
   checkPort('health-port', get<number>('health-port'));
+  checkPort('admin-port', get<number>('admin-port'));
   const clusterCert = get<Buffer>('cluster-cert');
   const clusterKey = get<Buffer>('cluster-key');
   if (!clusterCert || !clusterKey) throw new SpokeError('ERR_BAD_OPTION', '--cluster-cert and --cluster-key are required (the agent server always uses TLS).');
@@ -143,7 +144,8 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     ['delete-existing-uds-file', 'deleteExistingUdsFile'], ['server-port', 'serverPort'], ['server-bind-address', 'serverBindAddress'],
     ['server-cert', 'serverCert'], ['server-key', 'serverKey'], ['server-ca-cert', 'serverCaCert'], ['agent-port', 'agentPort'],
     ['agent-bind-address', 'agentBindAddress'], ['cluster-ca-cert', 'clusterCaCert'], ['health-port', 'healthPort'],
-    ['health-bind-address', 'healthBindAddress'], ['server-id', 'serverId'], ['server-count', 'serverCount'],
+    ['health-bind-address', 'healthBindAddress'], ['admin-port', 'adminPort'], ['admin-bind-address', 'adminBindAddress'],
+    ['server-id', 'serverId'], ['server-count', 'serverCount'],
     ['keepalive-time', 'keepaliveTimeMs'], ['backend-dial-timeout', 'backendDialTimeoutMs'],
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);

@@ -49,6 +49,12 @@ export interface KonnectivityServerOptions {
   /** `--health-port` / `--health-bind-address`. Default 8092 / all. `false` disables it. */
   healthPort?: number | false;
   healthBindAddress?: string;
+  /**
+   * `--admin-port` / `--admin-bind-address`: `/metrics` as upstream's admin port serves it
+   * (`/debug/pprof` is Go-only and answers 404). Default: off; bind address 127.0.0.1.
+   */
+  adminPort?: number | false;
+  adminBindAddress?: string;
   /** `--server-id`. Default env `PROXY_SERVER_ID`, else a UUID. */
   serverId?: string;
   /** `--server-count`. Default 1. */
@@ -70,7 +76,7 @@ export interface KonnectivityServerOptions {
 /** A running Konnectivity server. */
 export interface KonnectivityServer {
   /** Bound ports (useful with port 0). */
-  readonly ports: { server?: number; agent: number; health?: number };
+  readonly ports: { server?: number; agent: number; health?: number; admin?: number };
   readonly serverId: string;
   /** Number of connected agent streams. */
   readonly agents: number;
@@ -249,27 +255,38 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   // ---- health ------------------------------------------------------------------
   const readyBackends = (): Record<string, number> => Object.fromEntries(strategies.map((s) => [s, backends.count(s)]));
   const renderMetrics = (): string => metrics.render(readyBackends(), backends.size);
+  const sendMetrics = (res: http.ServerResponse): void => {
+    res.setHeader('Content-Type', 'text/plain; version=0.0.4');
+    res.end(renderMetrics());
+  };
+  const listenHttp = async (port: number, host: string | undefined, handle: (path: string, res: http.ServerResponse) => void): Promise<[http.Server, number]> => {
+    const server = http.createServer((req, res) => handle((req.url ?? '/').split('?')[0] ?? '/', res));
+    await new Promise<void>((resolve) => server.listen({ port, ...(host ? { host } : {}) }, resolve));
+    return [server, (server.address() as AddressInfo).port];
+  };
   let health: http.Server | undefined;
   let healthPort: number | undefined;
   if (options.healthPort !== false) {
-    health = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+    [health, healthPort] = await listenHttp(options.healthPort ?? 8092, options.healthBindAddress, (path, res) => {
       if (path === '/healthz') return void res.end('ok');
       if (path === '/readyz' || path === '/ready') {
         if (backends.ready()) return void res.end('ok');
         res.statusCode = 500;
         return void res.end('no connection to any proxy agent');
       }
-      if (path === '/metrics') {
-        res.setHeader('Content-Type', 'text/plain; version=0.0.4');
-        return void res.end(renderMetrics());
-      }
+      if (path === '/metrics') return sendMetrics(res);
       res.statusCode = 404;
       res.end('not found');
     });
-    const port = options.healthPort === undefined ? 8092 : options.healthPort;
-    await new Promise<void>((resolve) => health?.listen({ port, ...(options.healthBindAddress ? { host: options.healthBindAddress } : {}) }, resolve));
-    healthPort = (health.address() as AddressInfo).port;
+  }
+  let admin: http.Server | undefined;
+  let adminPort: number | undefined;
+  if (options.adminPort !== undefined && options.adminPort !== false) {
+    [admin, adminPort] = await listenHttp(options.adminPort, options.adminBindAddress ?? '127.0.0.1', (path, res) => {
+      if (path === '/metrics') return sendMetrics(res);
+      res.statusCode = 404;
+      res.end(path.startsWith('/debug/pprof') ? 'profiling is not available in this (Node.js) implementation\n' : 'not found');
+    });
   }
 
   const stopAll = (): void => {
@@ -279,12 +296,14 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     frontGrpc?.forceShutdown();
     for (const s of sockets) s.destroy();
     frontNet?.close();
-    health?.close();
-    health?.closeAllConnections();
+    for (const server of [health, admin]) {
+      server?.close();
+      server?.closeAllConnections();
+    }
   };
 
   return {
-    ports: { agent: agentPort, ...(serverPort !== undefined ? { server: serverPort } : {}), ...(healthPort !== undefined ? { health: healthPort } : {}) },
+    ports: { agent: agentPort, ...(serverPort !== undefined ? { server: serverPort } : {}), ...(healthPort !== undefined ? { health: healthPort } : {}), ...(adminPort !== undefined ? { admin: adminPort } : {}) },
     serverId,
     get agents() {
       return backends.size;
