@@ -60,9 +60,19 @@ function help(): string {
   );
 }
 
+/**
+ * Parses upstream proxy-server/proxy-agent flags. Flags that only mean something to the Go
+ * binaries (pprof, klog verbosity, lease-based server counting) are accepted so existing
+ * manifests start unchanged, and named in one warning so nobody relies on them silently.
+ */
+function upstreamFlags<O>(usage: string, context: CommandContext, parse: () => { options: O; ignored: string[] }): O {
+  const { options, ignored } = inputStep(usage, parse);
+  if (ignored.length > 0) context.logger.warn('upstream flags with no effect in spoke, ignored', { flags: ignored.join(' ') });
+  return options;
+}
+
 async function runServer(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
-  const { options, ignored } = inputStep(usage, () => parseServerFlags(argv));
-  if (ignored.length > 0) context.logger.warn('accepted but not implemented (ignored)', { flags: ignored.join(' ') });
+  const options = upstreamFlags(usage, context, () => parseServerFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-server' });
   const server = await createKonnectivityServer({ ...options, log: (message) => log.info(message) }).catch((err: unknown) => {
     throw asUsageError(err, usage);
@@ -84,8 +94,7 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
 }
 
 async function runAgent(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
-  const { options, ignored } = inputStep(usage, () => parseAgentFlags(argv));
-  if (ignored.length > 0) context.logger.warn('accepted but not implemented (ignored)', { flags: ignored.join(' ') });
+  const options = upstreamFlags(usage, context, () => parseAgentFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-agent' });
   const agent = inputStep(usage, () => createKonnectivityAgent({ ...options, log: (message) => log.info(message) }));
   try {
