@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError, type Dialer } from '@spoke/transport-core';
-import { closed, closedTcpPort, readAll, readDigest, readExactly, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
+import { closedTcpPort, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent } from '../src/index.js';
 import { createTestPki, removePki, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { runGoClient } from './upstream/go-client.js';
-import { addr, serveLineUpper } from './targets.js';
+import { addr, expectDestroyClosesTarget, serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -127,20 +127,7 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
   });
 
   it('closes the destination when the client destroys the stream', async () => {
-    let targetClosed: Promise<Error | undefined> | undefined;
-    const target = await serve(
-      serveTcp((t) => {
-        targetClosed = closed(t);
-        t.on('end', () => t.end());
-        t.resume();
-        t.write('x');
-      }),
-    );
-    const s = await dialer.dial(target);
-    await readExactly(s, 1);
-    s.destroy();
-    await waitFor(() => targetClosed !== undefined, 'target saw the connection');
-    await targetClosed;
+    await expectDestroyClosesTarget(dialer, serve);
   });
 
   it('answers a refused destination with Go error text (ERR_DIAL_REFUSED)', async () => {

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError, isAbortError, type Dialer } from '@spoke/transport-core';
-import { closed, closedTcpPort, createHangingTarget, readAll, readDigest, readExactly, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
+import { closed, closedTcpPort, createHangingTarget, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer } from '../src/index.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
-import { addr, serveLineUpper } from './targets.js';
+import { addr, expectDestroyClosesTarget, serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -134,21 +134,7 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
   });
 
   it('destroy() closes the target side', async () => {
-    let targetClosed: Promise<Error | undefined> | undefined;
-    const target = await serve(
-      serveTcp((t) => {
-        targetClosed = closed(t);
-        // serveTcp sockets are half-open capable: finish our side when the agent closes its side.
-        t.on('end', () => t.end());
-        t.resume();
-        t.write('x');
-      }),
-    );
-    const s = await dialer.dial(target);
-    await readExactly(s, 1);
-    s.destroy();
-    await waitFor(() => targetClosed !== undefined, 'target saw the connection');
-    await targetClosed;
+    await expectDestroyClosesTarget(dialer, serve);
   });
 
   it('fails a refused target with ERR_DIAL_REFUSED', async () => {

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
+import type { Dialer } from '@spoke/transport-core';
+import { closed, readExactly, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
 
 /**
  * A TCP service on 127.0.0.1 that reads one line, answers it upper-cased and
@@ -32,4 +33,26 @@ export function addr(t: ServedTarget): string {
   const x = t.target;
   if (typeof x === 'string') return x;
   return 'host' in x ? `${x.host}:${x.port}` : x.path;
+}
+
+/**
+ * The shared "destroy() closes the destination" case of every pairing: a target that writes one
+ * byte, the dialler destroys after reading it, and the target's connection must close.
+ */
+export async function expectDestroyClosesTarget(dialer: Dialer, serve: (t: Promise<ServedTarget>) => Promise<string>): Promise<void> {
+  let targetClosed: Promise<Error | undefined> | undefined;
+  const target = await serve(
+    serveTcp((t) => {
+      targetClosed = closed(t);
+      // serveTcp sockets are half-open capable: finish our side when the agent closes its side.
+      t.on('end', () => t.end());
+      t.resume();
+      t.write('x');
+    }),
+  );
+  const s = await dialer.dial(target);
+  await readExactly(s, 1);
+  s.destroy();
+  await waitFor(() => targetClosed !== undefined, 'target saw the connection');
+  await targetClosed;
 }
