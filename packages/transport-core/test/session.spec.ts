@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,7 @@ import {
   type Session,
   type SessionOptions,
 } from '@spoke/transport-core';
-import { closed, createSessionPair, echo, readAll, serveTcp, waitFor, writeBytes, type SessionPair } from '@spoke/transport-core/testing';
+import { closed, createSessionPair, echo, readAll, readDigest, serveTcp, waitFor, writeBytes, type SessionPair } from '@spoke/transport-core/testing';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -163,6 +164,47 @@ describe('spoke/1 session: flow control and fairness', () => {
     expect(after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed)).toBeLessThan(128 * 1024 * 1024);
     bulk.destroy();
     await writer;
+  });
+
+  // Regression: credit was computed in _read(), which Readable calls before it removes the
+  // chunk it returns; a reader that took the whole buffer in one read() granted nothing and
+  // was never asked again, so both sides waited forever (a window equal to the buffer).
+  it.each([
+    ['an async iterator', async (s: Duplex) => {
+      const h = createHash('sha256');
+      for await (const c of s) h.update(c as Buffer);
+      return h.digest('hex');
+    }],
+    ['"readable" + read() until null', (s: Duplex) =>
+      new Promise<string>((resolve, reject) => {
+        const h = createHash('sha256');
+        s.on('readable', () => {
+          for (let c = s.read() as Buffer | null; c !== null; c = s.read() as Buffer | null) h.update(c);
+        });
+        s.once('end', () => resolve(h.digest('hex')));
+        s.once('error', reject);
+      })],
+    ['a reader that pauses until the window is full, then drains it', async (s: Duplex) => {
+      s.pause();
+      await waitFor(() => s.readableLength >= 64 * 1024, 'the window to fill');
+      const digest = readDigest(s);
+      s.resume(); // an explicit pause() outlives new 'data' listeners
+      return (await digest).sha256;
+    }],
+  ])('every byte arrives through %s when the window equals the read buffer', async (_name, consume) => {
+    const p = await pair('memory', { initiator: { initialWindow: 64 * 1024, maxFrame: 16 * 1024 } });
+    const received = new Promise<string>((resolve, reject) =>
+      p.initiator.once('stream', (s: Duplex) => {
+        s.end(); // nothing to send back
+        consume(s).then(resolve, reject);
+      }),
+    );
+    const s = await p.responder.dial('sink.local:1');
+    const done = closed(s);
+    s.resume();
+    const sent = await writeBytes(s, 4 * 1024 * 1024);
+    expect(await received).toBe(sent.sha256);
+    expect(await done).toBeUndefined();
   });
 
   it('10,000 concurrent streams open, echo and close on one session', async () => {

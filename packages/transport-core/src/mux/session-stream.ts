@@ -169,6 +169,15 @@ export class SessionStream extends SocketLikeDuplex {
     this.#grant();
   }
 
+  // Readable calls _read() before it removes the chunk it is about to return, and not again
+  // until the next push; granting only there stalls a reader that empties the buffer in one
+  // read(). Every removal from the buffer goes through read(), so grant after it as well.
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null) this.#grant();
+    return chunk;
+  }
+
   // Credit goes back as the consumer reads: what was received minus what still sits unread.
   #grant(): void {
     if (this.destroyed) return;
