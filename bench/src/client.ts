@@ -1,8 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import WebSocket from 'ws';
-import { frameLimit, sessionOverStream, sessionOverWebSocket, type Session } from '@spoke/transport-core';
+import { connectToHub, sessionOverStream, sessionOverWebSocket, type Session } from '@spoke/transport-core';
 import { CHUNK, CHUNK_BYTES, OP_ECHO, OP_GET, OP_PUSH, sizedRequest } from './target-protocol.js';
 
 /** Something that opens a stream to the benchmark target: a relay connection or a session dial. */
@@ -20,7 +19,8 @@ export async function connectSession(carrier: 'ws' | 'tcp', port: number): Promi
   const options = { role: 'initiator' as const, id: 'bench-client' };
   let session: Session;
   if (carrier === 'ws') {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, maxPayload: frameLimit(64 * 1024) });
+    // The hub client's own connect: same WebSocket options (and masking) as production.
+    const ws = await connectToHub({ url: `ws://127.0.0.1:${port}`, path: '/', insecurePlaintext: true, signal: AbortSignal.timeout(10_000) });
     session = sessionOverWebSocket(ws, options, `ws 127.0.0.1:${port}`);
   } else {
     const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });

@@ -14,7 +14,7 @@
  */
 export { SpokeError, isSpokeError, abortError, isAbortError, RETRYABLE_CODES, SPOKE_ERROR_CODES } from './errors.js';
 export type { SpokeErrorCode, SpokeErrorInit, AbortError } from './errors.js';
-export { parseTarget, formatTarget, isUnixTarget } from './target.js';
+export { parseTarget, formatTarget, isUnixTarget, isLoopbackHost } from './target.js';
 export type { Target, TcpTarget, UnixTarget } from './target.js';
 export { isDialer } from './dialer.js';
 export type { Dialer, DialOptions, Tunnel, TunnelState, ViaOption, DialerDecorator } from './dialer.js';

@@ -96,3 +96,8 @@ export function formatTarget(t: Target): string {
   if ('path' in t) return `unix:${t.path}`;
   return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
+
+/** Whether `host` (a name or an address, without brackets) can only be this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

@@ -5,6 +5,9 @@ import type { Dialer } from '../dialer.js';
 import { viaOrDirect } from '../net-dialer.js';
 import { connectTls, type TlsClientOptions } from '../tls-connect.js';
 import { frameLimit } from '../mux/frame.js';
+import { isLoopbackHost } from '../target.js';
+
+const zeroMask = (mask: Buffer): void => void mask.fill(0);
 
 /** How to reach a hub. */
 export interface HubConnectOptions {
@@ -49,9 +52,9 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
     perMessageDeflate: false,
     maxPayload: frameLimit(options.maxFrame ?? 64 * 1024),
     handshakeTimeout: options.timeoutMs ?? 10_000,
-    // Client masking defends cleartext intermediaries (RFC 6455 §10.3); inside TLS there are none,
-    // and a zero key lets ws send payloads without copying them (PROTOCOL.md §1).
-    ...(secure ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
+    // Client masking defends cleartext intermediaries (RFC 6455 §10.3); inside TLS and on loopback
+    // there are none, and a zero key lets ws send payloads without copying them (PROTOCOL.md §1).
+    ...(secure || isLoopbackHost(host) ? { generateMask: zeroMask } : {}),
   });
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {

@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { createMetricsRegistry } from '../metrics.js';
 import { certFingerprint, createSelfSignedCertificate } from '../pki.js';
 import { splice } from '../splice.js';
-import { formatTarget, parseTarget, type Target } from '../target.js';
+import { formatTarget, isLoopbackHost, parseTarget, type Target } from '../target.js';
 import { frameLimit } from '../mux/frame.js';
 import { sessionOverWebSocket, type Session, type SessionOptions } from '../mux/session.js';
 import { bearerToken, peerOf, tokenMatches } from './auth.js';
@@ -99,7 +99,6 @@ export interface Hub {
   destroy(): void;
 }
 
-const LOOPBACK = /^(127\.|::1$|localhost$)/;
 const DIAL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -114,7 +113,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const hubCount = options.hubCount ?? 1;
   const agentTokens = options.agentTokens ?? [];
   const clientTokens = options.clientTokens ?? [];
-  if (options.insecurePlaintext && !LOOPBACK.test(listen.host)) {
+  if (options.insecurePlaintext && !isLoopbackHost(listen.host)) {
     throw new SpokeError('ERR_BAD_OPTION', `insecurePlaintext is allowed only on loopback, not on ${listen.host}. Serve TLS (the default) instead.`);
   }
   if (agentTokens.length === 0 && options.clientCa === undefined) {

@@ -1,6 +1,9 @@
 import type WebSocket from 'ws';
 import { SpokeError } from '../errors.js';
 import type { CarrierHandlers, FrameCarrier } from './carrier.js';
+import { dataFramePool as pool } from './frame-pool.js';
+
+const BINARY = { binary: true, compress: false } as const;
 
 /** Options of {@link createWebSocketCarrier}. */
 export interface WebSocketCarrierOptions {
@@ -40,13 +43,28 @@ export function createWebSocketCarrier(ws: WebSocket, options: WebSocketCarrierO
       for (const f of frames) send(f);
     });
   }
-  const send = (data: Buffer): boolean => {
+  // `pooled` goes back to the pool once ws wrote it (or masked it into a copy of its own).
+  const send = (data: Buffer, pooled = false): boolean => {
     if (early !== undefined) {
-      early.push(data);
+      early.push(pooled ? Buffer.from(data) : data);
+      if (pooled) pool.release(data);
       return early.length < 64;
     }
-    if (done || ws.readyState !== ws.OPEN) return false;
-    ws.send(data, { binary: true, compress: false }, afterSend);
+    if (done || ws.readyState !== ws.OPEN) {
+      if (pooled) pool.release(data);
+      return false;
+    }
+    ws.send(
+      data,
+      BINARY,
+      pooled
+        ? (err) => {
+            // After an error ws may still hold it: let the garbage collector have it.
+            if (!err) pool.release(data);
+            afterSend(err);
+          }
+        : afterSend,
+    );
     if (ws.bufferedAmount >= high) congested = true;
     return !congested;
   };
@@ -84,7 +102,11 @@ export function createWebSocketCarrier(ws: WebSocket, options: WebSocketCarrierO
     },
     send,
     sendData(header, payload) {
-      return send(Buffer.concat([header, payload]));
+      // One message per frame: header and payload must share a buffer.
+      const frame = pool.take(header.length + payload.length);
+      header.copy(frame, 0);
+      payload.copy(frame, header.length);
+      return send(frame, true);
     },
     close() {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
