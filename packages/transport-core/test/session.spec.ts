@@ -207,6 +207,77 @@ describe('spoke/1 session: flow control and fairness', () => {
     expect(await done).toBeUndefined();
   });
 
+  describe('contention policy (PROTOCOL.md §5): latency while streams compete, throughput while one is alone', () => {
+    // A long hold keeps "competing" from expiring between steps on a loaded machine.
+    async function rawStreams(n: number, peerWindow = 1 << 20) {
+      const raw = rawPeer({ contentionHoldMs: 600_000 });
+      raw.hello({ initialWindow: peerWindow, sessionWindow: 1 << 24 });
+      await raw.session.ready();
+      const streams: Array<Duplex & { id: number }> = [];
+      for (let i = 0; i < n; i++) {
+        const dialing = raw.session.dial('a.local:1');
+        await waitFor(() => raw.received.filter((f) => f.type === 'DIAL').length === i + 1, 'a DIAL');
+        const dial = raw.received.filter((f) => f.type === 'DIAL')[i] as Extract<Frame, { type: 'DIAL' }>;
+        raw.send({ type: 'DIAL_OK', stream: dial.stream });
+        const stream = (await dialing) as Duplex & { id: number };
+        cleanups.push(() => void stream.destroy()); // before the session goes: no stray errors
+        streams.push(stream);
+      }
+      const data = (stream: number) => raw.received.filter((f): f is Extract<Frame, { type: 'DATA' }> => f.type === 'DATA' && f.stream === stream);
+      const bytes = (stream: number) => data(stream).reduce((n, f) => n + f.data.length, 0);
+      return { raw, streams, data, bytes };
+    }
+
+    it('a stream alone sends frameSize frames; once two send, frames shrink to sharedFrameSize', async () => {
+      const { raw, streams, data, bytes } = await rawStreams(2, 64 * 1024);
+      const [a, b] = streams as [Duplex & { id: number }, Duplex & { id: number }];
+      a.write(Buffer.alloc(256 * 1024));
+      await waitFor(() => bytes(a.id) === 64 * 1024, 'a’s first window');
+      expect(data(a.id).map((f) => f.data.length)).toEqual([32 * 1024, 32 * 1024]);
+      // b joins with its own window; from its second frame on, both streams compete.
+      b.write(Buffer.alloc(256 * 1024));
+      await waitFor(() => bytes(b.id) === 64 * 1024, 'b’s first window');
+      for (let sent = 64 * 1024; sent < 256 * 1024; sent += 64 * 1024) {
+        raw.send({ type: 'WINDOW', stream: a.id, increment: 64 * 1024 });
+        raw.send({ type: 'WINDOW', stream: b.id, increment: 64 * 1024 });
+        await waitFor(() => bytes(a.id) === sent + 64 * 1024 && bytes(b.id) === sent + 64 * 1024, 'both windows spent');
+      }
+      const competing = [...data(a.id).slice(2), ...data(b.id).slice(1)];
+      expect(competing.length).toBeGreaterThanOrEqual(24);
+      expect(Math.max(...competing.map((f) => f.data.length))).toBe(16 * 1024);
+    });
+
+    it('while two streams receive, each keeps at most sharedWindow of credit open; alone, the whole window', async () => {
+      const { raw, streams } = await rawStreams(2);
+      const [a, b] = streams as [Duplex & { id: number }, Duplex & { id: number }];
+      for (const s of streams) s.resume();
+      const granted = (id: number) => raw.received.reduce((n, f) => (f.type === 'WINDOW' && f.stream === id ? n + f.increment : n), 0);
+      const initial = 256 * 1024;
+      // Alone: stream a gets back everything it consumed.
+      for (let i = 0; i < 16; i++) raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(16 * 1024) });
+      await waitFor(() => initial + granted(a.id) - 256 * 1024 === initial, 'a’s whole window back');
+      // Both receive, interleaved: credit open per stream falls to sharedWindow (64 KiB), not below half of it.
+      let sentA = 256 * 1024;
+      let sentB = 0;
+      for (let i = 0; i < 32; i++) {
+        raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(8 * 1024) });
+        raw.send({ type: 'DATA', stream: b.id, data: Buffer.alloc(8 * 1024) });
+        sentA += 8 * 1024;
+        sentB += 8 * 1024;
+      }
+      await waitFor(() => initial + granted(b.id) - sentB >= 32 * 1024 && b.readableLength === 0 && a.readableLength === 0, 'both streams consumed');
+      expect(initial + granted(a.id) - sentA).toBeLessThanOrEqual(64 * 1024);
+      expect(initial + granted(b.id) - sentB).toBeLessThanOrEqual(64 * 1024);
+    });
+
+    it('validates the policy options with ERR_BAD_OPTION', () => {
+      for (const bad of [{ sharedWindow: 512 }, { sharedWindow: 300_000 }, { frameSize: 100 }, { frameSize: 32768, sharedFrameSize: 65536 }, { contentionHoldMs: 0 }]) {
+        const [x] = createDuplexPair();
+        expect(() => sessionOverStream(x, { role: 'initiator', ...bad })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
+      }
+    });
+  });
+
   it('10,000 concurrent streams open, echo and close on one session', async () => {
     const p = await pair('tcp', {
       responder: {

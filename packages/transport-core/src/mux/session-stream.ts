@@ -4,10 +4,12 @@ import { LIMITS } from './frame.js';
 
 /** What a stream needs from its session (kept narrow so the two stay testable apart). */
 export interface StreamHost {
-  /** Largest DATA payload the peer accepts. */
-  readonly peerMaxFrame: number;
-  /** Our initial window per stream (what we granted the peer). */
+  /** Largest DATA payload to send for this stream now. */
+  frameSize(stream: SessionStream): number;
+  /** Our initial window per stream (what we granted the peer at open). */
   readonly localWindow: number;
+  /** The window to keep open for a stream now (at most localWindow). */
+  window(): number;
   /** Queue this stream for the round-robin sender. */
   schedule(stream: SessionStream): void;
   /** Sends DATA now, consuming session credit; returns the bytes sent (0 = no session credit). */
@@ -98,7 +100,7 @@ export class SessionStream extends SocketLikeDuplex {
     if (this.destroyed) return false;
     const p = this.#pending;
     if (p !== undefined) {
-      const want = Math.min(p.chunk.length - p.offset, this.#host.peerMaxFrame, this.#sendCredit);
+      const want = Math.min(p.chunk.length - p.offset, this.#host.frameSize(this), this.#sendCredit);
       if (want <= 0) return false;
       const sent = this.#host.sendData(this, p.chunk.subarray(p.offset, p.offset + want));
       if (sent === 0) return false;
@@ -188,8 +190,9 @@ export class SessionStream extends SocketLikeDuplex {
       this.#host.consumed(delta);
     }
     if (this.#finReceived) return;
-    const increment = consumed + this.#host.localWindow - this.#granted;
-    if (increment >= this.#host.localWindow / 2) {
+    const window = this.#host.window();
+    const increment = consumed + window - this.#granted;
+    if (increment >= window / 2) {
       this.#granted += increment;
       this.#host.sendWindow(this.id, increment);
     }

@@ -12,6 +12,7 @@ import { createWebSocketCarrier } from './ws-carrier.js';
 import { decodeFrame, encodeDataHeader, encodeFrame } from './codec.js';
 import { LIMITS, PROTOCOL_VERSIONS, frameLimit, type Frame, type HelloFrame, type SessionRole } from './frame.js';
 import { SessionStream, wireCode, type StreamHost } from './session-stream.js';
+import { ContentionTracker } from './contention.js';
 
 /** What the peer announced in its HELLO. */
 export interface PeerHello {
@@ -64,6 +65,22 @@ export interface SessionOptions {
   maxFrame?: number;
   /** Credit we grant each stream. Default 262144. */
   initialWindow?: number;
+  /**
+   * Credit we keep open per stream while several streams receive at once, so that
+   * a bulk stream cannot queue much ahead of an interactive one. Default 65536
+   * (1024 .. initialWindow; set it to initialWindow to turn this off).
+   */
+  sharedWindow?: number;
+  /**
+   * DATA payload we send for a stream alone. Default 32768 (1024 .. 16 MiB; never
+   * above the peer's maxFrame): a frame that fits a 64 KiB socket read is
+   * delivered without a copy more often.
+   */
+  frameSize?: number;
+  /** DATA payload we send while several streams send at once. Default 16384 (1024 .. frameSize). */
+  sharedFrameSize?: number;
+  /** How long streams count as competing after two of them last moved DATA together. Default 50 ms. */
+  contentionHoldMs?: number;
   /** Credit we grant the whole session. Default 16777216. */
   sessionWindow?: number;
   /** Concurrent streams. Default 16384. */
@@ -102,6 +119,10 @@ function validate(options: SessionOptions): Resolved {
     onDial: options.onDial,
     maxFrame: options.maxFrame ?? 64 * 1024,
     initialWindow: options.initialWindow ?? 256 * 1024,
+    sharedWindow: options.sharedWindow ?? Math.min(64 * 1024, options.initialWindow ?? 256 * 1024),
+    frameSize: options.frameSize ?? 32 * 1024,
+    sharedFrameSize: options.sharedFrameSize ?? Math.min(16 * 1024, options.frameSize ?? 32 * 1024),
+    contentionHoldMs: options.contentionHoldMs ?? 50,
     sessionWindow: options.sessionWindow ?? 16 * 1024 * 1024,
     maxStreams: options.maxStreams ?? 16_384,
     maxPendingDials: options.maxPendingDials ?? 1024,
@@ -118,9 +139,12 @@ function validate(options: SessionOptions): Resolved {
   if (!int(r.maxFrame, LIMITS.minFrame, LIMITS.maxFrame)) bad(`maxFrame ${r.maxFrame}`);
   if (!int(r.initialWindow, r.maxFrame, LIMITS.maxWindow)) bad(`initialWindow ${r.initialWindow} (maxFrame .. 2^31-1)`);
   if (!int(r.sessionWindow, r.initialWindow, LIMITS.maxWindow)) bad(`sessionWindow ${r.sessionWindow} (initialWindow .. 2^31-1)`);
+  if (!int(r.sharedWindow, LIMITS.minFrame, r.initialWindow)) bad(`sharedWindow ${r.sharedWindow} (1024 .. initialWindow)`);
+  if (!int(r.frameSize, LIMITS.minFrame, LIMITS.maxFrame)) bad(`frameSize ${r.frameSize} (1024 .. 16 MiB)`);
+  if (!int(r.sharedFrameSize, LIMITS.minFrame, r.frameSize)) bad(`sharedFrameSize ${r.sharedFrameSize} (1024 .. frameSize)`);
   if (!int(r.maxStreams, 1, 2 ** 30)) bad(`maxStreams ${r.maxStreams}`);
   if (!int(r.maxPendingDials, 1, 2 ** 30)) bad(`maxPendingDials ${r.maxPendingDials}`);
-  for (const k of ['handshakeTimeoutMs', 'keepaliveMs', 'idleTimeoutMs', 'drainTimeoutMs'] as const) {
+  for (const k of ['handshakeTimeoutMs', 'keepaliveMs', 'idleTimeoutMs', 'drainTimeoutMs', 'contentionHoldMs'] as const) {
     if (!(r[k] > 0 && Number.isFinite(r[k]))) bad(`${k} ${r[k]}`);
   }
   if (r.idleTimeoutMs <= r.keepaliveMs) bad(`idleTimeoutMs ${r.idleTimeoutMs} (must exceed keepaliveMs ${r.keepaliveMs})`);
@@ -162,6 +186,8 @@ export class Session extends EventEmitter implements Tunnel {
   readonly #queue: SessionStream[] = [];
   readonly #blockedOnSession = new Set<SessionStream>();
   #pumping = false;
+  readonly #sending: ContentionTracker;
+  readonly #receiving: ContentionTracker;
   readonly #pings = new Map<number, { resolve: (ms: number) => void; reject: (e: Error) => void; t0: number }>();
   #nonce = 0;
   #lastReceived = Date.now();
@@ -186,18 +212,18 @@ export class Session extends EventEmitter implements Tunnel {
     this.#carrier = carrier;
     this.#nextId = this.#o.role === 'initiator' ? 1 : 2;
     this.#recvRemaining = this.#o.sessionWindow;
+    this.#sending = new ContentionTracker(this.#o.contentionHoldMs);
+    this.#receiving = new ContentionTracker(this.#o.contentionHoldMs);
     this.#ready = new Promise((resolve, reject) => {
       this.#readyResolve = resolve;
       this.#readyReject = reject;
     });
     this.#ready.catch(() => {});
     this.#closed = new Promise((r) => (this.#closedResolve = r));
-    const peerMaxFrame = (): number => this.#peer?.maxFrame ?? LIMITS.minFrame;
     this.#host = {
-      get peerMaxFrame() {
-        return peerMaxFrame();
-      },
+      frameSize: () => this.#frameSize(),
       localWindow: this.#o.initialWindow,
+      window: () => (this.#receiving.contended ? this.#o.sharedWindow : this.#o.initialWindow),
       schedule: (s) => this.#schedule(s),
       sendData: (s, chunk) => this.#sendData(s, chunk),
       sendWindow: (stream, increment) => this.#send({ type: 'WINDOW', stream, increment }),
@@ -530,6 +556,7 @@ export class Session extends EventEmitter implements Tunnel {
       return;
     }
     this.#recvRemaining -= data.length;
+    this.#receiving.note(id);
     const s = this.#streams.get(id);
     if (s !== undefined && s.opened) {
       s.onData(data);
@@ -663,10 +690,18 @@ export class Session extends EventEmitter implements Tunnel {
       return 0;
     }
     this.#sendCredit -= n;
+    this.#sending.note(s.id);
     this.#stats.bytesOut += n;
     this.#stats.framesOut++;
     if (!this.#carrier.sendData(encodeDataHeader(s.id), n === chunk.length ? chunk : chunk.subarray(0, n))) this.#congested = true;
     return n;
+  }
+
+  // While streams compete, smaller frames let another stream's frame through sooner: what
+  // waits ahead of it in the carrier is at most one frame per busy stream.
+  #frameSize(): number {
+    const size = this.#sending.contended ? this.#o.sharedFrameSize : this.#o.frameSize;
+    return Math.min(size, this.#peer?.maxFrame ?? LIMITS.minFrame);
   }
 
   #schedule(s: SessionStream): void {
