@@ -1,3 +1,4 @@
+import { flowWindowChannelOptions } from './flow-window.js';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import {
@@ -13,7 +14,8 @@ import {
   type Target,
   type ViaOption,
 } from '@spoke/transport-core';
-import { ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
+import { ProxyClient } from './packet-codec.js';
+import type { ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
 import { dialError, fromGrpcError } from './errors.js';
 import { finishCall, type ProxyCall } from './grpc-call.js';
 import { connectSocket } from './connect-socket.js';
@@ -90,7 +92,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
     if (options.via) {
       throw new SpokeError('ERR_BAD_OPTION', 'via is supported in http-connect mode only (grpc-js dials its own connections).');
     }
-    client ??= new ProxyServiceClient(grpcTarget(options, server), channelCredentials(options), channelOptions(options));
+    client ??= new ProxyClient(grpcTarget(options, server), channelCredentials(options), channelOptions(options));
     return client;
   };
 
@@ -219,6 +221,7 @@ function channelOptions(options: KonnectivityDialerOptions): ChannelOptions {
   const o: ChannelOptions = {
     // Each dialer owns its connection; sharing subchannels across dialers would mix credentials.
     'grpc.use_local_subchannel_pool': 1,
+    ...flowWindowChannelOptions,
   };
   const name = options.tls?.servername;
   if (name !== undefined) {

@@ -1,9 +1,10 @@
+import { flowWindowChannelOptions } from '../flow-window.js';
 import { credentials as grpcCredentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { SpokeError } from '@spoke/transport-core';
-import { AgentServiceClient } from '../gen/agent.js';
+import { AgentClient } from '../packet-codec.js';
 import { fromGrpcError } from '../errors.js';
 import type { Packet } from '../packets.js';
 import { startAgentHealth } from './agent-health.js';
@@ -121,10 +122,11 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   const connectOnce = (): Promise<'new' | 'duplicate'> =>
     new Promise((resolve, reject) => {
       // A fresh channel per attempt: behind a load balancer each attempt may reach another server.
-      const client = new AgentServiceClient(where, creds, {
+      const client = new AgentClient(where, creds, {
         'grpc.use_local_subchannel_pool': 1,
         'grpc.keepalive_time_ms': keepalive,
         'grpc.keepalive_permit_without_calls': 1,
+        ...flowWindowChannelOptions,
       });
       let call: ClientDuplexStream<Packet, Packet>;
       try {

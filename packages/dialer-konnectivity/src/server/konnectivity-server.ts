@@ -5,9 +5,9 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { openServerFlowWindow } from '../flow-window.js';
 import { SpokeError } from '@spoke/transport-core';
-import { AgentServiceService } from '../gen/agent.js';
-import { ProxyServiceService } from '../gen/konnectivity-client/proto/client/client.js';
+import { agentService, proxyService } from '../packet-codec.js';
 import { parseAgentIdentifiers } from '../agent/identifiers.js';
 import type { Packet } from '../packets.js';
 import { BackendManager, cidrBlock, PROXY_STRATEGIES, type Backend, type ProxyStrategy } from './backends.js';
@@ -134,7 +134,7 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     'grpc.http2.min_ping_interval_without_data_ms': MIN_PING_MS,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  agentServer.addService(AgentServiceService, {
+  agentServer.addService(agentService, {
     connect: (call: ServerDuplexStream<Packet, Packet>) => {
       const md = call.metadata;
       const ids = md.get('agentid');
@@ -217,7 +217,7 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   }
   if (mode === 'grpc') {
     frontGrpc = new Server();
-    frontGrpc.addService(ProxyServiceService, {
+    frontGrpc.addService(proxyService, {
       proxy: (call: ServerDuplexStream<Packet, Packet>) => {
         metrics.grpc('Proxy', 1);
         serveGrpcFrontend(call, core, () => metrics.grpc('Proxy', -1));
@@ -329,7 +329,10 @@ function bindGrpc(server: Server, address: string, creds: ServerCredentials): Pr
   return new Promise((resolve, reject) => {
     server.bindAsync(address, creds, (err, port) => {
       if (err) reject(new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${address}: ${err.message}. Check that the address is free.`, { cause: err }));
-      else resolve(port);
+      else {
+        openServerFlowWindow(server);
+        resolve(port);
+      }
     });
   });
 }
