@@ -1,6 +1,8 @@
 import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
-import { AgentServiceClient, AgentServiceService } from './gen/agent.js';
-import { Packet, PacketType, ProxyServiceClient, ProxyServiceService } from './gen/konnectivity-client/proto/client/client.js';
+import type { AgentServiceClient} from './gen/agent.js';
+import { AgentServiceService } from './gen/agent.js';
+import type { ProxyServiceClient} from './gen/konnectivity-client/proto/client/client.js';
+import { Packet, PacketType, ProxyServiceService } from './gen/konnectivity-client/proto/client/client.js';
 
 /**
  * Packet (de)serialisation for the gRPC hops, with a hand-written fast path for
