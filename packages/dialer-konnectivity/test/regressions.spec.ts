@@ -1,9 +1,13 @@
 import { join } from 'node:path';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAbortError, type Dialer } from '@spoke/transport-core';
 import { closedTcpPort, createHangingTarget, readAll, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
+import { AgentClient } from '../src/packet-codec.js';
+import { closeResponse, dialResponse, PacketType } from '../src/packets.js';
+import type { Packet } from '../src/gen/konnectivity-client/proto/client/client.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { addr } from './targets.js';
 
@@ -114,6 +118,48 @@ describe('our server forwards DIAL_CLS of an aborted pending dial to the agent',
     } finally {
       await dialer.close();
       await hanging.close();
+    }
+  });
+});
+
+// Found by tracing dial latency: a front end that sent CLOSE_REQ and then ended its stream made the
+// server send a second CLOSE_REQ, which the agent answered with a second CLOSE_RSP.
+describe('our server sends the agent one CLOSE_REQ per connection', () => {
+  it('CLOSE_REQ from the client, then at once the end of its stream: one CLOSE_REQ at the agent', async () => {
+    const pki = createTestPki();
+    const uds = join(pki.dir, 'k.sock');
+    const server = await ourServer(pki, 'grpc', uds);
+    // A recording agent: answers each DIAL_REQ with connectID 7 and each CLOSE_REQ with CLOSE_RSP.
+    const creds = credentials.createSsl(Buffer.from(pki.caPem), Buffer.from(pki.clientKeyPem), Buffer.from(pki.clientCertPem));
+    const client = new AgentClient(`127.0.0.1:${server.ports.agent}`, creds);
+    const md = new Metadata();
+    md.set('agentid', 'recording-agent');
+    const call = client.connect(md);
+    call.on('error', () => {});
+    const received: Packet[] = [];
+    call.on('data', (p: Packet) => {
+      received.push(p);
+      if (p.type === PacketType.DIAL_REQ && p.dialRequest) call.write(dialResponse(p.dialRequest.random, 7n));
+      if (p.type === PacketType.CLOSE_REQ && p.closeRequest) call.write(closeResponse(p.closeRequest.connectID));
+    });
+    const dialer = createKonnectivityDialer({ mode: 'grpc', uds });
+    try {
+      await waitFor(() => server.agents === 1, 'the recording agent to register');
+      const s = await dialer.dial({ host: '127.0.0.1', port: 9 });
+      s.destroy(); // CLOSE_REQ, then the client ends its stream at once
+      await waitFor(() => received.some((p) => p.type === PacketType.CLOSE_REQ), 'a CLOSE_REQ at the agent');
+      // The server would have sent its second CLOSE_REQ as the stream ended, before the client saw 'close'.
+      const before = received.length;
+      const s2 = await dialer.dial({ host: '127.0.0.1', port: 9 });
+      s2.destroy();
+      await waitFor(() => received.length > before, 'the next dial at the agent');
+      expect(received.slice(0, before).filter((p) => p.type === PacketType.CLOSE_REQ)).toHaveLength(1);
+    } finally {
+      await dialer.close();
+      call.cancel();
+      client.close();
+      await server.close();
+      removePki(pki);
     }
   });
 });

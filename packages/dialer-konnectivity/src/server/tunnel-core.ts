@@ -35,6 +35,8 @@ interface Link {
   stalledSince: number | undefined;
   /** This link's front end is over its queue limit and holds its agent stream paused. */
   holding: boolean;
+  /** CLOSE_REQ went to the agent; the link lives on until CLOSE_RSP. */
+  closing: boolean;
 }
 
 /** Settings of the routing core. */
@@ -88,7 +90,7 @@ export class TunnelCore {
       fe.failed('no_agent', 'No agent available');
       return;
     }
-    const link: Link = { fe, backend, random, connectID: 0n, timer: undefined, stalledSince: undefined, holding: false };
+    const link: Link = { fe, backend, random, connectID: 0n, timer: undefined, stalledSince: undefined, holding: false, closing: false };
     this.#pending.set(random, link);
     this.#byFrontend.set(fe, link);
     this.#init.metrics.pendingDials = this.#pending.size;
@@ -130,6 +132,10 @@ export class TunnelCore {
       this.#send(link.backend, closeDial(link.random));
       return;
     }
+    // A front end that sent CLOSE_REQ and then ends its stream comes here twice: the agent
+    // needs one (a second one costs it a lookup and an "Unknown connectID" reply).
+    if (link.closing) return;
+    link.closing = true;
     this.#send(link.backend, closeRequest(link.connectID));
   }
 
