@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAbortError, type Dialer } from '@spoke/transport-core';
 import { closedTcpPort, createHangingTarget, readAll, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
-import { AgentClient } from '../src/packet-codec.js';
-import { closeResponse, dialResponse, PacketType } from '../src/packets.js';
+import { AgentClient, agentService } from '../src/packet-codec.js';
+import { closeRequest, closeResponse, dialResponse, PacketType } from '../src/packets.js';
 import type { Packet } from '../src/gen/konnectivity-client/proto/client/client.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { addr } from './targets.js';
@@ -159,6 +159,41 @@ describe('our server sends the agent one CLOSE_REQ per connection', () => {
       call.cancel();
       client.close();
       await server.close();
+      removePki(pki);
+    }
+  });
+});
+
+// Upstream parity (konnectivity-protocol facts: "CLOSE_REQ to the agent for an unknown connectID").
+describe('our agent and a CLOSE_REQ for a connection it does not have', () => {
+  it('answers CLOSE_RSP with the error "Unknown connectID", as upstream does', async () => {
+    const pki = createTestPki();
+    const server = new Server();
+    const got = new Promise<Packet>((resolve) => {
+      server.addService(agentService, {
+        connect: (call: ServerDuplexStream<Packet, Packet>) => {
+          const md = new Metadata();
+          md.set('serverid', 'fake-server');
+          md.set('servercount', '1');
+          call.sendMetadata(md);
+          call.on('data', (p: Packet) => {
+            if (p.type === PacketType.CLOSE_RSP) resolve(p);
+          });
+          call.on('error', () => {});
+          call.write(closeRequest(42n));
+        },
+      });
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(pki.caPem), [{ cert_chain: Buffer.from(pki.serverCertPem), private_key: Buffer.from(pki.serverKeyPem) }], true), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const agent = ourAgent(pki, port);
+    try {
+      const rsp = await got;
+      expect(rsp.closeResponse).toEqual({ connectID: 42n, error: 'Unknown connectID' });
+    } finally {
+      await agent.close();
+      server.forceShutdown();
       removePki(pki);
     }
   });

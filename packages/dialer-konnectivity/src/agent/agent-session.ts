@@ -190,7 +190,8 @@ export class AgentSession {
       conn.socket.end();
       conn.socket.destroySoon();
     }
-    if (reply) this.#send(closeResponse(id));
+    // Upstream's agent answers a CLOSE_REQ for a connection it does not have this way too.
+    if (reply) this.#send(closeResponse(id, conn ? '' : 'Unknown connectID'));
   }
 
   #shutdown(err?: Error): void {
