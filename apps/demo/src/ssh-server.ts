@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { SSHD_PATH, startSshd } from '@spoke/dialer-ssh/testing';
+import { SSHD_PATH, generateSshKeyPair, startSshd, type SshKeyPair } from '@spoke/dialer-ssh/testing';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
 import type { Teardown } from './teardown.js';
 
@@ -19,11 +19,6 @@ export interface DemoSshServer {
   clientKey: string;
   /** The host key's `SHA256:<base64>` fingerprint, pinned by the dialer. */
   hostKey: string;
-}
-
-interface KeyPair {
-  private: string;
-  public: string;
 }
 
 function fingerprint(publicKey: string): string {
@@ -48,8 +43,8 @@ export async function startSshServer(options: {
   note: (line: string) => void;
 }): Promise<DemoSshServer> {
   const { dir, teardown, mode, kubeletPort, verify, note } = options;
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const client = utils.generateKeyPairSync('ed25519');
+  const hostKey = generateSshKeyPair();
+  const client = generateSshKeyPair();
   if (mode !== 'embedded' && existsSync(SSHD_PATH)) {
     try {
       const sshd = await startOpenSshd(dir, teardown, kubeletPort, hostKey, client);
@@ -80,7 +75,7 @@ interface RunningSshd {
   stop(): Promise<void>;
 }
 
-async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<RunningSshd> {
+async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: SshKeyPair, client: SshKeyPair): Promise<RunningSshd> {
   const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
   writeFileSync(hostKeyFile, hostKey.private, { mode: 0o600 });
   writeFileSync(`${hostKeyFile}.pub`, `${hostKey.public}\n`);
@@ -103,7 +98,7 @@ async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: numbe
   };
 }
 
-async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, hostKey: KeyPair, client: KeyPair): Promise<DemoSshServer> {
+async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, hostKey: SshKeyPair, client: SshKeyPair): Promise<DemoSshServer> {
   const allowed = utils.parseKey(client.public);
   if (allowed instanceof Error) throw allowed;
   const conns = new Set<Connection>();

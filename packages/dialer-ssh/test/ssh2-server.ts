@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Connection, type ServerChannel } from 'ssh2';
+import { generateSshKeyPair } from '../src/testing/key-pair.js';
 
 const { Server, utils } = ssh2;
 
@@ -40,8 +41,8 @@ export interface FakeSshServer {
  * reset, so the compliance suite's reset cases are observable end to end.
  */
 export async function startFakeSshServer(): Promise<FakeSshServer> {
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const client = utils.generateKeyPairSync('ed25519');
+  const hostKey = generateSshKeyPair();
+  const client = generateSshKeyPair();
   const allowed = utils.parseKey(client.public);
   if (allowed instanceof Error) throw allowed;
   const faults: FaultPlan = {};

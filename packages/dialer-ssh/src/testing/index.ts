@@ -7,3 +7,5 @@
  */
 export { startSshd, keygen, sshKeygenFingerprint, freePort, SSHD_PATH } from './sshd.js';
 export type { Sshd, SshdOptions } from './sshd.js';
+export { generateSshKeyPair } from './key-pair.js';
+export type { SshKeyPair } from './key-pair.js';
