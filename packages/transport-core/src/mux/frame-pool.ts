@@ -13,7 +13,7 @@ import { DATA_HEADER_BYTES } from './codec.js';
 export class FramePool {
   readonly slabSize: number;
   readonly #maxFree: number;
-  readonly #free: Buffer[] = [];
+  readonly #free: ArrayBufferLike[] = [];
 
   constructor(slabSize: number, maxFree: number) {
     this.slabSize = slabSize;
@@ -23,14 +23,15 @@ export class FramePool {
   /** A buffer of exactly `length` bytes (contents undefined). Give it back with {@link release}. */
   take(length: number): Buffer {
     if (length > this.slabSize) return Buffer.allocUnsafeSlow(length);
-    const slab = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.slabSize);
-    return length === this.slabSize ? slab : slab.subarray(0, length);
+    const slab = this.#free.pop() ?? Buffer.allocUnsafeSlow(this.slabSize).buffer;
+    return Buffer.from(slab, 0, length);
   }
 
   /** Returns a buffer from {@link take} once nothing reads it any more. */
   release(buf: Buffer): void {
-    if (buf.buffer.byteLength !== this.slabSize || buf.byteOffset !== 0 || this.#free.length >= this.#maxFree) return;
-    this.#free.push(Buffer.from(buf.buffer, 0, this.slabSize));
+    const slab = buf.buffer;
+    if (slab.byteLength !== this.slabSize || buf.byteOffset !== 0 || this.#free.length >= this.#maxFree) return;
+    this.#free.push(slab);
   }
 
   /** Idle slabs held (for tests and metrics). */

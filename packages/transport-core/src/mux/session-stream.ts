@@ -5,7 +5,7 @@ import { LIMITS } from './frame.js';
 /** What a stream needs from its session (kept narrow so the two stay testable apart). */
 export interface StreamHost {
   /** Largest DATA payload to send for this stream now. */
-  frameSize(stream: SessionStream): number;
+  frameSize(): number;
   /** Our initial window per stream (what we granted the peer at open). */
   readonly localWindow: number;
   /** The window to keep open for a stream now (at most localWindow). */
@@ -100,7 +100,7 @@ export class SessionStream extends SocketLikeDuplex {
     if (this.destroyed) return false;
     const p = this.#pending;
     if (p !== undefined) {
-      const want = Math.min(p.chunk.length - p.offset, this.#host.frameSize(this), this.#sendCredit);
+      const want = Math.min(p.chunk.length - p.offset, this.#host.frameSize(), this.#sendCredit);
       if (want <= 0) return false;
       const sent = this.#host.sendData(this, p.chunk.subarray(p.offset, p.offset + want));
       if (sent === 0) return false;

@@ -43,17 +43,14 @@ export function createWebSocketCarrier(ws: WebSocket, options: WebSocketCarrierO
       for (const f of frames) send(f);
     });
   }
-  // `pooled` goes back to the pool once ws wrote it (or masked it into a copy of its own).
+  // `pooled` goes back to the pool once ws wrote it (or masked it into a copy of its own);
+  // a pooled frame that never reaches ws.send is simply left to the garbage collector.
   const send = (data: Buffer, pooled = false): boolean => {
     if (early !== undefined) {
-      early.push(pooled ? Buffer.from(data) : data);
-      if (pooled) pool.release(data);
+      early.push(data);
       return early.length < 64;
     }
-    if (done || ws.readyState !== ws.OPEN) {
-      if (pooled) pool.release(data);
-      return false;
-    }
+    if (done || ws.readyState !== ws.OPEN) return false;
     ws.send(
       data,
       BINARY,
