@@ -1,4 +1,3 @@
-import { flowWindowChannelOptions } from './flow-window.js';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import {
@@ -15,6 +14,7 @@ import {
   type ViaOption,
 } from '@spoke/transport-core';
 import { ProxyClient } from './packet-codec.js';
+import { flowWindowChannelOptions } from './flow-window.js';
 import type { ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
 import { dialError, fromGrpcError } from './errors.js';
 import { finishCall, type ProxyCall } from './grpc-call.js';

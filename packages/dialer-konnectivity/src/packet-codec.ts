@@ -1,8 +1,6 @@
 import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
-import type { AgentServiceClient} from './gen/agent.js';
-import { AgentServiceService } from './gen/agent.js';
-import type { ProxyServiceClient} from './gen/konnectivity-client/proto/client/client.js';
-import { Packet, PacketType, ProxyServiceService } from './gen/konnectivity-client/proto/client/client.js';
+import { AgentServiceService, type AgentServiceClient } from './gen/agent.js';
+import { Packet, PacketType, ProxyServiceService, type ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
 
 /**
  * Packet (de)serialisation for the gRPC hops, with a hand-written fast path for

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { closedTcpPort, readAll, readDigest, serveTcp, waitFor, writeBytes, type
 import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent } from '../src/index.js';
 import { createTestPki, removePki, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { runGoClient } from './upstream/go-client.js';
-import { addr, expectDestroyClosesTarget, serveLineUpper } from './targets.js';
+import { addr, expectDestroyClosesTarget, serveDigestSink, serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -84,18 +83,7 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
 
   it('moves 8 MiB each way with matching sha256', async () => {
     const total = 8 * MiB;
-    const up = await serve(
-      serveTcp((t) => {
-        const h = createHash('sha256');
-        let n = 0;
-        t.on('error', () => {});
-        t.on('data', (b: Buffer) => {
-          h.update(b);
-          n += b.length;
-          if (n >= total) t.end(`${n} ${h.digest('hex')}`);
-        });
-      }),
-    );
+    const up = await serve(serveDigestSink(total));
     const s = await dialer.dial(up);
     const answer = readAll(s);
     const sent = await writeBytes(s, total, { end: false });

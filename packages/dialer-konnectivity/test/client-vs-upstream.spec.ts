@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError, isAbortError, type Dialer } from '@spoke/transport-core';
 import { closed, closedTcpPort, createHangingTarget, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer } from '../src/index.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
-import { addr, expectDestroyClosesTarget, serveLineUpper } from './targets.js';
+import { addr, expectDestroyClosesTarget, serveDigestSink, serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -64,18 +63,7 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
 
   it('carries 8 MiB client to target with a matching sha256 (DATA chunked at 32 KiB)', async () => {
     const total = 8 * MiB;
-    const target = await serve(
-      serveTcp((t) => {
-        const h = createHash('sha256');
-        let n = 0;
-        t.on('error', () => {});
-        t.on('data', (b: Buffer) => {
-          h.update(b);
-          n += b.length;
-          if (n >= total) t.end(`${n} ${h.digest('hex')}`);
-        });
-      }),
-    );
+    const target = await serve(serveDigestSink(total));
     const s = await dialer.dial(target);
     const answer = readAll(s);
     const sent = await writeBytes(s, total, { end: false });

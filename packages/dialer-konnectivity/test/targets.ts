@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Dialer } from '@spoke/transport-core';
 import { closed, readExactly, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
@@ -15,6 +16,20 @@ export function serveLineUpper(): Promise<ServedTarget> {
       buf += b.toString();
       const nl = buf.indexOf('\n');
       if (nl >= 0) s.end(buf.slice(0, nl + 1).toUpperCase());
+    });
+  });
+}
+
+/** Reads `total` bytes, then answers `"<bytes> <sha256 hex>"` and closes (a digest check without half-close). */
+export function serveDigestSink(total: number): Promise<ServedTarget> {
+  return serveTcp((s: Duplex) => {
+    const hash = createHash('sha256');
+    let n = 0;
+    s.on('error', () => {});
+    s.on('data', (b: Buffer) => {
+      hash.update(b);
+      n += b.length;
+      if (n >= total) s.end(`${n} ${hash.digest('hex')}`);
     });
   });
 }

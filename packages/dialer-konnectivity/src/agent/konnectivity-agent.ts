@@ -1,10 +1,10 @@
-import { flowWindowChannelOptions } from '../flow-window.js';
 import { credentials as grpcCredentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { SpokeError } from '@spoke/transport-core';
 import { AgentClient } from '../packet-codec.js';
+import { flowWindowChannelOptions } from '../flow-window.js';
 import { fromGrpcError } from '../errors.js';
 import type { Packet } from '../packets.js';
 import { startAgentHealth } from './agent-health.js';
