@@ -1,4 +1,5 @@
 import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import { GRPC_PREFIX } from './grpc-message.js';
 import { AgentServiceService, type AgentServiceClient } from './gen/agent.js';
 import { Packet, PacketType, ProxyServiceService, type ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
 
@@ -57,17 +58,34 @@ function writeBigVarint(buf: Buffer, off: number, v: bigint): number {
 
 /** Serialises a Packet for grpc-js. */
 export function encodePacket(p: Packet): Buffer {
+  return encodeAfter(p, 0);
+}
+
+/**
+ * A Packet as one gRPC length-prefixed message (flag byte 0, u32-BE length,
+ * protobuf), for our own HTTP/2 streams: DATA is written in place after the
+ * prefix, so its payload is copied once.
+ */
+export function encodeGrpcPacket(p: Packet): Buffer {
+  const out = encodeAfter(p, GRPC_PREFIX);
+  out[0] = 0;
+  out.writeUInt32BE(out.length - GRPC_PREFIX, 1);
+  return out;
+}
+
+// Encodes `p` into a new buffer after `prefix` reserved (unwritten) bytes.
+function encodeAfter(p: Packet, prefix: number): Buffer {
   const d = p.data;
   // A negative connectID is a ten-byte two's-complement varint: rare enough for the generated path.
   if (p.type === PacketType.DATA && d !== undefined && d.error === '' && d.connectID >= 0n) {
     const idBytes = d.connectID === 0n ? 0 : 1 + bigVarintSize(d.connectID);
     const dataBytes = d.data.length === 0 ? 0 : 1 + varintSize(d.data.length) + d.data.length;
     const inner = idBytes + dataBytes;
-    const out = Buffer.allocUnsafe(2 + 1 + varintSize(inner) + inner);
-    out[0] = TAG_TYPE;
-    out[1] = PacketType.DATA;
-    out[2] = TAG_DATA;
-    let off = writeVarint(out, 3, inner);
+    const out = Buffer.allocUnsafe(prefix + 2 + 1 + varintSize(inner) + inner);
+    out[prefix] = TAG_TYPE;
+    out[prefix + 1] = PacketType.DATA;
+    out[prefix + 2] = TAG_DATA;
+    let off = writeVarint(out, prefix + 3, inner);
     if (idBytes > 0) {
       out[off++] = TAG_CONNECT_ID;
       off = writeBigVarint(out, off, d.connectID);
@@ -80,7 +98,10 @@ export function encodePacket(p: Packet): Buffer {
     return out;
   }
   const u8 = Packet.encode(p).finish();
-  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+  if (prefix === 0) return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+  const out = Buffer.allocUnsafe(prefix + u8.byteLength);
+  out.set(u8, prefix);
+  return out;
 }
 
 // Reads a varint at `pos`; returns [value, next] or undefined past the end / above 2^53.

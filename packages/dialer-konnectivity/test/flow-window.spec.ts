@@ -8,8 +8,7 @@ import { FLOW_WINDOW } from '../src/flow-window.js';
 import { ourServer } from './our-peers.js';
 import { createTestPki, removePki } from './upstream/harness.js';
 
-// The server's window is opened through a grpc-js internal (it has no option for it): if an
-// upgrade moves it, this fails instead of bulk transfers quietly dropping to a 64 KiB window.
+// Without it bulk transfers drop to Node's 64 KiB window, and nothing else would notice.
 it('our server announces its 4 MiB HTTP/2 stream window to a client', async () => {
   const pki = createTestPki();
   const uds = join(pki.dir, 'k.sock');

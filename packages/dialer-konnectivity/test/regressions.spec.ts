@@ -5,8 +5,8 @@ import { isAbortError, type Dialer } from '@spoke/transport-core';
 import { closedTcpPort, createHangingTarget, readAll, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
-import { AgentClient, agentService } from '../src/packet-codec.js';
-import { closeRequest, closeResponse, dialResponse, PacketType } from '../src/packets.js';
+import { AgentClient, agentService, ProxyClient } from '../src/packet-codec.js';
+import { closeRequest, closeResponse, dialRequest, dialResponse, PacketType } from '../src/packets.js';
 import type { Packet } from '../src/gen/konnectivity-client/proto/client/client.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { addr } from './targets.js';
@@ -122,6 +122,23 @@ describe('our server forwards DIAL_CLS of an aborted pending dial to the agent',
   });
 });
 
+/** A hand-driven agent on our server: records every packet, answers DIAL_REQ with `connectID`, CLOSE_REQ if `answerClose`. */
+function recordingAgent(pki: TestPki, port: number, connectID: bigint, answerClose: boolean) {
+  const creds = credentials.createSsl(Buffer.from(pki.caPem), Buffer.from(pki.clientKeyPem), Buffer.from(pki.clientCertPem));
+  const client = new AgentClient(`127.0.0.1:${port}`, creds);
+  const md = new Metadata();
+  md.set('agentid', 'recording-agent');
+  const call = client.connect(md);
+  call.on('error', () => {});
+  const received: Packet[] = [];
+  call.on('data', (p: Packet) => {
+    received.push(p);
+    if (p.type === PacketType.DIAL_REQ && p.dialRequest) call.write(dialResponse(p.dialRequest.random, connectID));
+    if (answerClose && p.type === PacketType.CLOSE_REQ && p.closeRequest) call.write(closeResponse(p.closeRequest.connectID));
+  });
+  return { received, call, client };
+}
+
 // Found by tracing dial latency: a front end that sent CLOSE_REQ and then ended its stream made the
 // server send a second CLOSE_REQ, which the agent answered with a second CLOSE_RSP.
 describe('our server sends the agent one CLOSE_REQ per connection', () => {
@@ -130,18 +147,7 @@ describe('our server sends the agent one CLOSE_REQ per connection', () => {
     const uds = join(pki.dir, 'k.sock');
     const server = await ourServer(pki, 'grpc', uds);
     // A recording agent: answers each DIAL_REQ with connectID 7 and each CLOSE_REQ with CLOSE_RSP.
-    const creds = credentials.createSsl(Buffer.from(pki.caPem), Buffer.from(pki.clientKeyPem), Buffer.from(pki.clientCertPem));
-    const client = new AgentClient(`127.0.0.1:${server.ports.agent}`, creds);
-    const md = new Metadata();
-    md.set('agentid', 'recording-agent');
-    const call = client.connect(md);
-    call.on('error', () => {});
-    const received: Packet[] = [];
-    call.on('data', (p: Packet) => {
-      received.push(p);
-      if (p.type === PacketType.DIAL_REQ && p.dialRequest) call.write(dialResponse(p.dialRequest.random, 7n));
-      if (p.type === PacketType.CLOSE_REQ && p.closeRequest) call.write(closeResponse(p.closeRequest.connectID));
-    });
+    const { received, call, client } = recordingAgent(pki, server.ports.agent, 7n, true);
     const dialer = createKonnectivityDialer({ mode: 'grpc', uds });
     try {
       await waitFor(() => server.agents === 1, 'the recording agent to register');
@@ -194,6 +200,44 @@ describe('our agent and a CLOSE_REQ for a connection it does not have', () => {
     } finally {
       await agent.close();
       server.forceShutdown();
+      removePki(pki);
+    }
+  });
+});
+
+// Upstream parity, found comparing HTTP/2 frames with upstream's server: it ends a Proxy
+// stream as soon as its client half-closes (its receive loop sees EOF), without waiting for
+// the agent's CLOSE_RSP; ours used to wait for it and relay it first.
+describe('our server and a client that half-closes its Proxy stream', () => {
+  it('ends the stream at once (OK, no CLOSE_RSP) and still closes the connection at the agent', async () => {
+    const pki = createTestPki();
+    const uds = join(pki.dir, 'k.sock');
+    const server = await ourServer(pki, 'grpc', uds);
+    // An agent that accepts dials and never answers CLOSE_REQ.
+    const { received: atAgent, call: agentCall, client: agentClient } = recordingAgent(pki, server.ports.agent, 9n, false);
+    const front = new ProxyClient(`unix:${uds}`, credentials.createInsecure());
+    try {
+      await waitFor(() => server.agents === 1, 'the agent to register');
+      const call = front.proxy();
+      const received: Packet[] = [];
+      const status = new Promise<number>((resolve) => call.on('status', (s: { code: number }) => resolve(s.code)));
+      call.on('error', () => {});
+      call.on('data', (p: Packet) => {
+        received.push(p);
+        if (p.type === PacketType.DIAL_RSP) {
+          call.write(closeRequest(9n));
+          call.end();
+        }
+      });
+      call.write(dialRequest('127.0.0.1:9', 1234n));
+      expect(await status).toBe(0);
+      expect(received.map((p) => p.type)).toEqual([PacketType.DIAL_RSP]);
+      await waitFor(() => atAgent.some((p) => p.type === PacketType.CLOSE_REQ && p.closeRequest?.connectID === 9n), 'CLOSE_REQ at the agent');
+    } finally {
+      front.close();
+      agentCall.cancel();
+      agentClient.close();
+      await server.close();
       removePki(pki);
     }
   });

@@ -1,13 +1,12 @@
 import { BlockList, isIP } from 'node:net';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentIdentifiers } from '../agent/identifiers.js';
-import type { Packet } from '../packets.js';
+import type { PacketCall } from './packet-call.js';
 
 /** One agent `Connect` stream. */
 export interface Backend {
   agentId: string;
   identifiers: AgentIdentifiers;
-  call: ServerDuplexStream<Packet, Packet>;
+  call: PacketCall;
   draining: boolean;
   cidrs: BlockList;
 }

@@ -1,13 +1,12 @@
-import { constants as http2constants } from 'node:http2';
-import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import { closeResponse, dataPacket, dialResponse, PacketType, type Packet } from '../packets.js';
+import type { PacketCall } from './packet-call.js';
 import type { Frontend, PendingFailure, TunnelCore } from './tunnel-core.js';
 
 /**
  * Serves one `/ProxyService/Proxy` stream: its first DIAL_REQ starts the one
  * dial the stream carries; DATA, CLOSE_REQ and DIAL_CLS follow.
  */
-export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core: TunnelCore, onDone: () => void): void {
+export function serveGrpcFrontend(call: PacketCall, core: TunnelCore, onDone: () => void): void {
   let random: bigint | undefined;
   let connectID = 0n;
   let finished = false;
@@ -62,10 +61,9 @@ export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core
       if (finished) return;
       finished = true;
       core.detach(fe);
-      // A status cannot pass the full HTTP/2 window of a client that stopped
-      // reading, so reset the stream; the status is for clients that resume.
-      call.emit('error', { code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'front end stopped reading: connection closed by the Konnectivity server' });
-      resetHttp2Stream(call);
+      // A status would queue behind the full HTTP/2 window of a client that
+      // stopped reading: reset the stream instead.
+      call.reset();
       onDone();
     },
     pause: () => call.pause(),
@@ -94,30 +92,10 @@ export function serveGrpcFrontend(call: ServerDuplexStream<Packet, Packet>, core
         return;
     }
   });
-  call.on('error', () => finish());
-  call.on('end', () => {
-    // The client half-closed: a pending dial is abandoned; an open connection
-    // is closed at the agent, whose CLOSE_RSP then ends this stream.
-    if (connectID === 0n) finish();
-    else core.close(fe);
-  });
+  // The client half-closed: it sends nothing more and, as upstream's server does, we end the
+  // stream now; a pending dial is abandoned, an open connection is closed at the agent
+  // (CLOSE_REQ, if the client did not send one) and its CLOSE_RSP is not waited for.
+  call.on('end', finish);
   call.on('close', () => finish());
 }
 
-/**
- * RST_STREAM(CANCEL) on the HTTP/2 stream under a grpc-js server call. grpc-js
- * (pinned 1.14.7) has no public server-side cancel; its call objects chain to
- * the one holding `stream` through `call` / `nextCall`. Missing pieces make
- * this a no-op, never an error.
- */
-function resetHttp2Stream(call: object): void {
-  let node: unknown = (call as { call?: unknown }).call;
-  for (let i = 0; i < 8 && typeof node === 'object' && node !== null; i++) {
-    const stream = (node as { stream?: { close?: unknown; closed?: boolean; rstCode?: unknown } }).stream;
-    if (stream && typeof stream.close === 'function' && 'rstCode' in stream) {
-      if (!stream.closed) (stream.close as (code: number) => void)(http2constants.NGHTTP2_CANCEL);
-      return;
-    }
-    node = (node as { nextCall?: unknown }).nextCall;
-  }
-}

@@ -1,4 +1,3 @@
-import { Metadata, Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import http from 'node:http';
@@ -6,14 +5,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
-import { agentService, proxyService } from '../packet-codec.js';
-import { openServerFlowWindow } from '../flow-window.js';
+import { GrpcCode } from '../grpc-message.js';
 import { parseAgentIdentifiers } from '../agent/identifiers.js';
-import type { Packet } from '../packets.js';
 import { BackendManager, cidrBlock, PROXY_STRATEGIES, type Backend, type ProxyStrategy } from './backends.js';
 import { serveGrpcFrontend } from './grpc-frontend.js';
+import { GrpcServer } from './grpc-server.js';
 import { serveHttpFrontend } from './http-frontend.js';
 import { ServerMetrics } from './metrics.js';
+import type { PacketCall } from './packet-call.js';
 import { createTokenReviewer, type TokenReviewOptions } from './token-review.js';
 import { TunnelCore } from './tunnel-core.js';
 
@@ -88,8 +87,6 @@ export interface KonnectivityServer {
   destroy(): void;
 }
 
-const MIN_PING_MS = 30_000;
-
 /**
  * Starts a Konnectivity proxy-server that upstream agents and clients (and
  * ours) can use: a front end (gRPC ProxyService or HTTP CONNECT, on a unix
@@ -129,55 +126,43 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   const reviews = new Set<AbortController>();
 
   // ---- agent server -------------------------------------------------------
-  const agentServer = new Server({
-    'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 3_600_000,
-    'grpc.http2.min_ping_interval_without_data_ms': MIN_PING_MS,
-    'grpc.keepalive_permit_without_calls': 1,
-  });
-  agentServer.addService(agentService, {
-    connect: (call: ServerDuplexStream<Packet, Packet>) => {
-      const md = call.metadata;
-      const ids = md.get('agentid');
-      const idents = md.get('agentidentifiers');
-      const reject = (code: GrpcStatus, details: string): void => {
-        call.emit('error', { code, details });
-      };
-      if (ids.length !== 1) return reject(GrpcStatus.INVALID_ARGUMENT, `expected exactly 1 agentid, got ${ids.length}`);
-      if (idents.length > 1) return reject(GrpcStatus.INVALID_ARGUMENT, `expected at most 1 agentidentifiers, got ${idents.length}`);
-      if (tokens.length > 0) {
-        const auth = md.get('authorization');
-        const given = auth.length === 1 ? Buffer.from(String(auth[0])) : Buffer.alloc(0);
-        if (!tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
-          metrics.agentAuthFailures++;
-          log(`agent ${String(ids[0])} refused: token not in agentTokens`);
-          return reject(GrpcStatus.UNAUTHENTICATED, 'agent token rejected');
-        }
-      }
-      if (review === undefined) return accept(call, String(ids[0]), idents.length === 1 ? String(idents[0]) : '');
-      // Upstream reviews before sending headers; the agent waits for them, so nothing arrives meanwhile.
-      const stop = new AbortController();
-      reviews.add(stop);
-      call.once('cancelled', () => stop.abort(new Error('agent went away')));
-      void review(md.get('authorization').map(String), stop.signal).then((outcome) => {
-        reviews.delete(stop);
-        if (call.cancelled || stop.signal.aborted) return;
-        if (outcome.ok) return accept(call, String(ids[0]), idents.length === 1 ? String(idents[0]) : '');
+  const connect = (call: PacketCall): void => {
+    const ids = call.metadata('agentid');
+    const idents = call.metadata('agentidentifiers');
+    const auth = call.metadata('authorization');
+    const reject = (code: GrpcCode, details: string): void => call.end(code, details);
+    if (ids.length !== 1) return reject(GrpcCode.INVALID_ARGUMENT, `expected exactly 1 agentid, got ${ids.length}`);
+    if (idents.length > 1) return reject(GrpcCode.INVALID_ARGUMENT, `expected at most 1 agentidentifiers, got ${idents.length}`);
+    const agentId = ids[0] as string;
+    if (tokens.length > 0) {
+      const given = auth.length === 1 ? Buffer.from(auth[0] as string) : Buffer.alloc(0);
+      if (!tokens.some((t) => t.length === given.length && timingSafeEqual(t, given))) {
         metrics.agentAuthFailures++;
-        log(`agent ${String(ids[0])} refused: ${outcome.reason}`);
-        if (outcome.unavailable) reject(GrpcStatus.UNAVAILABLE, 'agent token review unavailable; retry later');
-        else reject(GrpcStatus.UNAUTHENTICATED, 'agent token rejected');
-      });
-      return undefined;
-    },
-  });
+        log(`agent ${agentId} refused: token not in agentTokens`);
+        return reject(GrpcCode.UNAUTHENTICATED, 'agent token rejected');
+      }
+    }
+    if (review === undefined) return accept(call, agentId, idents[0] ?? '');
+    // Upstream reviews before sending headers; the agent waits for them, so nothing arrives meanwhile.
+    const stop = new AbortController();
+    reviews.add(stop);
+    call.once('close', () => stop.abort(new Error('agent went away')));
+    void review(auth, stop.signal).then((outcome) => {
+      reviews.delete(stop);
+      if (call.cancelled || stop.signal.aborted) return;
+      if (outcome.ok) return accept(call, agentId, idents[0] ?? '');
+      metrics.agentAuthFailures++;
+      log(`agent ${agentId} refused: ${outcome.reason}`);
+      if (outcome.unavailable) reject(GrpcCode.UNAVAILABLE, 'agent token review unavailable; retry later');
+      else reject(GrpcCode.UNAUTHENTICATED, 'agent token rejected');
+    });
+    return undefined;
+  };
   /** Registers an authenticated agent stream as a backend and sends it serverid/servercount. */
-  function accept(call: ServerDuplexStream<Packet, Packet>, agentId: string, idents: string): void {
+  function accept(call: PacketCall, agentId: string, idents: string): void {
     const identifiers = parseAgentIdentifiers(idents, false);
     const backend: Backend = { agentId, identifiers, call, draining: false, cidrs: cidrBlock(identifiers.cidr) };
-    const headers = new Metadata();
-    headers.set('serverid', serverId);
-    headers.set('servercount', String(serverCount));
-    call.sendMetadata(headers);
+    call.sendHeaders({ serverid: serverId, servercount: String(serverCount) });
     backends.add(backend);
     metrics.grpc('Connect', 1);
     log(`agent ${backend.agentId} connected`);
@@ -191,20 +176,19 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
       log(`agent ${backend.agentId} disconnected`);
       if (!call.writableEnded) call.end();
     };
-    call.on('data', (p: Packet) => core.fromAgent(backend, p));
+    call.on('data', (p) => core.fromAgent(backend, p));
     call.on('end', onGone);
-    call.on('error', onGone);
     call.on('close', onGone);
   }
-  const agentCreds = ServerCredentials.createSsl(
-    options.clusterCaCert === undefined ? null : toBuffer(options.clusterCaCert),
-    [{ cert_chain: toBuffer(options.clusterCert), private_key: toBuffer(options.clusterKey) }],
-    options.clusterCaCert !== undefined,
-  );
-  const agentPort = await bindGrpc(agentServer, `${hostFor(options.agentBindAddress)}:${options.agentPort ?? 8091}`, agentCreds);
+  const agentServer = new GrpcServer({
+    tls: { cert: options.clusterCert, key: options.clusterKey, ...(options.clusterCaCert !== undefined ? { ca: options.clusterCaCert } : {}), requestCert: options.clusterCaCert !== undefined },
+    routes: { '/AgentService/Connect': connect },
+    keepaliveTimeMs: options.keepaliveTimeMs ?? 3_600_000,
+  });
+  const agentPort = (await agentServer.listen({ port: options.agentPort ?? 8091, host: options.agentBindAddress })) ?? 0;
 
   // ---- front end -------------------------------------------------------------
-  let frontGrpc: Server | undefined;
+  let frontGrpc: GrpcServer | undefined;
   let frontNet: net.Server | undefined;
   const sockets = new Set<net.Socket>();
   let serverPort: number | undefined;
@@ -216,17 +200,18 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     }
   }
   if (mode === 'grpc') {
-    frontGrpc = new Server();
-    frontGrpc.addService(proxyService, {
-      proxy: (call: ServerDuplexStream<Packet, Packet>) => {
+    const routes = {
+      '/ProxyService/Proxy': (call: PacketCall) => {
         metrics.grpc('Proxy', 1);
         serveGrpcFrontend(call, core, () => metrics.grpc('Proxy', -1));
       },
-    });
-    if (options.udsName !== undefined) await bindGrpc(frontGrpc, `unix:${options.udsName}`, ServerCredentials.createInsecure());
-    else {
-      const creds = ServerCredentials.createSsl(toBuffer(options.serverCaCert as string | Buffer), [{ cert_chain: toBuffer(options.serverCert as string | Buffer), private_key: toBuffer(options.serverKey as string | Buffer) }], true);
-      serverPort = await bindGrpc(frontGrpc, `${hostFor(options.serverBindAddress)}:${options.serverPort ?? 8090}`, creds);
+    };
+    if (options.udsName !== undefined) {
+      frontGrpc = new GrpcServer({ routes });
+      await frontGrpc.listen({ path: options.udsName });
+    } else {
+      frontGrpc = new GrpcServer({ routes, tls: { cert: options.serverCert as string | Buffer, key: options.serverKey as string | Buffer, ca: options.serverCaCert as string | Buffer, requestCert: true } });
+      serverPort = await frontGrpc.listen({ port: options.serverPort ?? 8090, host: options.serverBindAddress });
     }
   } else {
     const onSocket = (socket: net.Socket): void => {
@@ -292,8 +277,8 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   const stopAll = (): void => {
     for (const r of reviews) r.abort(new Error('server stopped'));
     core.dispose();
-    agentServer.forceShutdown();
-    frontGrpc?.forceShutdown();
+    agentServer.destroy();
+    frontGrpc?.destroy();
     for (const s of sockets) s.destroy();
     frontNet?.close();
     for (const server of [health, admin]) {
@@ -311,7 +296,7 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     metrics: renderMetrics,
     async close() {
       await Promise.all([
-        new Promise<void>((r) => (frontGrpc ? frontGrpc.tryShutdown(() => r()) : r())),
+        frontGrpc?.close(),
         new Promise<void>((r) => (frontNet ? frontNet.close(() => r()) : r())),
       ]);
       stopAll();
@@ -320,23 +305,3 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   };
 }
 
-function hostFor(bind: string | undefined): string {
-  if (bind === undefined || bind === '') return '0.0.0.0';
-  return bind.includes(':') ? `[${bind}]` : bind;
-}
-
-function bindGrpc(server: Server, address: string, creds: ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, creds, (err, port) => {
-      if (err) reject(new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${address}: ${err.message}. Check that the address is free.`, { cause: err }));
-      else {
-        openServerFlowWindow(server);
-        resolve(port);
-      }
-    });
-  });
-}
-
-function toBuffer(v: string | Buffer): Buffer {
-  return Buffer.isBuffer(v) ? v : Buffer.from(v);
-}

@@ -1,0 +1,123 @@
+import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import { SpokeError } from '@spoke/transport-core';
+import { FLOW_WINDOW } from '../flow-window.js';
+import { DEFAULT_MAX_MESSAGE, encodeGrpcMessage, GrpcCode } from '../grpc-message.js';
+import { PacketCall } from './packet-call.js';
+
+/** Options of {@link GrpcServer}. */
+export interface GrpcServerOptions {
+  /** TLS for the listener; absent = cleartext HTTP/2 (the unix-socket front end). */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert: boolean };
+  /** Stream handlers by `:path` (`/Service/Method`). */
+  routes: Readonly<Record<string, (call: PacketCall) => void>>;
+  /** Server keepalive: a PING after this long without one (grpc's keepalive time). Default: none. */
+  keepaliveTimeMs?: number;
+  /** A PING unanswered this long closes the connection. Default 20000 ms (grpc's). */
+  keepaliveTimeoutMs?: number;
+  /** Largest message accepted. Default 4 MiB (grpc's). */
+  maxMessageBytes?: number;
+}
+
+// Session memory nghttp2 may hold (MB) before it refuses new streams. Queues are bounded by
+// the tunnel core per connection; this only caps what a flood of streams could pin.
+const MAX_SESSION_MEMORY_MB = 256;
+
+/**
+ * A gRPC server for the two Konnectivity streaming methods, straight on
+ * `node:http2`: no per-call interceptor chain, no channelz, messages decoded
+ * from the stream's chunks. It opens 4 MiB flow-control windows (see
+ * flow-window.ts), turns Nagle off, answers unknown methods with UNIMPLEMENTED
+ * and non-gRPC requests with HTTP 415, and sends keepalive PINGs.
+ */
+export class GrpcServer {
+  readonly #server: Http2Server | Http2SecureServer;
+  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #options: GrpcServerOptions;
+
+  constructor(options: GrpcServerOptions) {
+    this.#options = options;
+    const common = { maxSessionMemory: MAX_SESSION_MEMORY_MB, settings: { initialWindowSize: FLOW_WINDOW } };
+    this.#server = options.tls
+      ? http2.createSecureServer({ ...common, cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), requestCert: options.tls.requestCert, rejectUnauthorized: options.tls.requestCert, minVersion: 'TLSv1.2', ALPNProtocols: ['h2'] })
+      : http2.createServer(common);
+    this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+    this.#server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
+    this.#server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => this.#onStream(stream, headers, raw));
+    // TLS handshake failures and garbage from clients are theirs, not ours: drop the socket.
+    this.#server.on('tlsClientError', () => {});
+    this.#server.on('sessionError', () => {});
+  }
+
+  /** Listens on a unix socket path or a TCP port (0 picks one); resolves with the TCP port. */
+  listen(at: { path: string } | { port: number; host?: string | undefined }): Promise<number | undefined> {
+    const where = 'path' in at ? at.path : `${at.host ?? '*'}:${at.port}`;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${where}: ${err.message}. Check that the address is free.`, { cause: err }));
+      this.#server.once('error', onError);
+      const done = (): void => {
+        this.#server.removeListener('error', onError);
+        resolve('path' in at ? undefined : (this.#server.address() as AddressInfo).port);
+      };
+      if ('path' in at) this.#server.listen(at.path, done);
+      else this.#server.listen({ port: at.port, ...(at.host !== undefined && at.host !== '' ? { host: at.host } : {}) }, done);
+    });
+  }
+
+  /** Stops accepting; GOAWAY to every connection; resolves when their streams are done. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sessions) s.close();
+    await closed;
+  }
+
+  /** Closes every connection at once. */
+  destroy(): void {
+    this.#server.close();
+    for (const s of this.#sessions) s.destroy();
+  }
+
+  #onSession(session: ServerHttp2Session): void {
+    this.#sessions.add(session);
+    session.setLocalWindowSize(FLOW_WINDOW);
+    session.on('error', () => {});
+    let keepalive: NodeJS.Timeout | undefined;
+    const every = this.#options.keepaliveTimeMs;
+    if (every !== undefined && every > 0) {
+      const timeout = this.#options.keepaliveTimeoutMs ?? 20_000;
+      keepalive = setInterval(() => {
+        if (session.closed || session.destroyed) return;
+        const deadline = setTimeout(() => session.destroy(), timeout);
+        deadline.unref();
+        const sent = session.ping((err) => {
+          clearTimeout(deadline);
+          if (err) session.destroy();
+        });
+        if (!sent) clearTimeout(deadline);
+      }, every);
+      keepalive.unref();
+    }
+    session.once('close', () => {
+      if (keepalive) clearInterval(keepalive);
+      this.#sessions.delete(session);
+    });
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[]): void {
+    stream.on('error', () => {});
+    const contentType = headers['content-type'] ?? '';
+    if (headers[':method'] !== 'POST' || !/^application\/grpc(?:$|[+;])/.test(contentType)) {
+      // What grpc-go answers a request that is not gRPC.
+      stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: false });
+      stream.end(`invalid gRPC request content-type "${contentType}"\n`);
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    const handler = Object.hasOwn(this.#options.routes, path) ? this.#options.routes[path] : undefined;
+    if (!handler) {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(GrpcCode.UNIMPLEMENTED), 'grpc-message': encodeGrpcMessage(`unknown method ${path}`) }, { endStream: true });
+      return;
+    }
+    handler(new PacketCall(stream, raw, this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE));
+  }
+}

@@ -1,0 +1,120 @@
+import { EventEmitter } from 'node:events';
+import { constants, type ServerHttp2Stream } from 'node:http2';
+import { encodeGrpcMessage, GrpcCode, GrpcMessageReader, GrpcStatusError } from '../grpc-message.js';
+import { decodePacket, encodeGrpcPacket } from '../packet-codec.js';
+import type { Packet } from '../packets.js';
+
+/**
+ * The server side of one bidirectional gRPC stream of Packets
+ * (`/ProxyService/Proxy` or `/AgentService/Connect`) on a raw HTTP/2 stream.
+ *
+ * Events: `data` (a Packet), `end` (the peer half-closed), `drain`, and
+ * `close` (the stream is gone; `cancelled` tells whether it went before we
+ * ended it).
+ */
+export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: []; close: [] }> {
+  readonly #stream: ServerHttp2Stream;
+  readonly #raw: readonly string[];
+  #headersSent = false;
+  #ended = false;
+  #status: { code: number; message: string } = { code: GrpcCode.OK, message: '' };
+
+  constructor(stream: ServerHttp2Stream, rawHeaders: readonly string[], maxMessage: number) {
+    super();
+    this.#stream = stream;
+    this.#raw = rawHeaders;
+    const reader = new GrpcMessageReader(maxMessage);
+    const onMessage = (m: Buffer): void => {
+      let p: Packet;
+      try {
+        p = decodePacket(m);
+      } catch {
+        throw new GrpcStatusError(GrpcCode.INTERNAL, 'malformed Packet message');
+      }
+      this.emit('data', p);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (this.#ended) return;
+      try {
+        reader.push(chunk, onMessage);
+      } catch (err) {
+        if (!(err instanceof GrpcStatusError)) throw err;
+        this.end(err.code, err.details);
+      }
+    });
+    stream.on('end', () => this.emit('end'));
+    stream.on('drain', () => this.emit('drain'));
+    stream.on('wantTrailers', () => {
+      const { code, message } = this.#status;
+      stream.sendTrailers({ 'grpc-status': String(code), ...(message !== '' ? { 'grpc-message': encodeGrpcMessage(message) } : {}) });
+    });
+    // Stream errors (a reset, the session going away) are followed by 'close'.
+    stream.on('error', () => {});
+    stream.on('close', () => this.emit('close'));
+  }
+
+  /** Every value of a request header (metadata key), in the order sent. */
+  metadata(name: string): string[] {
+    const out: string[] = [];
+    for (let i = 0; i + 1 < this.#raw.length; i += 2) if ((this.#raw[i] as string).toLowerCase() === name) out.push(this.#raw[i + 1] as string);
+    return out;
+  }
+
+  /** The stream closed before we ended it (the peer cancelled or went away). */
+  get cancelled(): boolean {
+    return this.#stream.closed && !this.#ended;
+  }
+
+  /** We have ended (or are ending) the stream. */
+  get writableEnded(): boolean {
+    return this.#ended || this.#stream.closed;
+  }
+
+  /** Sends the response headers (with extra metadata) unless they went already. */
+  sendHeaders(extra: Record<string, string> = {}): void {
+    if (this.#headersSent || this.#stream.closed || this.#stream.destroyed) return;
+    this.#headersSent = true;
+    this.#stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...extra }, { waitForTrailers: true });
+  }
+
+  /** Queues a Packet; false when the stream's buffer is full (wait for `drain`). */
+  write(p: Packet, callback?: (err?: Error | null) => void): boolean {
+    if (this.writableEnded) {
+      if (callback) queueMicrotask(() => callback());
+      return true;
+    }
+    this.sendHeaders();
+    return callback ? this.#stream.write(encodeGrpcPacket(p), callback) : this.#stream.write(encodeGrpcPacket(p));
+  }
+
+  /** Ends the stream with a status, after what was written (trailers-only if nothing was). */
+  end(code: number = GrpcCode.OK, message = ''): void {
+    if (this.writableEnded) return;
+    this.#ended = true;
+    this.#status = { code, message };
+    if (this.#stream.destroyed) return;
+    if (!this.#headersSent) {
+      this.#headersSent = true;
+      this.#stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), ...(message !== '' ? { 'grpc-message': encodeGrpcMessage(message) } : {}) },
+        { endStream: true },
+      );
+      return;
+    }
+    this.#stream.end();
+  }
+
+  /** Resets the stream (RST_STREAM CANCEL) at once, dropping what is queued. */
+  reset(): void {
+    this.#ended = true;
+    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  pause(): void {
+    this.#stream.pause();
+  }
+
+  resume(): void {
+    this.#stream.resume();
+  }
+}
