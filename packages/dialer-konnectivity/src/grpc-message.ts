@@ -129,3 +129,10 @@ export function decodeGrpcMessage(value: string): string {
   }
   return Buffer.from(bytes).toString('utf8');
 }
+
+/** Every value of metadata key `name` in raw HTTP/2 headers (`[name, value, …]`), in order. */
+export function metadataValues(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === name) out.push(raw[i + 1] as string);
+  return out;
+}

@@ -6,7 +6,8 @@ import { Client, credentials, Metadata, status, type ClientDuplexStream } from '
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GrpcCode } from '../src/grpc-message.js';
 import { ProxyClient, decodePacket, encodePacket } from '../src/packet-codec.js';
-import { dataPacket, type Packet } from '../src/packets.js';
+import { dataPacket, dialRequest, dialResponse, PacketType, type Packet } from '../src/packets.js';
+import { flowWindowChannelOptions } from '../src/flow-window.js';
 import { GrpcServer } from '../src/server/grpc-server.js';
 import type { PacketCall } from '../src/server/packet-call.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
@@ -66,6 +67,45 @@ describe('GrpcServer', () => {
       expect(seen.metadata).toEqual([['one', 'two']]);
     } finally {
       c.close();
+    }
+  });
+
+  // Regression: with the connection window of a unix-socket session raised to 4 MiB, Node 20
+  // stopped sending on it after a dozen of these streams (the dial-compliance suite's 50
+  // concurrent echoes hung). The shape that hangs: a small answer first, then bulk both ways.
+  it('keeps 50 concurrent streams moving on one unix-socket connection', async () => {
+    const path = join(pki.dir, 'slow.sock');
+    const later = (f: () => void): void => void setTimeout(f, 1);
+    const slow = new GrpcServer({
+      routes: {
+        '/ProxyService/Proxy': (call) => {
+          call.on('data', (p) => later(() => call.write(p.type === PacketType.DIAL_REQ ? dialResponse(p.dialRequest?.random ?? 0n, 5n) : p)));
+          call.on('end', () => later(() => call.end()));
+        },
+      },
+    });
+    await slow.listen({ path });
+    const c = new ProxyClient(`unix:${path}`, credentials.createInsecure(), flowWindowChannelOptions);
+    try {
+      const lengths = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const call = c.proxy();
+          const done = finished(call);
+          call.once('data', () => {
+            call.write(dataPacket(5n, Buffer.alloc(32 * 1024, i)));
+            call.write(dataPacket(5n, Buffer.alloc(32 * 1024, i)));
+            call.end();
+          });
+          call.write(dialRequest('127.0.0.1:1', BigInt(i + 1)));
+          const r = await done;
+          expect(r.code).toBe(status.OK);
+          return r.packets.reduce((n, p) => n + (p.data?.data.length ?? 0), 0);
+        }),
+      );
+      expect(lengths).toEqual(Array.from({ length: 50 }, () => 64 * 1024));
+    } finally {
+      c.close();
+      slow.destroy();
     }
   });
 

@@ -1,11 +1,11 @@
-import type { ClientDuplexStream } from '@grpc/grpc-js';
 import net from 'node:net';
 import { chunks, closeResponse, dataPacket, dialResponse, drainPacket, PacketType, type Packet } from '../packets.js';
+import type { AgentCall } from './agent-call.js';
 import { goDialErrorText } from './dial-error-text.js';
 
 /** How one server stream serves dials. */
 export interface AgentSessionInit {
-  call: ClientDuplexStream<Packet, Packet>;
+  call: AgentCall;
   serverId: string;
   /** Destination check; false answers the dial with an error. */
   allow: (host: string, port: number) => boolean;

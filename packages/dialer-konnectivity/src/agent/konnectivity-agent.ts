@@ -1,13 +1,10 @@
-import { credentials as grpcCredentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { SpokeError } from '@spoke/transport-core';
-import { AgentClient } from '../packet-codec.js';
-import { flowWindowChannelOptions } from '../flow-window.js';
 import { fromGrpcError } from '../errors.js';
-import type { Packet } from '../packets.js';
 import { startAgentHealth } from './agent-health.js';
+import { openAgentCall, type OpenedAgentCall } from './agent-call.js';
 import { AgentSession } from './agent-session.js';
 import { createAllowList } from './allow-list.js';
 import { parseAgentIdentifiers } from './identifiers.js';
@@ -70,6 +67,8 @@ export interface KonnectivityAgent extends EventEmitter {
 }
 
 const MIN_KEEPALIVE_MS = 30_000;
+/** How long a server may take to answer the Connect stream (token review included). */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /**
  * Starts a Konnectivity agent: it dials out to a proxy-server's agent port
@@ -100,90 +99,64 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   let timer: NodeJS.Timeout | undefined;
   let failures = 0;
 
-  const creds = grpcCredentials.createSsl(
-    toBuffer(options.caCert),
-    toBuffer(options.agentKey),
-    toBuffer(options.agentCert),
-  );
-
-  const metadata = (): Metadata => {
-    const md = new Metadata();
-    md.set('agentid', agentId);
-    md.set('agentidentifiers', identifiers);
-    if (options.serviceAccountTokenPath) {
-      // Re-read on every connect so rotated projected tokens are picked up.
-      const token = readFileSync(options.serviceAccountTokenPath, 'utf8').trim();
-      md.set('authorization', `Bearer ${token}`);
-    }
-    return md;
-  };
+  const metadata = (): Record<string, string> => ({
+    agentid: agentId,
+    agentidentifiers: identifiers,
+    // Re-read on every connect so rotated projected tokens are picked up.
+    ...(options.serviceAccountTokenPath ? { authorization: `Bearer ${readFileSync(options.serviceAccountTokenPath, 'utf8').trim()}` } : {}),
+  });
 
   /** One connection attempt; resolves to 'new' | 'duplicate'. */
-  const connectOnce = (): Promise<'new' | 'duplicate'> =>
-    new Promise((resolve, reject) => {
-      // A fresh channel per attempt: behind a load balancer each attempt may reach another server.
-      const client = new AgentClient(where, creds, {
-        'grpc.use_local_subchannel_pool': 1,
-        'grpc.keepalive_time_ms': keepalive,
-        'grpc.keepalive_permit_without_calls': 1,
-        ...flowWindowChannelOptions,
+  const connectOnce = async (): Promise<'new' | 'duplicate'> => {
+    let opened: OpenedAgentCall;
+    try {
+      opened = await openAgentCall({
+        host,
+        port,
+        ca: options.caCert,
+        cert: options.agentCert,
+        key: options.agentKey,
+        metadata: metadata(),
+        keepaliveTimeMs: keepalive,
+        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       });
-      let call: ClientDuplexStream<Packet, Packet>;
-      try {
-        call = client.connect(metadata());
-      } catch (err) {
-        client.close();
-        reject(err);
-        return;
-      }
-      const onError = (err: Error): void => {
-        client.close();
-        reject(fromGrpcError(err, where));
-      };
-      call.once('error', onError);
-      call.once('metadata', (md: Metadata) => {
-        call.removeListener('error', onError);
-        const ids = md.get('serverid');
-        const counts = md.get('servercount');
-        if (ids.length !== 1 || counts.length !== 1) {
-          call.on('error', () => {});
-          call.cancel();
-          client.close();
-          reject(new SpokeError('ERR_PROTOCOL', `${where} sent ${ids.length} serverid and ${counts.length} servercount headers (need exactly one each). Is it a Konnectivity proxy-server?`));
-          return;
-        }
-        const serverId = String(ids[0]);
-        const count = Number(String(counts[0]));
-        if (Number.isInteger(count) && count > 0) serverCount = count;
-        if (sessions.has(serverId) || stopped || draining) {
-          call.on('error', () => {});
-          call.cancel();
-          client.close();
-          resolve('duplicate');
-          return;
-        }
-        const session = new AgentSession({
-          call,
-          serverId,
-          allow,
-          dialTimeoutMs: options.dialTimeoutMs ?? 5000,
-          maxQueuedBytes: options.maxQueuedBytes ?? 4 * 1024 * 1024,
-          stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-          log,
-          onClose: (s, err) => {
-            client.close();
-            if (sessions.get(s.serverId) === s) sessions.delete(s.serverId);
-            log(`stream to server ${s.serverId} ended${err ? `: ${err.message}` : ''}`);
-            emitter.emit('server-lost', s.serverId);
-            if (!stopped) schedule(syncInterval);
-          },
-        });
-        sessions.set(serverId, session);
-        log(`connected to server ${serverId} (servercount ${serverCount})`);
-        emitter.emit('server', serverId);
-        resolve('new');
-      });
+    } catch (err) {
+      throw fromGrpcError(err, where);
+    }
+    const { call } = opened;
+    const ids = opened.metadata('serverid');
+    const counts = opened.metadata('servercount');
+    if (ids.length !== 1 || counts.length !== 1) {
+      call.cancel();
+      throw new SpokeError('ERR_PROTOCOL', `${where} sent ${ids.length} serverid and ${counts.length} servercount headers (need exactly one each). Is it a Konnectivity proxy-server?`);
+    }
+    const serverId = ids[0] as string;
+    const count = Number(counts[0]);
+    if (Number.isInteger(count) && count > 0) serverCount = count;
+    if (sessions.has(serverId) || stopped || draining) {
+      call.cancel();
+      return 'duplicate';
+    }
+    const session = new AgentSession({
+      call,
+      serverId,
+      allow,
+      dialTimeoutMs: options.dialTimeoutMs ?? 5000,
+      maxQueuedBytes: options.maxQueuedBytes ?? 4 * 1024 * 1024,
+      stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+      log,
+      onClose: (s, err) => {
+        if (sessions.get(s.serverId) === s) sessions.delete(s.serverId);
+        log(`stream to server ${s.serverId} ended${err ? `: ${err.message}` : ''}`);
+        emitter.emit('server-lost', s.serverId);
+        if (!stopped) schedule(syncInterval);
+      },
     });
+    sessions.set(serverId, session);
+    log(`connected to server ${serverId} (servercount ${serverCount})`);
+    emitter.emit('server', serverId);
+    return 'new';
+  };
 
   const jitter = (ms: number): number => ms * (0.9 + Math.random() * 0.2);
 
@@ -254,6 +227,3 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   }) as KonnectivityAgent;
 }
 
-function toBuffer(v: string | Buffer | undefined): Buffer | null {
-  return v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v);
-}

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { encodeGrpcMessage, GrpcCode, GrpcMessageReader, GrpcStatusError } from '../grpc-message.js';
-import { decodePacket, encodeGrpcPacket } from '../packet-codec.js';
+import { encodeGrpcMessage, GrpcCode, metadataValues } from '../grpc-message.js';
+import { encodeGrpcPacket } from '../packet-codec.js';
+import { readPackets } from '../packet-reader.js';
 import type { Packet } from '../packets.js';
 
 /**
@@ -23,25 +24,14 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
     super();
     this.#stream = stream;
     this.#raw = rawHeaders;
-    const reader = new GrpcMessageReader(maxMessage);
-    const onMessage = (m: Buffer): void => {
-      let p: Packet;
-      try {
-        p = decodePacket(m);
-      } catch {
-        throw new GrpcStatusError(GrpcCode.INTERNAL, 'malformed Packet message');
-      }
-      this.emit('data', p);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      if (this.#ended) return;
-      try {
-        reader.push(chunk, onMessage);
-      } catch (err) {
-        if (!(err instanceof GrpcStatusError)) throw err;
-        this.end(err.code, err.details);
-      }
-    });
+    readPackets(
+      stream,
+      maxMessage,
+      (p) => {
+        if (!this.#ended) this.emit('data', p);
+      },
+      (err) => this.end(err.code, err.details),
+    );
     stream.on('end', () => this.emit('end'));
     stream.on('drain', () => this.emit('drain'));
     stream.on('wantTrailers', () => {
@@ -55,9 +45,7 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
 
   /** Every value of a request header (metadata key), in the order sent. */
   metadata(name: string): string[] {
-    const out: string[] = [];
-    for (let i = 0; i + 1 < this.#raw.length; i += 2) if ((this.#raw[i] as string).toLowerCase() === name) out.push(this.#raw[i + 1] as string);
-    return out;
+    return metadataValues(this.#raw, name);
   }
 
   /** The stream closed before we ended it (the peer cancelled or went away). */

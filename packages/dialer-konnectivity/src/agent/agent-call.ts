@@ -1,0 +1,170 @@
+import { EventEmitter } from 'node:events';
+import http2, { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+import { FLOW_WINDOW } from '../flow-window.js';
+import { decodeGrpcMessage, DEFAULT_MAX_MESSAGE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc-message.js';
+import { keepAlive } from '../http2-keepalive.js';
+import { encodeGrpcPacket } from '../packet-codec.js';
+import { readPackets } from '../packet-reader.js';
+import type { Packet } from '../packets.js';
+
+/** Where and how an agent opens `/AgentService/Connect`. */
+export interface AgentCallOptions {
+  host: string;
+  port: number;
+  /** PEM CA bundle for the server certificate; absent = Node's default roots. */
+  ca?: string | Buffer | undefined;
+  /** Client certificate and key (mTLS). */
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
+  /** Request metadata (agentid, agentidentifiers, authorization). */
+  metadata: Record<string, string>;
+  /** PING interval on the connection (grpc keepalive time). */
+  keepaliveTimeMs: number;
+  /** Give up when the server has not answered with headers by then. */
+  handshakeTimeoutMs: number;
+}
+
+/** An open Connect stream and the metadata the server answered with. */
+export interface OpenedAgentCall {
+  call: AgentCall;
+  /** Response header values by name (`serverid`, `servercount`, …). */
+  metadata: (name: string) => string[];
+}
+
+// A flood of DATA queued towards a slow server is bounded by the agent's own queues; this
+// only caps what nghttp2 may hold for the session (MB).
+const MAX_SESSION_MEMORY_MB = 256;
+
+/**
+ * The agent's side of one `/AgentService/Connect` stream, on its own HTTP/2
+ * connection (a fresh one per attempt: behind a load balancer each may reach
+ * another server). Events: `data` (a Packet), `end` (the server ended with OK),
+ * `error` (any other end, as a {@link GrpcStatusError}), `drain`.
+ */
+export class AgentCall extends EventEmitter<{ data: [Packet]; end: []; error: [Error]; drain: [] }> {
+  readonly #session: ClientHttp2Session;
+  readonly #stream: ClientHttp2Stream;
+  #done = false;
+
+  constructor(session: ClientHttp2Session, stream: ClientHttp2Stream) {
+    super();
+    this.#session = session;
+    this.#stream = stream;
+    readPackets(
+      stream,
+      DEFAULT_MAX_MESSAGE,
+      (p) => {
+        if (!this.#done) this.emit('data', p);
+      },
+      (err) => this.#finish(err),
+    );
+    stream.on('drain', () => this.emit('drain'));
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => this.#finish(statusOf(trailers)));
+    stream.on('error', () => {});
+    stream.on('close', () => this.#finish(new GrpcStatusError(GrpcCode.UNAVAILABLE, `stream closed (HTTP/2 code ${stream.rstCode ?? 0})`)));
+  }
+
+  /** Queues a Packet; false when the stream's buffer is full (wait for `drain`). */
+  write(p: Packet): boolean {
+    if (this.#done || this.#stream.closed || this.#stream.destroyed) return true;
+    return this.#stream.write(encodeGrpcPacket(p));
+  }
+
+  /** Half-closes our side (nothing more to send). */
+  end(): void {
+    if (!this.#stream.closed && !this.#stream.writableEnded) this.#stream.end();
+  }
+
+  /** Cancels the stream and closes its connection; no events follow. */
+  cancel(): void {
+    this.#done = true;
+    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_CANCEL);
+    this.#session.destroy();
+  }
+
+  pause(): void {
+    this.#stream.pause();
+  }
+
+  resume(): void {
+    this.#stream.resume();
+  }
+
+  // The stream is over: once, 'end' for an OK status, else 'error'; the connection goes with it.
+  #finish(status: GrpcStatusError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (status === undefined) this.emit('end');
+    else this.emit('error', status);
+    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_CANCEL);
+    this.#session.close();
+  }
+}
+
+/** The status in trailers (or a trailers-only response): undefined for OK. */
+function statusOf(headers: IncomingHttpHeaders): GrpcStatusError | undefined {
+  const raw = headers['grpc-status'];
+  const code = raw === undefined ? GrpcCode.UNKNOWN : Number(raw);
+  if (code === GrpcCode.OK) return undefined;
+  const message = headers['grpc-message'];
+  return new GrpcStatusError(Number.isInteger(code) ? code : GrpcCode.UNKNOWN, typeof message === 'string' ? decodeGrpcMessage(message) : raw === undefined ? 'no grpc-status in trailers' : '');
+}
+
+/**
+ * Connects (TLS, ALPN h2, 4 MiB windows, Nagle off) and opens the Connect
+ * stream; resolves once the server has sent its response headers. Rejects
+ * with a {@link GrpcStatusError} (UNAVAILABLE for connection failures, the
+ * server's status for a refusal).
+ */
+export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: o.host,
+      port: o.port,
+      ...(isIP(o.host) === 0 ? { servername: o.host } : {}),
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(o.cert !== undefined && o.key !== undefined ? { cert: o.cert, key: o.key } : {}),
+      ALPNProtocols: ['h2'],
+      minVersion: 'TLSv1.2',
+    });
+    socket.setNoDelay(true);
+    const authority = `${isIP(o.host) === 6 ? `[${o.host}]` : o.host}:${o.port}`;
+    const session = http2.connect(`https://${authority}`, { createConnection: () => socket, settings: { initialWindowSize: FLOW_WINDOW }, maxSessionMemory: MAX_SESSION_MEMORY_MB });
+    let settled = false;
+    const fail = (err: GrpcStatusError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, `no answer from ${authority} within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
+    session.on('error', (err: Error) => fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, err.message)));
+    session.once('connect', () => session.setLocalWindowSize(FLOW_WINDOW));
+    keepAlive(session, o.keepaliveTimeMs);
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/AgentService/Connect',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': 'spoke-konnectivity-agent',
+      ...o.metadata,
+    });
+    stream.on('error', () => {});
+    stream.once('close', () => fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, `stream closed before the server answered (HTTP/2 code ${stream.rstCode ?? 0})`)));
+    // Node passes the raw header list as a third argument (its typings omit it).
+    stream.once('response', ((headers: IncomingHttpHeaders & { ':status'?: number }, _flags: number, raw: string[] = []) => {
+      if (settled) return;
+      if (headers[':status'] !== 200) return fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, `HTTP status ${headers[':status'] ?? '?'} from ${authority}: not a gRPC server`));
+      // A trailers-only response carries the refusal in its headers.
+      if (headers['grpc-status'] !== undefined) return fail(statusOf(headers) ?? new GrpcStatusError(GrpcCode.UNAVAILABLE, 'the server ended the stream at once'));
+      settled = true;
+      clearTimeout(timer);
+      stream.removeAllListeners('close');
+      resolve({ call: new AgentCall(session, stream), metadata: (name) => metadataValues(raw, name) });
+      return undefined;
+    }) as (headers: IncomingHttpHeaders, flags: number) => void);
+  });
+}
