@@ -24,6 +24,9 @@ export interface GrpcServerOptions {
 // the tunnel core per connection; this only caps what a flood of streams could pin.
 const MAX_SESSION_MEMORY_MB = 256;
 
+/** Connection window of cleartext (unix-socket) sessions: see #onSession. */
+const UNIX_SOCKET_WINDOW = 128 * 1024;
+
 /**
  * A gRPC server for the two Konnectivity streaming methods, straight on
  * `node:http2`: no per-call interceptor chain, no channelz, messages decoded
@@ -80,11 +83,12 @@ export class GrpcServer {
 
   #onSession(session: ServerHttp2Session): void {
     this.#sessions.add(session);
-    // Node 20's HTTP/2 stops sending on a cleartext unix-socket session whose connection window
-    // was raised, once enough streams write at once (the compliance suite's 50 concurrent echoes
-    // stalled; plain node:http2 peers reproduce it, TCP and TLS sessions do not): there the
-    // connection window stays at the protocol's 64 KiB and streams keep their 4 MiB windows.
-    if (this.#options.tls) session.setLocalWindowSize(FLOW_WINDOW);
+    // Node 20's HTTP/2 stops processing a cleartext unix-socket session once its peer may have
+    // more unacknowledged bytes in flight than the socket buffers (about 208 KiB by default on
+    // Linux): with 50 concurrent echo streams, a 4 MiB or 256 KiB connection window hung it,
+    // 128 KiB never did (plain node:http2 peers reproduce it; TCP and TLS sessions do not).
+    // Streams keep their 4 MiB windows either way.
+    session.setLocalWindowSize(this.#options.tls ? FLOW_WINDOW : UNIX_SOCKET_WINDOW);
     session.on('error', () => {});
     keepAlive(session, this.#options.keepaliveTimeMs ?? 0, this.#options.keepaliveTimeoutMs);
     session.once('close', () => {
