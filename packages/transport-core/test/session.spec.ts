@@ -247,31 +247,52 @@ describe('spoke/1 session: flow control and fairness', () => {
       expect(Math.max(...competing.map((f) => f.data.length))).toBe(16 * 1024);
     });
 
-    it('while two streams receive, each keeps at most sharedWindow of credit open; alone, the whole window', async () => {
+    it('while two streams receive, each keeps at most sharedWindow of credit open; alone, with its reader keeping up, soloWindow', async () => {
       const { raw, streams } = await rawStreams(2);
       const [a, b] = streams as [Duplex & { id: number }, Duplex & { id: number }];
       for (const s of streams) s.resume();
       const granted = (id: number) => raw.received.reduce((n, f) => (f.type === 'WINDOW' && f.stream === id ? n + f.increment : n), 0);
       const initial = 256 * 1024;
-      // Alone: stream a gets back everything it consumed.
+      // Alone, read as it arrives: stream a gets back what it consumed, and its window grows to soloWindow (1 MiB).
       for (let i = 0; i < 16; i++) raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(16 * 1024) });
-      await waitFor(() => initial + granted(a.id) - 256 * 1024 === initial, 'a’s whole window back');
-      // Both receive, interleaved: credit open per stream falls to sharedWindow (64 KiB), not below half of it.
+      await waitFor(() => initial + granted(a.id) - 256 * 1024 === 1024 * 1024, 'a’s solo window open');
+      // Both receive, interleaved (each within its credit): once a has used up what it was given
+      // alone, credit open per stream falls to sharedWindow (64 KiB).
       let sentA = 256 * 1024;
       let sentB = 0;
-      for (let i = 0; i < 32; i++) {
-        raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(8 * 1024) });
-        raw.send({ type: 'DATA', stream: b.id, data: Buffer.alloc(8 * 1024) });
+      const open = (id: number, sent: number): number => initial + granted(id) - sent;
+      while (sentA < 256 * 1024 + 1024 * 1024 + 256 * 1024) {
+        for (const [s, sent] of [
+          [a, sentA],
+          [b, sentB],
+        ] as const) {
+          if (open(s.id, sent) < 8 * 1024) await waitFor(() => open(s.id, sent) >= 8 * 1024, 'credit');
+          raw.send({ type: 'DATA', stream: s.id, data: Buffer.alloc(8 * 1024) });
+        }
         sentA += 8 * 1024;
         sentB += 8 * 1024;
       }
-      await waitFor(() => initial + granted(b.id) - sentB >= 32 * 1024 && b.readableLength === 0 && a.readableLength === 0, 'both streams consumed');
-      expect(initial + granted(a.id) - sentA).toBeLessThanOrEqual(64 * 1024);
-      expect(initial + granted(b.id) - sentB).toBeLessThanOrEqual(64 * 1024);
+      await waitFor(() => open(b.id, sentB) >= 32 * 1024 && b.readableLength === 0 && a.readableLength === 0, 'both streams consumed');
+      expect(open(a.id, sentA)).toBeLessThanOrEqual(64 * 1024);
+      expect(open(b.id, sentB)).toBeLessThanOrEqual(64 * 1024);
+    });
+
+    it('alone, a reader that falls behind keeps only initialWindow open (what it holds unread is bounded by it)', async () => {
+      const { raw, streams } = await rawStreams(1);
+      const [a] = streams as [Duplex & { id: number }];
+      const granted = (): number => raw.received.reduce((n, f) => (f.type === 'WINDOW' && f.stream === a.id ? n + f.increment : n), 0);
+      // 256 KiB arrive while nobody reads; then the reader takes 128 KiB and stops.
+      for (let i = 0; i < 16; i++) raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(16 * 1024) });
+      await waitFor(() => a.readableLength === 256 * 1024, 'the window filled, unread');
+      expect(granted()).toBe(0);
+      for (let n = 0; n < 128 * 1024; ) n += (a.read(16 * 1024) as Buffer).length;
+      await waitFor(() => granted() > 0, 'a grant for what was read');
+      // 128 KiB unread: the open credit is initialWindow minus that, not soloWindow.
+      expect(256 * 1024 + granted() - 256 * 1024 + a.readableLength).toBe(256 * 1024);
     });
 
     it('validates the policy options with ERR_BAD_OPTION', () => {
-      for (const bad of [{ sharedWindow: 512 }, { sharedWindow: 300_000 }, { frameSize: 100 }, { frameSize: 32768, sharedFrameSize: 65536 }, { contentionHoldMs: 0 }]) {
+      for (const bad of [{ soloWindow: 1024 }, { soloWindow: 64 * 1024 * 1024 }, { sharedWindow: 512 }, { sharedWindow: 300_000 }, { frameSize: 100 }, { frameSize: 32768, sharedFrameSize: 65536 }, { contentionHoldMs: 0 }]) {
         const [x] = createDuplexPair();
         expect(() => sessionOverStream(x, { role: 'initiator', ...bad })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
       }

@@ -8,8 +8,8 @@ export interface StreamHost {
   frameSize(): number;
   /** Our initial window per stream (what we granted the peer at open). */
   readonly localWindow: number;
-  /** The window to keep open for a stream now (at most localWindow). */
-  window(): number;
+  /** The window to keep open for a stream now, given the bytes it holds unread. */
+  window(buffered: number): number;
   /** Queue this stream for the round-robin sender. */
   schedule(stream: SessionStream): void;
   /** Sends DATA now, consuming session credit; returns the bytes sent (0 = no session credit). */
@@ -190,7 +190,7 @@ export class SessionStream extends SocketLikeDuplex {
       this.#host.consumed(delta);
     }
     if (this.#finReceived) return;
-    const window = this.#host.window();
+    const window = this.#host.window(this.readableLength);
     const increment = consumed + window - this.#granted;
     if (increment >= window / 2) {
       this.#granted += increment;

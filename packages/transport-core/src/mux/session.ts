@@ -72,6 +72,12 @@ export interface SessionOptions {
    */
   sharedWindow?: number;
   /**
+   * Credit we keep open for a stream that receives alone while its reader keeps up (has read
+   * everything it was given). Default 1048576 (initialWindow .. sessionWindow); a reader that
+   * falls behind is back to initialWindow, and competing streams to sharedWindow.
+   */
+  soloWindow?: number;
+  /**
    * DATA payload we send for a stream alone. Default 32768 (1024 .. 16 MiB; never
    * above the peer's maxFrame): a frame that fits a 64 KiB socket read is
    * delivered without a copy more often.
@@ -120,6 +126,7 @@ function validate(options: SessionOptions): Resolved {
     maxFrame: options.maxFrame ?? 64 * 1024,
     initialWindow: options.initialWindow ?? 256 * 1024,
     sharedWindow: options.sharedWindow ?? Math.min(64 * 1024, options.initialWindow ?? 256 * 1024),
+    soloWindow: options.soloWindow ?? Math.min(options.sessionWindow ?? 16 * 1024 * 1024, Math.max(1024 * 1024, options.initialWindow ?? 256 * 1024)),
     frameSize: options.frameSize ?? 32 * 1024,
     sharedFrameSize: options.sharedFrameSize ?? Math.min(16 * 1024, options.frameSize ?? 32 * 1024),
     contentionHoldMs: options.contentionHoldMs ?? 50,
@@ -140,6 +147,7 @@ function validate(options: SessionOptions): Resolved {
   if (!int(r.initialWindow, r.maxFrame, LIMITS.maxWindow)) bad(`initialWindow ${r.initialWindow} (maxFrame .. 2^31-1)`);
   if (!int(r.sessionWindow, r.initialWindow, LIMITS.maxWindow)) bad(`sessionWindow ${r.sessionWindow} (initialWindow .. 2^31-1)`);
   if (!int(r.sharedWindow, LIMITS.minFrame, r.initialWindow)) bad(`sharedWindow ${r.sharedWindow} (1024 .. initialWindow)`);
+  if (!int(r.soloWindow, r.initialWindow, r.sessionWindow)) bad(`soloWindow ${r.soloWindow} (initialWindow .. sessionWindow)`);
   if (!int(r.frameSize, LIMITS.minFrame, LIMITS.maxFrame)) bad(`frameSize ${r.frameSize} (1024 .. 16 MiB)`);
   if (!int(r.sharedFrameSize, LIMITS.minFrame, r.frameSize)) bad(`sharedFrameSize ${r.sharedFrameSize} (1024 .. frameSize)`);
   if (!int(r.maxStreams, 1, 2 ** 30)) bad(`maxStreams ${r.maxStreams}`);
@@ -223,7 +231,9 @@ export class Session extends EventEmitter implements Tunnel {
     this.#host = {
       frameSize: () => this.#frameSize(),
       localWindow: this.#o.initialWindow,
-      window: () => (this.#receiving.contended ? this.#o.sharedWindow : this.#o.initialWindow),
+      // Alone, a stream whose reader has taken everything may keep soloWindow open (fewer WINDOW
+      // frames, no credit stalls); a reader that falls behind gets initialWindow back.
+      window: (buffered) => (this.#receiving.contended ? this.#o.sharedWindow : buffered === 0 ? this.#o.soloWindow : this.#o.initialWindow),
       schedule: (s) => this.#schedule(s),
       sendData: (s, chunk) => this.#sendData(s, chunk),
       sendWindow: (stream, increment) => this.#send({ type: 'WINDOW', stream, increment }),
