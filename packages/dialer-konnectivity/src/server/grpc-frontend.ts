@@ -76,8 +76,6 @@ export function serveGrpcFrontend(call: PacketCall, core: TunnelCore, onDone: ()
         if (random !== undefined || !p.dialRequest) return; // one dial per stream
         random = p.dialRequest.random;
         core.dial(fe, p.dialRequest.address, random, p);
-        // Response headers now, while the agent dials: the client handles them before DIAL_RSP arrives.
-        call.sendHeaders();
         return;
       case PacketType.DATA:
         if (p.data) core.data(fe, p.data.data);
