@@ -86,7 +86,8 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
       );
       notes.push(`CPU ms per GiB, ${direction}: upstream ${formatCpu(go)}; ours ${formatCpu(ours)}; spoke hub ${formatCpu(viaHub)}`);
     }
-    const samples = Math.max(50, Math.floor(o.dialSamples / 4));
+    // As many samples as the spoke/1 dial rows: a p99 of 500 samples rests on its 5 slowest dials.
+    const samples = o.dialSamples;
     const [go, ours, viaHub] = await dialSamples([open(dialers.go), open(dialers.ours), open(dialers.hub)], samples);
     const us = (v: number): string => `${num(v)} µs`;
     for (const [q, label] of [
