@@ -257,7 +257,7 @@ describe('spoke/1 session: flow control and fairness', () => {
       for (let i = 0; i < 16; i++) raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(16 * 1024) });
       await waitFor(() => initial + granted(a.id) - 256 * 1024 === 1024 * 1024, 'a’s solo window open');
       // Both receive, interleaved (each within its credit): once a has used up what it was given
-      // alone, credit open per stream falls to sharedWindow (64 KiB).
+      // alone, credit open per stream falls to sharedWindow (32 KiB).
       let sentA = 256 * 1024;
       let sentB = 0;
       const open = (id: number, sent: number): number => initial + granted(id) - sent;
@@ -272,9 +272,9 @@ describe('spoke/1 session: flow control and fairness', () => {
         sentA += 8 * 1024;
         sentB += 8 * 1024;
       }
-      await waitFor(() => open(b.id, sentB) >= 32 * 1024 && b.readableLength === 0 && a.readableLength === 0, 'both streams consumed');
-      expect(open(a.id, sentA)).toBeLessThanOrEqual(64 * 1024);
-      expect(open(b.id, sentB)).toBeLessThanOrEqual(64 * 1024);
+      await waitFor(() => open(b.id, sentB) >= 16 * 1024 && b.readableLength === 0 && a.readableLength === 0, 'both streams consumed');
+      expect(open(a.id, sentA)).toBeLessThanOrEqual(32 * 1024);
+      expect(open(b.id, sentB)).toBeLessThanOrEqual(32 * 1024);
     });
 
     it('alone, a reader that falls behind keeps only initialWindow open (what it holds unread is bounded by it)', async () => {

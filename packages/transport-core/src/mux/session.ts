@@ -67,7 +67,7 @@ export interface SessionOptions {
   initialWindow?: number;
   /**
    * Credit we keep open per stream while several streams receive at once, so that
-   * a bulk stream cannot queue much ahead of an interactive one. Default 65536
+   * a bulk stream cannot queue much ahead of an interactive one. Default 32768
    * (1024 .. initialWindow; set it to initialWindow to turn this off).
    */
   sharedWindow?: number;
@@ -125,7 +125,7 @@ function validate(options: SessionOptions): Resolved {
     onDial: options.onDial,
     maxFrame: options.maxFrame ?? 64 * 1024,
     initialWindow: options.initialWindow ?? 256 * 1024,
-    sharedWindow: options.sharedWindow ?? Math.min(64 * 1024, options.initialWindow ?? 256 * 1024),
+    sharedWindow: options.sharedWindow ?? Math.min(32 * 1024, options.initialWindow ?? 256 * 1024),
     soloWindow: options.soloWindow ?? Math.min(options.sessionWindow ?? 16 * 1024 * 1024, Math.max(1024 * 1024, options.initialWindow ?? 256 * 1024)),
     frameSize: options.frameSize ?? 32 * 1024,
     sharedFrameSize: options.sharedFrameSize ?? Math.min(16 * 1024, options.frameSize ?? 32 * 1024),
