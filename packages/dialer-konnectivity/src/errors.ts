@@ -34,7 +34,7 @@ interface GrpcLikeError {
   message?: unknown;
 }
 
-/** Maps a gRPC status error (from grpc-js) to a SpokeError. `where` names the server for the message. */
+/** Maps a gRPC status error (grpc-js's, or our GrpcStatusError) to a SpokeError. `where` names the server for the message. */
 export function fromGrpcError(err: unknown, where: string, target?: string): SpokeError {
   if (err instanceof SpokeError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as GrpcLikeError;

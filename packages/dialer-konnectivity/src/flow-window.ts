@@ -13,3 +13,9 @@ export const FLOW_WINDOW = 4 * 1024 * 1024;
 /** grpc-js channel options that open the window on a client channel. */
 export const flowWindowChannelOptions: ChannelOptions = { 'grpc-node.flow_control_window': FLOW_WINDOW };
 
+/**
+ * Options of every HTTP/2 session our server and agent open: the 4 MiB stream window, and
+ * the memory (MB) nghttp2 may hold for one session before it refuses new streams. Our own
+ * queues bound what one connection holds; this only caps what a flood of streams could pin.
+ */
+export const http2SessionOptions = { settings: { initialWindowSize: FLOW_WINDOW }, maxSessionMemory: 256 } as const;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import http2, { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { FLOW_WINDOW } from '../flow-window.js';
+import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
 import { decodeGrpcMessage, DEFAULT_MAX_MESSAGE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc-message.js';
 import { keepAlive } from '../http2-keepalive.js';
 import { encodeGrpcPacket } from '../packet-codec.js';
@@ -33,9 +33,6 @@ export interface OpenedAgentCall {
   metadata: (name: string) => string[];
 }
 
-// A flood of DATA queued towards a slow server is bounded by the agent's own queues; this
-// only caps what nghttp2 may hold for the session (MB).
-const MAX_SESSION_MEMORY_MB = 256;
 
 /**
  * The agent's side of one `/AgentService/Connect` stream, on its own HTTP/2
@@ -131,7 +128,7 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
     });
     socket.setNoDelay(true);
     const authority = `${isIP(o.host) === 6 ? `[${o.host}]` : o.host}:${o.port}`;
-    const session = http2.connect(`https://${authority}`, { createConnection: () => socket, settings: { initialWindowSize: FLOW_WINDOW }, maxSessionMemory: MAX_SESSION_MEMORY_MB });
+    const session = http2.connect(`https://${authority}`, { ...http2SessionOptions, createConnection: () => socket });
     let settled = false;
     const fail = (err: GrpcStatusError): void => {
       if (settled) return;

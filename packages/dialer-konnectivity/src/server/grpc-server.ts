@@ -1,7 +1,7 @@
 import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
-import { FLOW_WINDOW } from '../flow-window.js';
+import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
 import { keepAlive } from '../http2-keepalive.js';
 import { DEFAULT_MAX_MESSAGE, encodeGrpcMessage, GrpcCode } from '../grpc-message.js';
 import { PacketCall } from './packet-call.js';
@@ -20,10 +20,6 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
 }
 
-// Session memory nghttp2 may hold (MB) before it refuses new streams. Queues are bounded by
-// the tunnel core per connection; this only caps what a flood of streams could pin.
-const MAX_SESSION_MEMORY_MB = 256;
-
 /** Connection window of cleartext (unix-socket) sessions: see #onSession. */
 const UNIX_SOCKET_WINDOW = 128 * 1024;
 
@@ -41,10 +37,9 @@ export class GrpcServer {
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
-    const common = { maxSessionMemory: MAX_SESSION_MEMORY_MB, settings: { initialWindowSize: FLOW_WINDOW } };
     this.#server = options.tls
-      ? http2.createSecureServer({ ...common, cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), requestCert: options.tls.requestCert, rejectUnauthorized: options.tls.requestCert, minVersion: 'TLSv1.2', ALPNProtocols: ['h2'] })
-      : http2.createServer(common);
+      ? http2.createSecureServer({ ...http2SessionOptions, cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), requestCert: options.tls.requestCert, rejectUnauthorized: options.tls.requestCert, minVersion: 'TLSv1.2', ALPNProtocols: ['h2'] })
+      : http2.createServer(http2SessionOptions);
     this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     this.#server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     this.#server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => this.#onStream(stream, headers, raw));
