@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeGrpcMessage, encodeGrpcMessage, GrpcCode, GrpcMessageReader, GrpcStatusError } from './grpc-message.js';
+import { decodeGrpcMessage, encodeGrpcMessage, GrpcCode, GrpcMessageReader, GrpcStatusError, statusFromHeaders, statusHeaders } from './grpc-message.js';
 
 function frame(body: Buffer, flag = 0): Buffer {
   const out = Buffer.alloc(5 + body.length);
@@ -81,5 +81,15 @@ describe('grpc-message text', () => {
     expect(decodeGrpcMessage(wire)).toBe(text);
     expect(decodeGrpcMessage('plain')).toBe('plain');
     expect(decodeGrpcMessage('bad %zz escape')).toBe('bad %zz escape');
+  });
+});
+
+describe('status headers', () => {
+  it('round-trip a status through trailer fields; OK reads as no error, missing grpc-status as UNKNOWN', () => {
+    const err = statusFromHeaders(statusHeaders(GrpcCode.UNAVAILABLE, 'agent gone — retry'));
+    expect([err?.code, err?.details]).toEqual([GrpcCode.UNAVAILABLE, 'agent gone — retry']);
+    expect(statusHeaders(GrpcCode.OK, '')).toEqual({ 'grpc-status': '0' });
+    expect(statusFromHeaders({ 'grpc-status': '0' })).toBeUndefined();
+    expect(statusFromHeaders({})?.code).toBe(GrpcCode.UNKNOWN);
   });
 });

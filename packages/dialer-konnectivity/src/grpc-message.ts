@@ -7,6 +7,9 @@
 /** Bytes of the gRPC message prefix: compressed flag, u32-BE length. */
 export const GRPC_PREFIX = 5;
 
+/** The content type of gRPC requests and responses. */
+export const GRPC_CONTENT_TYPE = 'application/grpc';
+
 /** The status codes we send or read. */
 export const GrpcCode = {
   OK: 0,
@@ -135,4 +138,18 @@ export function metadataValues(raw: readonly string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === name) out.push(raw[i + 1] as string);
   return out;
+}
+
+/** A status as trailer fields (or the status part of a trailers-only response). */
+export function statusHeaders(code: number, message: string): Record<string, string> {
+  return { 'grpc-status': String(code), ...(message !== '' ? { 'grpc-message': encodeGrpcMessage(message) } : {}) };
+}
+
+/** The status that trailers (or a trailers-only response) carry: undefined for OK. */
+export function statusFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): GrpcStatusError | undefined {
+  const raw = headers['grpc-status'];
+  const code = raw === undefined ? GrpcCode.UNKNOWN : Number(raw);
+  if (code === GrpcCode.OK) return undefined;
+  const message = headers['grpc-message'];
+  return new GrpcStatusError(Number.isInteger(code) ? code : GrpcCode.UNKNOWN, typeof message === 'string' ? decodeGrpcMessage(message) : raw === undefined ? 'no grpc-status in trailers' : '');
 }

@@ -6,10 +6,10 @@ export const KEEPALIVE_TIMEOUT_MS = 20_000;
 /**
  * gRPC keepalive on an HTTP/2 connection: a PING every `everyMs` (0 = none),
  * and the session destroyed if one is not answered within `timeoutMs`.
- * Returns the function that stops it (also stopped when the session closes).
+ * It stops when the session closes.
  */
-export function keepAlive(session: Http2Session, everyMs: number, timeoutMs = KEEPALIVE_TIMEOUT_MS): () => void {
-  if (!(everyMs > 0)) return () => {};
+export function keepAlive(session: Http2Session, everyMs: number, timeoutMs = KEEPALIVE_TIMEOUT_MS): void {
+  if (!(everyMs > 0)) return;
   const timer = setInterval(() => {
     if (session.closed || session.destroyed) return;
     const deadline = setTimeout(() => session.destroy(), timeoutMs);
@@ -21,7 +21,5 @@ export function keepAlive(session: Http2Session, everyMs: number, timeoutMs = KE
     if (!sent) clearTimeout(deadline);
   }, everyMs);
   timer.unref();
-  const stop = (): void => clearInterval(timer);
-  session.once('close', stop);
-  return stop;
+  session.once('close', () => clearInterval(timer));
 }

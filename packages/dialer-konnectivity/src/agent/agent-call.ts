@@ -3,7 +3,7 @@ import http2, { constants, type ClientHttp2Session, type ClientHttp2Stream, type
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
-import { decodeGrpcMessage, DEFAULT_MAX_MESSAGE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc-message.js';
+import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues, statusFromHeaders } from '../grpc-message.js';
 import { keepAlive } from '../http2-keepalive.js';
 import { encodeGrpcPacket } from '../packet-codec.js';
 import { readPackets } from '../packet-reader.js';
@@ -58,7 +58,7 @@ export class AgentCall extends EventEmitter<{ data: [Packet]; end: []; error: [E
       (err) => this.#finish(err),
     );
     stream.on('drain', () => this.emit('drain'));
-    stream.on('trailers', (trailers: IncomingHttpHeaders) => this.#finish(statusOf(trailers)));
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => this.#finish(statusFromHeaders(trailers)));
     stream.on('error', () => {});
     stream.on('close', () => this.#finish(new GrpcStatusError(GrpcCode.UNAVAILABLE, `stream closed (HTTP/2 code ${stream.rstCode ?? 0})`)));
   }
@@ -100,15 +100,6 @@ export class AgentCall extends EventEmitter<{ data: [Packet]; end: []; error: [E
   }
 }
 
-/** The status in trailers (or a trailers-only response): undefined for OK. */
-function statusOf(headers: IncomingHttpHeaders): GrpcStatusError | undefined {
-  const raw = headers['grpc-status'];
-  const code = raw === undefined ? GrpcCode.UNKNOWN : Number(raw);
-  if (code === GrpcCode.OK) return undefined;
-  const message = headers['grpc-message'];
-  return new GrpcStatusError(Number.isInteger(code) ? code : GrpcCode.UNKNOWN, typeof message === 'string' ? decodeGrpcMessage(message) : raw === undefined ? 'no grpc-status in trailers' : '');
-}
-
 /**
  * Connects (TLS, ALPN h2, 4 MiB windows, Nagle off) and opens the Connect
  * stream; resolves once the server has sent its response headers. Rejects
@@ -144,7 +135,7 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
     const stream = session.request({
       ':method': 'POST',
       ':path': '/AgentService/Connect',
-      'content-type': 'application/grpc',
+      'content-type': GRPC_CONTENT_TYPE,
       te: 'trailers',
       'user-agent': 'spoke-konnectivity-agent',
       ...o.metadata,
@@ -156,7 +147,7 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
       if (settled) return;
       if (headers[':status'] !== 200) return fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, `HTTP status ${headers[':status'] ?? '?'} from ${authority}: not a gRPC server`));
       // A trailers-only response carries the refusal in its headers.
-      if (headers['grpc-status'] !== undefined) return fail(statusOf(headers) ?? new GrpcStatusError(GrpcCode.UNAVAILABLE, 'the server ended the stream at once'));
+      if (headers['grpc-status'] !== undefined) return fail(statusFromHeaders(headers) ?? new GrpcStatusError(GrpcCode.UNAVAILABLE, 'the server ended the stream at once'));
       settled = true;
       clearTimeout(timer);
       stream.removeAllListeners('close');

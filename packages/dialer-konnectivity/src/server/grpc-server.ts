@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
 import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
 import { keepAlive } from '../http2-keepalive.js';
-import { DEFAULT_MAX_MESSAGE, encodeGrpcMessage, GrpcCode } from '../grpc-message.js';
+import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, statusHeaders } from '../grpc-message.js';
 import { PacketCall } from './packet-call.js';
 
 /** Options of {@link GrpcServer}. */
@@ -103,7 +103,7 @@ export class GrpcServer {
     const path = headers[':path'] ?? '';
     const handler = Object.hasOwn(this.#options.routes, path) ? this.#options.routes[path] : undefined;
     if (!handler) {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(GrpcCode.UNIMPLEMENTED), 'grpc-message': encodeGrpcMessage(`unknown method ${path}`) }, { endStream: true });
+      stream.respond({ ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusHeaders(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`) }, { endStream: true });
       return;
     }
     handler(new PacketCall(stream, raw, this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE));

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { encodeGrpcMessage, GrpcCode, metadataValues } from '../grpc-message.js';
+import { GRPC_CONTENT_TYPE, GrpcCode, metadataValues, statusHeaders } from '../grpc-message.js';
 import { encodeGrpcPacket } from '../packet-codec.js';
 import { readPackets } from '../packet-reader.js';
 import type { Packet } from '../packets.js';
@@ -36,7 +36,7 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
     stream.on('drain', () => this.emit('drain'));
     stream.on('wantTrailers', () => {
       const { code, message } = this.#status;
-      stream.sendTrailers({ 'grpc-status': String(code), ...(message !== '' ? { 'grpc-message': encodeGrpcMessage(message) } : {}) });
+      stream.sendTrailers(statusHeaders(code, message));
     });
     // Stream errors (a reset, the session going away) are followed by 'close'.
     stream.on('error', () => {});
@@ -62,7 +62,7 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
   sendHeaders(extra: Record<string, string> = {}): void {
     if (this.#headersSent || this.#stream.closed || this.#stream.destroyed) return;
     this.#headersSent = true;
-    this.#stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...extra }, { waitForTrailers: true });
+    this.#stream.respond({ ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...extra }, { waitForTrailers: true });
   }
 
   /** Queues a Packet; false when the stream's buffer is full (wait for `drain`). */
@@ -83,10 +83,7 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
     if (this.#stream.destroyed) return;
     if (!this.#headersSent) {
       this.#headersSent = true;
-      this.#stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), ...(message !== '' ? { 'grpc-message': encodeGrpcMessage(message) } : {}) },
-        { endStream: true },
-      );
+      this.#stream.respond({ ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusHeaders(code, message) }, { endStream: true });
       return;
     }
     this.#stream.end();
