@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { SpokeError, connectTls, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
 
 /**
  * Opens the raw connection to a Konnectivity server's front end: through
@@ -21,7 +22,8 @@ export function connectSocket(target: { path: string } | { host: string; port: n
     socket.once('error', (err) => {
       signal.removeEventListener('abort', onAbort);
       const mapped = SpokeError.from(err, { target: where, hop: 'konnectivity' });
-      reject(new SpokeError(mapped.code === 'ERR_INTERNAL' ? 'ERR_TUNNEL_CLOSED' : mapped.code, `Cannot reach the Konnectivity server at ${where}: ${mapped.message}`, { cause: err, target: where, hop: 'konnectivity' }));
+      // The server, not the destination, is unreachable: never a dial code such as ERR_DIAL_REFUSED.
+      reject(new SpokeError('ERR_TUNNEL_CLOSED', `Cannot reach the Konnectivity server at ${where}: ${mapped.message}`, { cause: err, target: where, hop: 'konnectivity' }));
     });
     socket.once('connect', () => {
       signal.removeEventListener('abort', onAbort);
@@ -29,4 +31,19 @@ export function connectSocket(target: { path: string } | { host: string; port: n
       resolve(socket);
     });
   });
+}
+
+/**
+ * Connects to a Konnectivity server's front end: a unix socket as it is, TCP
+ * with (m)TLS verified against `tls.ca`, offering `alpn` in the handshake.
+ */
+export async function connectServer(target: { path: string } | { host: string; port: number }, tls: KonnectivityTlsOptions | undefined, signal: AbortSignal, via?: Dialer, alpn?: string[]): Promise<Duplex> {
+  const raw = await connectSocket(target, signal, via);
+  if ('path' in target) return raw;
+  try {
+    return await connectTls(raw, { host: target.host, hop: 'konnectivity' }, { ...tls, ...(alpn !== undefined ? { alpn } : {}) }, signal);
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  }
 }

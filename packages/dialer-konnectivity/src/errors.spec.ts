@@ -1,6 +1,6 @@
-import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { codeForDialError, fromGrpcError } from './errors.js';
+import { GrpcCode } from './grpc-message.js';
 
 describe('error mapping', () => {
   it.each([
@@ -16,8 +16,8 @@ describe('error mapping', () => {
   });
 
   it('maps gRPC statuses', () => {
-    expect(fromGrpcError({ code: status.UNAVAILABLE, details: 'x' }, 'unix:/s').code).toBe('ERR_TUNNEL_CLOSED');
-    expect(fromGrpcError({ code: status.UNAUTHENTICATED, details: 'x' }, 'h:1').code).toBe('ERR_AUTH_FAILED');
-    expect(fromGrpcError({ code: status.UNIMPLEMENTED, details: 'x' }, 'h:1').code).toBe('ERR_PROTOCOL');
+    expect(fromGrpcError({ code: GrpcCode.UNAVAILABLE, details: 'x' }, 'unix:/s').code).toBe('ERR_TUNNEL_CLOSED');
+    expect(fromGrpcError({ code: GrpcCode.UNAUTHENTICATED, details: 'x' }, 'h:1').code).toBe('ERR_AUTH_FAILED');
+    expect(fromGrpcError({ code: GrpcCode.UNIMPLEMENTED, details: 'x' }, 'h:1').code).toBe('ERR_PROTOCOL');
   });
 });

@@ -1,5 +1,5 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { SpokeError, type SpokeErrorCode } from '@spoke/transport-core';
+import { GrpcCode } from './grpc-message.js';
 
 const HOP = 'konnectivity';
 
@@ -42,18 +42,18 @@ export function fromGrpcError(err: unknown, where: string, target?: string): Spo
   const details = typeof e.details === 'string' && e.details !== '' ? e.details : String(e.message ?? err);
   const init = { cause: err, hop: HOP, ...(target !== undefined ? { target } : {}) };
   switch (code) {
-    case GrpcStatus.UNAVAILABLE:
+    case GrpcCode.UNAVAILABLE:
       return new SpokeError('ERR_TUNNEL_CLOSED', `The Konnectivity server at ${where} is unavailable (${details}). Check that it runs and the address (--uds-name / port) is right.`, init);
-    case GrpcStatus.UNAUTHENTICATED:
-    case GrpcStatus.PERMISSION_DENIED:
+    case GrpcCode.UNAUTHENTICATED:
+    case GrpcCode.PERMISSION_DENIED:
       return new SpokeError('ERR_AUTH_FAILED', `The Konnectivity server at ${where} rejected our credentials (${details}). Check the client certificate or token.`, init);
-    case GrpcStatus.DEADLINE_EXCEEDED:
+    case GrpcCode.DEADLINE_EXCEEDED:
       return new SpokeError('ERR_DIAL_TIMEOUT', `The Konnectivity server at ${where} did not answer in time (${details}). Raise timeoutMs or check the server.`, init);
-    case GrpcStatus.CANCELLED:
+    case GrpcCode.CANCELLED:
       return new SpokeError('ERR_TUNNEL_CLOSED', `The Konnectivity stream to ${where} was cancelled (${details}).`, init);
-    case GrpcStatus.UNIMPLEMENTED:
+    case GrpcCode.UNIMPLEMENTED:
       return new SpokeError('ERR_PROTOCOL', `${where} does not serve /ProxyService/Proxy (${details}). Check that it is a Konnectivity server in gRPC mode.`, init);
-    case GrpcStatus.RESOURCE_EXHAUSTED:
+    case GrpcCode.RESOURCE_EXHAUSTED:
       return new SpokeError('ERR_FRAME_TOO_LARGE', `The Konnectivity server at ${where} refused a message as too large (${details}).`, init);
     default:
       return new SpokeError('ERR_TUNNEL_CLOSED', `The Konnectivity stream to ${where} failed (${details}). Retry; check the server's logs if it persists.`, init);

@@ -1,5 +1,3 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
-
 /**
  * HTTP/2 receive window for every Konnectivity hop we run (client, server,
  * agent): 4 MiB per stream and per connection. Node's default (64 KiB) caps each
@@ -10,8 +8,17 @@ import type { ChannelOptions } from '@grpc/grpc-js';
  */
 export const FLOW_WINDOW = 4 * 1024 * 1024;
 
-/** grpc-js channel options that open the window on a client channel. */
-export const flowWindowChannelOptions: ChannelOptions = { 'grpc-node.flow_control_window': FLOW_WINDOW };
+/**
+ * Connection window of an HTTP/2 session we receive on: FLOW_WINDOW over TLS, 128 KiB in
+ * cleartext (unix sockets). Node 20's HTTP/2 stops processing a cleartext unix-socket
+ * session once its peer may have more unacknowledged bytes in flight than the socket
+ * buffers (about 208 KiB by default on Linux): with 50 concurrent echo streams a 4 MiB or
+ * 256 KiB connection window hung it, 128 KiB never did (plain node:http2 peers reproduce
+ * it; TCP and TLS sessions do not). Streams keep their 4 MiB windows either way.
+ */
+export function connectionWindow(encrypted: boolean): number {
+  return encrypted ? FLOW_WINDOW : 128 * 1024;
+}
 
 /**
  * Options of every HTTP/2 session our server and agent open: the 4 MiB stream window, and

@@ -1,9 +1,7 @@
-import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
   checkTimeout,
-  connectTls,
   formatTarget,
   isUnixTarget,
   parseTarget,
@@ -13,12 +11,9 @@ import {
   type Target,
   type ViaOption,
 } from '@spoke/transport-core';
-import { ProxyClient } from './packet-codec.js';
-import { flowWindowChannelOptions } from './flow-window.js';
-import type { ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
 import { dialError, fromGrpcError } from './errors.js';
-import { finishCall, type ProxyCall } from './grpc-call.js';
-import { connectSocket } from './connect-socket.js';
+import { GrpcChannel } from './grpc-channel.js';
+import { connectServer } from './connect-socket.js';
 import { deferEnd } from './deferred-end.js';
 import { httpConnect } from './http-connect.js';
 import { closeDial, dialRequest, PacketType, randomInt63, type Packet } from './packets.js';
@@ -60,6 +55,9 @@ export interface KonnectivityDialerOptions extends ViaOption {
 
 const HOP = 'konnectivity';
 
+/** How long connecting (and TLS) to the server may take, as grpc's default connect timeout. */
+const CONNECT_TIMEOUT_MS = 20_000;
+
 /**
  * A Dialer that reaches destinations through a Konnectivity server
  * (apiserver-network-proxy), exactly as kube-apiserver does: in gRPC mode one
@@ -86,25 +84,25 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
   const server = serverAddress(options);
   const where = options.uds !== undefined ? `unix:${options.uds}` : `${server.host}:${server.port}`;
   let closed = false;
-  let client: ProxyServiceClient | undefined;
+  let channel: GrpcChannel | undefined;
 
-  const grpcClient = (): ProxyServiceClient => {
-    if (options.via) {
-      throw new SpokeError('ERR_BAD_OPTION', 'via is supported in http-connect mode only (grpc-js dials its own connections).');
-    }
-    client ??= new ProxyClient(grpcTarget(options, server), channelCredentials(options), channelOptions(options));
-    return client;
-  };
-
+  // A call refused unprocessed (it landed on a connection that was just closing) is tried
+  // once more, on a fresh connection, as grpc's transparent retry does.
   const dialGrpc = (address: string, signal: AbortSignal): Promise<Duplex> =>
-    new Promise((resolve, reject) => {
-      let call: ProxyCall;
-      try {
-        call = grpcClient().proxy();
-      } catch (err) {
-        reject(err);
-        return;
-      }
+    dialGrpcOnce(address, signal, true).catch((err: unknown) => {
+      if (err instanceof RefusedUnprocessed) return dialGrpcOnce(address, signal, false);
+      throw err;
+    });
+
+  const dialGrpcOnce = async (address: string, signal: AbortSignal, mayRetry: boolean): Promise<Duplex> => {
+    channel ??= new GrpcChannel({
+      server: options.uds !== undefined ? { path: options.uds } : server,
+      tls: options.tls,
+      via: options.via,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    const call = await channel.call('/ProxyService/Proxy', signal);
+    return new Promise((resolve, reject) => {
       const random = randomInt63();
       const done = (): void => {
         signal.removeEventListener('abort', onAbort);
@@ -116,17 +114,17 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         done();
         // Tell the server to forget the pending dial, as upstream's client does.
         if (!call.writableEnded) call.write(closeDial(random));
-        finishCall(call, closeTimeoutMs);
+        call.finish(closeTimeoutMs);
         reject(signal.reason);
       };
       const onError = (err: unknown): void => {
         done();
-        finishCall(call, 0);
-        reject(fromGrpcError(err, where, address));
+        call.finish(0);
+        reject(mayRetry && call.refused ? new RefusedUnprocessed() : fromGrpcError(err, where, address));
       };
       const onEnd = (): void => {
         done();
-        finishCall(call, 0);
+        call.finish(0);
         reject(new SpokeError('ERR_TUNNEL_CLOSED', `${where} ended the Proxy stream before answering the dial to ${address}. Check the server's logs.`, { target: address, hop: HOP }));
       };
       const onPacket = (p: Packet): void => {
@@ -138,26 +136,30 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         done();
         const rsp = p.dialResponse;
         if (rsp.error !== '') {
-          finishCall(call, closeTimeoutMs);
+          call.finish(closeTimeoutMs);
           reject(dialError(rsp.error, address));
           return;
         }
         resolve(new ProxyStream({ call, connectID: rsp.connectID, target: address, where, closeTimeoutMs, endGraceMs }));
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       call.on('data', onPacket);
       call.on('error', onError);
       call.on('end', onEnd);
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
       call.write(dialRequest(address, random));
     });
+  };
 
   const dialConnect = async (address: string, signal: AbortSignal): Promise<Duplex> => {
-    const raw = await connectSocket(options.uds !== undefined ? { path: options.uds } : server, signal, options.via);
+    const socket = await connectServer(options.uds !== undefined ? { path: options.uds } : server, options.tls, signal, options.via);
     try {
-      const socket = options.uds !== undefined ? raw : await connectTls(raw, { host: server.host, hop: HOP }, tlsClientOptions(options), signal);
       return deferEnd(await httpConnect(socket, address, where, signal), endGraceMs);
     } catch (err) {
-      raw.destroy();
+      socket.destroy();
       throw err;
     }
   };
@@ -184,10 +186,13 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
     async close() {
       closed = true;
       // Established streams keep their own HTTP/2 streams; close() lets them finish.
-      client?.close();
+      channel?.close();
     },
   };
 }
+
+/** A Proxy call the server refused before processing it: safe to try again. */
+class RefusedUnprocessed extends Error {}
 
 function serverAddress(options: KonnectivityDialerOptions): { host: string; port: number } {
   if (options.url === undefined) return { host: 'localhost', port: 0 };
@@ -204,43 +209,4 @@ function serverAddress(options: KonnectivityDialerOptions): { host: string; port
     throw new SpokeError('ERR_BAD_OPTION', `Connecting to ${options.url} over TCP needs tls ({ ca, cert, key }): Konnectivity servers require mTLS on TCP front ends.`);
   }
   return { host, port };
-}
-
-function grpcTarget(options: KonnectivityDialerOptions, server: { host: string; port: number }): string {
-  if (options.uds !== undefined) return `unix:${options.uds}`;
-  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-}
-
-function channelCredentials(options: KonnectivityDialerOptions): ChannelCredentials {
-  if (options.uds !== undefined) return grpcCredentials.createInsecure();
-  const t = options.tls ?? {};
-  return grpcCredentials.createSsl(toBuffer(t.ca), toBuffer(t.key), toBuffer(t.cert));
-}
-
-function channelOptions(options: KonnectivityDialerOptions): ChannelOptions {
-  const o: ChannelOptions = {
-    // Each dialer owns its connection; sharing subchannels across dialers would mix credentials.
-    'grpc.use_local_subchannel_pool': 1,
-    ...flowWindowChannelOptions,
-  };
-  const name = options.tls?.servername;
-  if (name !== undefined) {
-    o['grpc.ssl_target_name_override'] = name;
-    o['grpc.default_authority'] = name;
-  }
-  return o;
-}
-
-function tlsClientOptions(options: KonnectivityDialerOptions): { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; servername?: string } {
-  const t = options.tls ?? {};
-  return {
-    ...(t.ca !== undefined ? { ca: t.ca } : {}),
-    ...(t.cert !== undefined ? { cert: t.cert } : {}),
-    ...(t.key !== undefined ? { key: t.key } : {}),
-    ...(t.servername !== undefined ? { servername: t.servername } : {}),
-  };
-}
-
-function toBuffer(v: string | Buffer | undefined): Buffer | null {
-  return v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v);
 }

@@ -1,7 +1,5 @@
-import { makeGenericClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { GRPC_PREFIX } from './grpc-message.js';
-import { AgentServiceService, type AgentServiceClient } from './gen/agent.js';
-import { Packet, PacketType, ProxyServiceService, type ProxyServiceClient } from './gen/konnectivity-client/proto/client/client.js';
+import { Packet, PacketType } from './gen/konnectivity-client/proto/client/client.js';
 
 /**
  * Packet (de)serialisation for the gRPC hops, with a hand-written fast path for
@@ -56,7 +54,7 @@ function writeBigVarint(buf: Buffer, off: number, v: bigint): number {
   return off;
 }
 
-/** Serialises a Packet for grpc-js. */
+/** Serialises a Packet (the gRPC message, without its 5-byte prefix). */
 export function encodePacket(p: Packet): Buffer {
   return encodeAfter(p, 0);
 }
@@ -154,23 +152,7 @@ function decodeData(buf: Buffer): Packet | undefined {
   return { type: PacketType.DATA, data: { connectID, error: '', data } };
 }
 
-/** Deserialises a Packet from grpc-js. Throws (as the generated decoder does) on malformed input. */
+/** Deserialises a Packet. Throws (as the generated decoder does) on malformed input. */
 export function decodePacket(buf: Buffer): Packet {
   return decodeData(buf) ?? Packet.decode(buf);
 }
-
-function withFastCodec<T extends ServiceDefinition>(service: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [name, method] of Object.entries(service)) {
-    out[name] = { ...method, requestSerialize: encodePacket, requestDeserialize: decodePacket, responseSerialize: encodePacket, responseDeserialize: decodePacket };
-  }
-  return out as T;
-}
-
-/** /ProxyService/Proxy with the fast codec. */
-export const proxyService = withFastCodec(ProxyServiceService);
-/** /AgentService/Connect with the fast codec. */
-export const agentService = withFastCodec(AgentServiceService);
-/** gRPC clients for the two services, with the fast codec. */
-export const ProxyClient = makeGenericClientConstructor(proxyService, 'ProxyService') as unknown as typeof ProxyServiceClient;
-export const AgentClient = makeGenericClientConstructor(agentService, 'AgentService') as unknown as typeof AgentServiceClient;

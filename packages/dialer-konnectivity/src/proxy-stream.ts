@@ -1,11 +1,11 @@
 import { Duplex } from 'node:stream';
-import { finishCall, type ProxyCall } from './grpc-call.js';
+import type { GrpcClientCall } from './grpc-client-call.js';
 import { chunks, closeRequest, dataPacket, PacketType, type Packet } from './packets.js';
 import { tunnelLost } from './errors.js';
 
 /** Settings of one established gRPC-mode connection. */
 export interface ProxyStreamInit {
-  call: ProxyCall;
+  call: GrpcClientCall;
   connectID: bigint;
   /** `host:port` being reached, for messages. */
   target: string;
@@ -68,7 +68,7 @@ export class ProxyStream extends Duplex {
         this.#remoteClosed = true;
         this.#clearTimers();
         this.#end();
-        finishCall(this.#init.call, this.#init.closeTimeoutMs);
+        this.#init.call.finish(this.#init.closeTimeoutMs);
         return;
       default:
         // Unknown or irrelevant packet types are ignored, as upstream does.
@@ -115,7 +115,7 @@ export class ProxyStream extends Duplex {
     this.#closeTimer = setTimeout(() => {
       this.#remoteClosed = true;
       this.#end();
-      finishCall(this.#init.call, 0);
+      this.#init.call.finish(0);
     }, this.#init.closeTimeoutMs);
     this.#closeTimer.unref();
   }
@@ -136,10 +136,10 @@ export class ProxyStream extends Duplex {
     const { call } = this.#init;
     if (!this.#remoteClosed) {
       // Tell the agent to close the destination; don't wait for the answer.
-      if (!this.#closing && !call.writableEnded && !call.destroyed) call.write(closeRequest(this.#init.connectID));
+      if (!this.#closing && !call.writableEnded && !call.done) call.write(closeRequest(this.#init.connectID));
       this.#remoteClosed = true;
     }
-    finishCall(call, this.#init.closeTimeoutMs);
+    call.finish(this.#init.closeTimeoutMs);
     callback(err);
   }
 }

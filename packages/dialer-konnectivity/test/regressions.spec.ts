@@ -5,7 +5,7 @@ import { isAbortError, type Dialer } from '@spoke/transport-core';
 import { closedTcpPort, createHangingTarget, readAll, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
-import { AgentClient, agentService, ProxyClient } from '../src/packet-codec.js';
+import { AgentClient, agentService, ProxyClient } from './grpc-js-peers.js';
 import { closeRequest, closeResponse, dialRequest, dialResponse, PacketType } from '../src/packets.js';
 import type { Packet } from '../src/gen/konnectivity-client/proto/client/client.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';

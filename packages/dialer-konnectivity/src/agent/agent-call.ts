@@ -1,13 +1,10 @@
-import { EventEmitter } from 'node:events';
-import http2, { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import http2, { type IncomingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
-import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues, statusFromHeaders } from '../grpc-message.js';
+import { GrpcClientCall } from '../grpc-client-call.js';
+import { GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues, statusFromHeaders } from '../grpc-message.js';
 import { keepAlive } from '../http2-keepalive.js';
-import { encodeGrpcPacket } from '../packet-codec.js';
-import { readPackets } from '../packet-reader.js';
-import type { Packet } from '../packets.js';
 
 /** Where and how an agent opens `/AgentService/Connect`. */
 export interface AgentCallOptions {
@@ -28,76 +25,9 @@ export interface AgentCallOptions {
 
 /** An open Connect stream and the metadata the server answered with. */
 export interface OpenedAgentCall {
-  call: AgentCall;
+  call: GrpcClientCall;
   /** Response header values by name (`serverid`, `servercount`, …). */
   metadata: (name: string) => string[];
-}
-
-
-/**
- * The agent's side of one `/AgentService/Connect` stream, on its own HTTP/2
- * connection (a fresh one per attempt: behind a load balancer each may reach
- * another server). Events: `data` (a Packet), `end` (the server ended with OK),
- * `error` (any other end, as a {@link GrpcStatusError}), `drain`.
- */
-export class AgentCall extends EventEmitter<{ data: [Packet]; end: []; error: [Error]; drain: [] }> {
-  readonly #session: ClientHttp2Session;
-  readonly #stream: ClientHttp2Stream;
-  #done = false;
-
-  constructor(session: ClientHttp2Session, stream: ClientHttp2Stream) {
-    super();
-    this.#session = session;
-    this.#stream = stream;
-    readPackets(
-      stream,
-      DEFAULT_MAX_MESSAGE,
-      (p) => {
-        if (!this.#done) this.emit('data', p);
-      },
-      (err) => this.#finish(err),
-    );
-    stream.on('drain', () => this.emit('drain'));
-    stream.on('trailers', (trailers: IncomingHttpHeaders) => this.#finish(statusFromHeaders(trailers)));
-    stream.on('error', () => {});
-    stream.on('close', () => this.#finish(new GrpcStatusError(GrpcCode.UNAVAILABLE, `stream closed (HTTP/2 code ${stream.rstCode ?? 0})`)));
-  }
-
-  /** Queues a Packet; false when the stream's buffer is full (wait for `drain`). */
-  write(p: Packet): boolean {
-    if (this.#done || this.#stream.closed || this.#stream.destroyed) return true;
-    return this.#stream.write(encodeGrpcPacket(p));
-  }
-
-  /** Half-closes our side (nothing more to send). */
-  end(): void {
-    if (!this.#stream.closed && !this.#stream.writableEnded) this.#stream.end();
-  }
-
-  /** Cancels the stream and closes its connection; no events follow. */
-  cancel(): void {
-    this.#done = true;
-    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_CANCEL);
-    this.#session.destroy();
-  }
-
-  pause(): void {
-    this.#stream.pause();
-  }
-
-  resume(): void {
-    this.#stream.resume();
-  }
-
-  // The stream is over: once, 'end' for an OK status, else 'error'; the connection goes with it.
-  #finish(status: GrpcStatusError | undefined): void {
-    if (this.#done) return;
-    this.#done = true;
-    if (status === undefined) this.emit('end');
-    else this.emit('error', status);
-    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_CANCEL);
-    this.#session.close();
-  }
 }
 
 /**
@@ -151,7 +81,9 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
       settled = true;
       clearTimeout(timer);
       stream.removeAllListeners('close');
-      resolve({ call: new AgentCall(session, stream), metadata: (name) => metadataValues(raw, name) });
+      // The connection is this call's alone (a fresh one per attempt): it goes when the call does.
+      const call = new GrpcClientCall(stream, { onDone: (cancelled) => (cancelled ? session.destroy() : session.close()) });
+      resolve({ call, metadata: (name) => metadataValues(raw, name) });
       return undefined;
     }) as (headers: IncomingHttpHeaders, flags: number) => void);
   });

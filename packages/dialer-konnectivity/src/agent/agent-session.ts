@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { chunks, closeResponse, dataPacket, dialResponse, drainPacket, PacketType, type Packet } from '../packets.js';
-import type { AgentCall } from './agent-call.js';
+import type { GrpcClientCall } from '../grpc-client-call.js';
 import { goDialErrorText } from './dial-error-text.js';
 
 /** How one server stream serves dials. */
 export interface AgentSessionInit {
-  call: AgentCall;
+  call: GrpcClientCall;
   serverId: string;
   /** Destination check; false answers the dial with an error. */
   allow: (host: string, port: number) => boolean;

@@ -1,7 +1,7 @@
 import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
-import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
+import { connectionWindow, http2SessionOptions } from '../flow-window.js';
 import { keepAlive } from '../http2-keepalive.js';
 import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, statusHeaders } from '../grpc-message.js';
 import { PacketCall } from './packet-call.js';
@@ -19,9 +19,6 @@ export interface GrpcServerOptions {
   /** Largest message accepted. Default 4 MiB (grpc's). */
   maxMessageBytes?: number;
 }
-
-/** Connection window of cleartext (unix-socket) sessions: see #onSession. */
-const UNIX_SOCKET_WINDOW = 128 * 1024;
 
 /**
  * A gRPC server for the two Konnectivity streaming methods, straight on
@@ -78,12 +75,7 @@ export class GrpcServer {
 
   #onSession(session: ServerHttp2Session): void {
     this.#sessions.add(session);
-    // Node 20's HTTP/2 stops processing a cleartext unix-socket session once its peer may have
-    // more unacknowledged bytes in flight than the socket buffers (about 208 KiB by default on
-    // Linux): with 50 concurrent echo streams, a 4 MiB or 256 KiB connection window hung it,
-    // 128 KiB never did (plain node:http2 peers reproduce it; TCP and TLS sessions do not).
-    // Streams keep their 4 MiB windows either way.
-    session.setLocalWindowSize(this.#options.tls ? FLOW_WINDOW : UNIX_SOCKET_WINDOW);
+    session.setLocalWindowSize(connectionWindow(this.#options.tls !== undefined));
     session.on('error', () => {});
     keepAlive(session, this.#options.keepaliveTimeMs ?? 0, this.#options.keepaliveTimeoutMs);
     session.once('close', () => {
