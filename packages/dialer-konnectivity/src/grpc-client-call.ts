@@ -154,7 +154,9 @@ export class GrpcClientCall extends EventEmitter<{ data: [Packet]; end: []; erro
     this.#done = true;
     if (status === undefined) this.emit('end');
     else this.emit('error', status);
-    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_CANCEL);
+    // Reset only a stream we still send on: once both sides ended it is closed, and a
+    // RST_STREAM there is an invalid frame (a Node server closes a connection after 1,000).
+    if (!this.#stream.closed && !this.#stream.writableEnded) this.#stream.close(constants.NGHTTP2_CANCEL);
     this.#onDone?.(false);
   }
 }

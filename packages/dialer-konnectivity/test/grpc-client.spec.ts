@@ -177,6 +177,35 @@ describe('gRPC client on node:http2', () => {
     expect((err as SpokeError).message).toMatch(message);
   });
 
+  it('keeps one connection to our gRPC server usable over 1,200 sequential dials (no RST_STREAM on a closed stream)', async () => {
+    // A Node HTTP/2 server closes a connection after 1,000 invalid frames: a RST_STREAM for a
+    // stream both sides had ended was one per dial, and the 1,032nd dial failed.
+    const dir = mkdtempSync(join(tmpdir(), 'spoke-grpc-client-'));
+    const path = join(dir, 's.sock');
+    const grpc = new GrpcServer({
+      routes: {
+        '/ProxyService/Proxy': (call) => {
+          call.sendHeaders({});
+          call.on('data', (p: Packet) => {
+            if (p.type === PacketType.DIAL_REQ && p.dialRequest) call.write(dialResponse(p.dialRequest.random, 1n));
+            if (p.type === PacketType.CLOSE_REQ && p.closeRequest) call.write(closeResponse(p.closeRequest.connectID));
+          });
+          // As upstream's server: the call is over once the client half-closes.
+          call.on('end', () => call.end());
+        },
+      },
+    });
+    await grpc.listen({ path });
+    cleanups.push(() => {
+      grpc.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const d = dialer(path);
+    let dialled = 0;
+    for (; dialled < 1200; dialled++) (await dial(d)).destroy();
+    expect(dialled).toBe(1200);
+  });
+
   it('tries a call the server refused unprocessed (REFUSED_STREAM) once more, and only once', async () => {
     let streams = 0;
     const once1 = await serveProxy(echoProxy, (st) => {
