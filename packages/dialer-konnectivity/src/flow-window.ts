@@ -9,7 +9,7 @@
 export const FLOW_WINDOW = 4 * 1024 * 1024;
 
 /**
- * Connection window of an HTTP/2 session we receive on: FLOW_WINDOW over TLS, 128 KiB in
+ * Connection window of our server's HTTP/2 sessions: FLOW_WINDOW over TLS, 128 KiB in
  * cleartext (unix sockets). Node 20's HTTP/2 stops processing a cleartext unix-socket
  * session once its peer may have more unacknowledged bytes in flight than the socket
  * buffers (about 208 KiB by default on Linux): with 50 concurrent echo streams a 4 MiB or
