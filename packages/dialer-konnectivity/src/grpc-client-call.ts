@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { DEFAULT_MAX_MESSAGE, GrpcCode, GrpcStatusError, statusFromHeaders } from './grpc-message.js';
-import { encodeGrpcPacket } from './packet-codec.js';
+import { writeGrpcPacket } from './packet-codec.js';
 import { readPackets } from './packet-reader.js';
 import type { Packet } from './packets.js';
 
@@ -91,7 +91,7 @@ export class GrpcClientCall extends EventEmitter<{ data: [Packet]; end: []; erro
       if (callback) process.nextTick(callback);
       return true;
     }
-    return this.#stream.write(encodeGrpcPacket(p), callback ? () => callback() : undefined);
+    return writeGrpcPacket(this.#stream, p, callback ? () => callback() : undefined);
   }
 
   /** Half-closes our side (nothing more to send). */

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Packet } from './gen/konnectivity-client/proto/client/client.js';
 import { closeRequest, dataPacket, dialRequest, dialResponse, drainPacket, PacketType } from './packets.js';
-import { decodePacket, encodePacket } from './packet-codec.js';
+import { Writable } from 'node:stream';
+import { decodePacket, encodeGrpcPacket, encodePacket, writeGrpcPacket } from './packet-codec.js';
 
 const generated = (p: Packet): Buffer => Buffer.from(Packet.encode(p).finish());
 
@@ -43,6 +44,38 @@ describe('packet codec (DATA fast path)', () => {
     const wire = generated(dataPacket(5n, Buffer.from('hello')));
     for (let cut = 3; cut < wire.length; cut++) {
       expect(() => decodePacket(wire.subarray(0, cut))).toThrow();
+    }
+  });
+});
+
+describe('writeGrpcPacket', () => {
+  it('writes the same gRPC message as encodeGrpcPacket, a large payload as a chunk of its own, and calls back once', async () => {
+    const cases = [...dataCases(), dialRequest('10.0.0.1:443', 7n), closeRequest(9n), drainPacket()];
+    for (const p of cases) {
+      const chunks: Buffer[] = [];
+      const sink = new Writable({
+        writev(parts, done) {
+          for (const { chunk } of parts) chunks.push(chunk as Buffer);
+          done();
+        },
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk);
+          done();
+        },
+      });
+      let calls = 0;
+      await new Promise<void>((resolve) => {
+        writeGrpcPacket(sink, p, () => {
+          calls++;
+          resolve();
+        });
+      });
+      expect(Buffer.concat(chunks).equals(encodeGrpcPacket(p))).toBe(true);
+      expect(calls).toBe(1);
+      const payload = p.data?.data;
+      // A payload of 4 KiB or more is not copied: the last chunk is the payload itself.
+      if (payload !== undefined && payload.length >= 4096) expect(chunks[chunks.length - 1]).toBe(payload);
+      else expect(chunks).toHaveLength(1);
     }
   });
 });

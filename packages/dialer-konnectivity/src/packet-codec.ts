@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { GRPC_PREFIX } from './grpc-message.js';
 import { Packet, PacketType } from './gen/konnectivity-client/proto/client/client.js';
 
@@ -71,28 +72,68 @@ export function encodeGrpcPacket(p: Packet): Buffer {
   return out;
 }
 
+/** DATA payloads at least this large are written beside their header instead of copied into it. */
+const SPLIT_PAYLOAD = 4096;
+
+/**
+ * Writes a Packet to an HTTP/2 stream as one gRPC message. A large DATA payload
+ * goes out as a chunk of its own behind a small header (corked, so HTTP/2 takes
+ * both in one writev): it is neither copied nor given a buffer of its own, which
+ * in a bulk transfer is most of the allocation and the garbage collection.
+ * `callback` runs once HTTP/2 took the whole message.
+ */
+export function writeGrpcPacket(stream: Writable, p: Packet, callback?: (err?: Error | null) => void): boolean {
+  const d = fastData(p);
+  if (d === undefined || d.data.length < SPLIT_PAYLOAD) return stream.write(encodeGrpcPacket(p), callback);
+  const head = Buffer.allocUnsafe(GRPC_PREFIX + dataHeadSize(d.connectID, d.data.length));
+  writeDataHead(head, GRPC_PREFIX, d.connectID, d.data.length);
+  head[0] = 0;
+  head.writeUInt32BE(head.length - GRPC_PREFIX + d.data.length, 1);
+  stream.cork();
+  stream.write(head);
+  const ok = stream.write(d.data, callback);
+  stream.uncork();
+  return ok;
+}
+
+// The DATA packets the hand-written codec encodes: no error text, a non-negative connectID
+// (a negative one is a ten-byte two's-complement varint: rare enough for the generated path).
+function fastData(p: Packet): { connectID: bigint; data: Buffer } | undefined {
+  const d = p.data;
+  return p.type === PacketType.DATA && d !== undefined && d.error === '' && d.connectID >= 0n ? d : undefined;
+}
+
+// Bytes of a DATA packet before its payload: type, the Data message's tag and length, connectID, payload tag and length.
+function dataHeadSize(connectID: bigint, length: number): number {
+  const idBytes = connectID === 0n ? 0 : 1 + bigVarintSize(connectID);
+  const inner = idBytes + (length === 0 ? 0 : 1 + varintSize(length) + length);
+  return 2 + 1 + varintSize(inner) + inner - length;
+}
+
+// Writes the part of a DATA packet before its payload at `off`; returns where the payload goes.
+function writeDataHead(out: Buffer, off: number, connectID: bigint, length: number): number {
+  const idBytes = connectID === 0n ? 0 : 1 + bigVarintSize(connectID);
+  out[off] = TAG_TYPE;
+  out[off + 1] = PacketType.DATA;
+  out[off + 2] = TAG_DATA;
+  off = writeVarint(out, off + 3, idBytes + (length === 0 ? 0 : 1 + varintSize(length) + length));
+  if (idBytes > 0) {
+    out[off++] = TAG_CONNECT_ID;
+    off = writeBigVarint(out, off, connectID);
+  }
+  if (length > 0) {
+    out[off++] = TAG_BYTES;
+    off = writeVarint(out, off, length);
+  }
+  return off;
+}
+
 // Encodes `p` into a new buffer after `prefix` reserved (unwritten) bytes.
 function encodeAfter(p: Packet, prefix: number): Buffer {
-  const d = p.data;
-  // A negative connectID is a ten-byte two's-complement varint: rare enough for the generated path.
-  if (p.type === PacketType.DATA && d !== undefined && d.error === '' && d.connectID >= 0n) {
-    const idBytes = d.connectID === 0n ? 0 : 1 + bigVarintSize(d.connectID);
-    const dataBytes = d.data.length === 0 ? 0 : 1 + varintSize(d.data.length) + d.data.length;
-    const inner = idBytes + dataBytes;
-    const out = Buffer.allocUnsafe(prefix + 2 + 1 + varintSize(inner) + inner);
-    out[prefix] = TAG_TYPE;
-    out[prefix + 1] = PacketType.DATA;
-    out[prefix + 2] = TAG_DATA;
-    let off = writeVarint(out, prefix + 3, inner);
-    if (idBytes > 0) {
-      out[off++] = TAG_CONNECT_ID;
-      off = writeBigVarint(out, off, d.connectID);
-    }
-    if (dataBytes > 0) {
-      out[off++] = TAG_BYTES;
-      off = writeVarint(out, off, d.data.length);
-      out.set(d.data, off);
-    }
+  const d = fastData(p);
+  if (d !== undefined) {
+    const out = Buffer.allocUnsafe(prefix + dataHeadSize(d.connectID, d.data.length) + d.data.length);
+    out.set(d.data, writeDataHead(out, prefix, d.connectID, d.data.length));
     return out;
   }
   const u8 = Packet.encode(p).finish();

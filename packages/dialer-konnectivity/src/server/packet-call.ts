@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { GRPC_CONTENT_TYPE, GrpcCode, metadataValues, statusHeaders } from '../grpc-message.js';
-import { encodeGrpcPacket } from '../packet-codec.js';
+import { writeGrpcPacket } from '../packet-codec.js';
 import { readPackets } from '../packet-reader.js';
 import type { Packet } from '../packets.js';
 
@@ -72,7 +72,7 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
       return true;
     }
     this.sendHeaders();
-    return callback ? this.#stream.write(encodeGrpcPacket(p), callback) : this.#stream.write(encodeGrpcPacket(p));
+    return writeGrpcPacket(this.#stream, p, callback);
   }
 
   /** Ends the stream with a status, after what was written (trailers-only if nothing was). */
