@@ -29,6 +29,27 @@ describe('GrpcMessageReader', () => {
     expect(collect(new GrpcMessageReader(), bytes)).toEqual(expected.slice(0, 3));
   });
 
+  it('offers a message spread over chunks to onParts as views of them, and joins it when onParts declines', () => {
+    for (const accept of [true, false]) {
+      for (let cut = 0; cut <= stream.length; cut += cut < 40 ? 1 : 997) {
+        const chunks = [stream.subarray(0, cut), stream.subarray(cut, cut + 20_000), stream.subarray(cut + 20_000)];
+        const out: string[] = [];
+        let views = true;
+        const onParts = (parts: Buffer[], length: number): boolean => {
+          expect(parts.reduce((n, b) => n + b.length, 0)).toBe(length);
+          views &&= parts.every((b) => chunks.some((c) => c.buffer === b.buffer));
+          if (accept) out.push(Buffer.concat(parts).toString('hex'));
+          return accept;
+        };
+        const reader = new GrpcMessageReader();
+        for (const c of chunks) reader.push(c, (m) => out.push(m.toString('hex')), onParts);
+        expect(out).toEqual(expected);
+        // Declined, a message is joined, and later ones may be views of the joined copy.
+        if (accept) expect(views).toBe(true);
+      }
+    }
+  });
+
   it('hands out a whole message inside one chunk as a view of it (no copy)', () => {
     const chunk = frame(Buffer.from('view'));
     let seen: Buffer | undefined;

@@ -62,7 +62,12 @@ export class GrpcMessageReader {
     return this.#have;
   }
 
-  push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+  /**
+   * Feeds a chunk; calls `onMessage` with each complete message. A message that
+   * arrived in several chunks is first offered to `onParts` as views of them
+   * (its bytes in order, no copy); when that returns false it is joined.
+   */
+  push(chunk: Buffer, onMessage: (message: Buffer) => void, onParts?: (parts: Buffer[], length: number) => boolean): void {
     let buf = chunk;
     let off = 0;
     if (this.#have > 0) {
@@ -73,7 +78,9 @@ export class GrpcMessageReader {
         this.#need = GRPC_PREFIX + this.#length(this.#byte(0), this.#byte(1), this.#byte(2), this.#byte(3), this.#byte(4));
       }
       if (this.#have < this.#need) return;
-      buf = Buffer.concat(this.#parts, this.#have);
+      const split = onParts ? this.#split() : undefined;
+      if (split && onParts?.(split.body, this.#need - GRPC_PREFIX)) buf = split.rest;
+      else buf = Buffer.concat(this.#parts, this.#have);
       this.#parts = [];
       this.#have = 0;
       this.#need = -1;
@@ -90,6 +97,34 @@ export class GrpcMessageReader {
       this.#have = rest.length;
       if (rest.length >= GRPC_PREFIX) this.#need = GRPC_PREFIX + this.#length(rest[0] as number, rest[1] as number, rest[2] as number, rest[3] as number, rest[4] as number);
     }
+  }
+
+  // The complete message at the head of #parts as views (prefix skipped), and what follows it.
+  #split(): { body: Buffer[]; rest: Buffer } {
+    const body: Buffer[] = [];
+    let skip = GRPC_PREFIX;
+    let left = this.#need - GRPC_PREFIX;
+    let rest: Buffer = Buffer.alloc(0);
+    for (let p of this.#parts) {
+      if (skip > 0) {
+        if (p.length <= skip) {
+          skip -= p.length;
+          continue;
+        }
+        p = p.subarray(skip);
+        skip = 0;
+      }
+      if (p.length <= left) {
+        body.push(p);
+        left -= p.length;
+      } else {
+        // Only the last chunk reaches past the message.
+        body.push(p.subarray(0, left));
+        rest = p.subarray(left);
+        left = 0;
+      }
+    }
+    return { body, rest };
   }
 
   #byte(i: number): number {

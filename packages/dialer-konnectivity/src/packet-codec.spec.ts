@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Packet } from './gen/konnectivity-client/proto/client/client.js';
 import { closeRequest, dataPacket, dialRequest, dialResponse, drainPacket, PacketType } from './packets.js';
 import { Writable } from 'node:stream';
-import { decodePacket, encodeGrpcPacket, encodePacket, writeGrpcPacket } from './packet-codec.js';
+import { decodeDataParts, decodePacket, encodeGrpcPacket, encodePacket, writeGrpcPacket } from './packet-codec.js';
 
 const generated = (p: Packet): Buffer => Buffer.from(Packet.encode(p).finish());
 
@@ -77,5 +77,27 @@ describe('writeGrpcPacket', () => {
       if (payload !== undefined && payload.length >= 4096) expect(chunks[chunks.length - 1]).toBe(payload);
       else expect(chunks).toHaveLength(1);
     }
+  });
+});
+
+describe('decodeDataParts', () => {
+  it('reads DATA split anywhere after its header as views of the parts, and declines anything else', () => {
+    for (const p of dataCases()) {
+      const whole = encodePacket(p);
+      const payload = p.data?.data ?? Buffer.alloc(0);
+      const head = whole.length - payload.length;
+      for (const cut of [head, head + 1, head + Math.floor(payload.length / 2), whole.length - 1]) {
+        if (cut < head || cut >= whole.length) continue;
+        const parts = [whole.subarray(0, cut), whole.subarray(cut)];
+        const d = decodeDataParts(parts, whole.length);
+        expect(d?.connectID).toBe(p.data?.connectID);
+        expect(Buffer.concat(d?.data ?? []).equals(payload)).toBe(true);
+        expect(d?.data.every((b) => b.buffer === whole.buffer)).toBe(true);
+      }
+      // The header cut in two: not the fast layout, the caller joins.
+      if (head > 2) expect(decodeDataParts([whole.subarray(0, 2), whole.subarray(2)], whole.length)).toBeUndefined();
+    }
+    const dial = encodePacket(dialRequest('10.0.0.1:443', 7n));
+    expect(decodeDataParts([dial.subarray(0, 5), dial.subarray(5)], dial.length)).toBeUndefined();
   });
 });

@@ -193,6 +193,31 @@ function decodeData(buf: Buffer): Packet | undefined {
   return { type: PacketType.DATA, data: { connectID, error: '', data } };
 }
 
+/**
+ * A DATA message that arrived in several chunks, decoded without joining them:
+ * its connectID and its payload as views of the chunks. Undefined unless the
+ * layout is the fast one (as decodeData) with the header inside the first chunk.
+ */
+export function decodeDataParts(parts: readonly Buffer[], length: number): { connectID: bigint; data: Buffer[] } | undefined {
+  const first = parts[0];
+  if (first === undefined || first.length < 3 || first[0] !== TAG_TYPE || first[1] !== PacketType.DATA || first[2] !== TAG_DATA) return undefined;
+  const len = readVarint(first, 3, first.length);
+  if (len === undefined || len[1] + len[0] !== length) return undefined;
+  let pos = len[1];
+  let connectID = 0n;
+  if (pos < first.length && first[pos] === TAG_CONNECT_ID) {
+    const id = readBigVarint(first, pos + 1, first.length);
+    if (id === undefined) return undefined;
+    [connectID, pos] = id;
+  }
+  if (pos >= first.length || first[pos] !== TAG_BYTES) return undefined;
+  const n = readVarint(first, pos + 1, first.length);
+  // The payload must run exactly to the end of the message.
+  if (n === undefined || n[1] + n[0] !== length) return undefined;
+  const data = [first.subarray(n[1]), ...parts.slice(1)].filter((b) => b.length > 0);
+  return { connectID, data };
+}
+
 /** Deserialises a Packet. Throws (as the generated decoder does) on malformed input. */
 export function decodePacket(buf: Buffer): Packet {
   return decodeData(buf) ?? Packet.decode(buf);

@@ -1,7 +1,7 @@
 import type { Http2Stream } from 'node:http2';
 import { GrpcCode, GrpcMessageReader, GrpcStatusError } from './grpc-message.js';
-import { decodePacket } from './packet-codec.js';
-import type { Packet } from './packets.js';
+import { decodeDataParts, decodePacket } from './packet-codec.js';
+import { PacketType, type Packet } from './packets.js';
 
 /**
  * Reads the Packets of a gRPC stream off an HTTP/2 stream, client or server
@@ -20,10 +20,19 @@ export function readPackets(stream: Http2Stream, maxMessage: number, onPacket: (
     }
     onPacket(p);
   };
+  // A DATA message spread over HTTP/2 frames (16 KiB each, so most of a transfer's 32 KiB
+  // messages) goes on as one DATA packet per frame's share of its payload: the bytes of a
+  // connection in the same order, without joining them into a copy.
+  const onParts = (parts: Buffer[], length: number): boolean => {
+    const d = decodeDataParts(parts, length);
+    if (d === undefined) return false;
+    for (const data of d.data) onPacket({ type: PacketType.DATA, data: { connectID: d.connectID, error: '', data } });
+    return true;
+  };
   stream.on('data', (chunk: Buffer) => {
     if (failed) return;
     try {
-      reader.push(chunk, onMessage);
+      reader.push(chunk, onMessage, onParts);
     } catch (err) {
       if (!(err instanceof GrpcStatusError)) throw err;
       failed = true;
