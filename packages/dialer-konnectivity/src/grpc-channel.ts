@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SpokeError, type Dialer } from '@spoke/transport-core';
 import { connectServer } from './connect-socket.js';
+import { dialerClosed } from './errors.js';
 import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
 import { FLOW_WINDOW, http2SessionOptions } from './flow-window.js';
 import { GRPC_CONTENT_TYPE } from './grpc-message.js';
@@ -67,7 +68,7 @@ export class GrpcChannel {
   }
 
   #connection(signal: AbortSignal): Promise<Connection> {
-    if (this.#closed) return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This Konnectivity dialer was closed. Create a new one to keep dialling.', { hop: HOP }));
+    if (this.#closed) return Promise.reject(dialerClosed());
     if (signal.aborted) return Promise.reject(signal.reason);
     const c = this.#conn;
     if (c !== undefined && !c.session.closed && !c.session.destroyed) return Promise.resolve(c);
@@ -111,7 +112,7 @@ export class GrpcChannel {
     }
     if (this.#closed) {
       socket.destroy();
-      throw new SpokeError('ERR_DIALER_CLOSED', 'This Konnectivity dialer was closed. Create a new one to keep dialling.', { hop: HOP });
+      throw dialerClosed();
     }
     const session = http2.connect(`${'host' in server ? 'https' : 'http'}://${this.#authority}`, { ...http2SessionOptions, createConnection: () => socket });
     // 4 MiB on unix sockets too (as grpc-js's channel did): the cleartext stall that keeps our

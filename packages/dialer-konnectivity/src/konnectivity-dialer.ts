@@ -11,7 +11,7 @@ import {
   type Target,
   type ViaOption,
 } from '@spoke/transport-core';
-import { dialError, fromGrpcError } from './errors.js';
+import { dialError, dialerClosed, fromGrpcError } from './errors.js';
 import { GrpcChannel } from './grpc-channel.js';
 import { connectServer } from './connect-socket.js';
 import { deferEnd } from './deferred-end.js';
@@ -177,7 +177,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         return Promise.reject(new SpokeError('ERR_BAD_TARGET', `Konnectivity carries TCP only; ${formatTarget(target)} is a unix socket. Dial host:port instead.`, { target, hop: HOP }));
       }
       if (closed) {
-        return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This Konnectivity dialer was closed. Create a new one to keep dialling.', { target, hop: HOP }));
+        return Promise.reject(dialerClosed(target));
       }
       const address = formatTarget(target);
       const merged: DialOptions = { timeoutMs: defaultTimeout, ...dialOptions };
