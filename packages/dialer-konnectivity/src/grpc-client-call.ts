@@ -16,12 +16,13 @@ export interface GrpcClientCallOptions {
 /**
  * The client side of one bidirectional gRPC stream of Packets on an HTTP/2
  * stream: our client's `/ProxyService/Proxy` calls and our agent's
- * `/AgentService/Connect`. Events: `data` (a Packet), then exactly one of
- * `end` (the server ended with OK) or `error` (a {@link GrpcStatusError}),
- * and `drain`. The status is reported only after every message before it was
+ * `/AgentService/Connect`. Events: `response` (the raw response headers, once
+ * they show a gRPC answer that is not already a status), `data` (a Packet),
+ * then exactly one of `end` (the server ended with OK) or `error` (a
+ * {@link GrpcStatusError}), and `drain`. The status is reported only after every message before it was
  * read, so a paused reader loses nothing.
  */
-export class GrpcClientCall extends EventEmitter<{ data: [Packet]; end: []; error: [Error]; drain: [] }> {
+export class GrpcClientCall extends EventEmitter<{ response: [raw: readonly string[]]; data: [Packet]; end: []; error: [Error]; drain: [] }> {
   readonly #stream: ClientHttp2Stream;
   readonly #onDone: ((cancelled: boolean) => void) | undefined;
   #done = false;
@@ -45,7 +46,8 @@ export class GrpcClientCall extends EventEmitter<{ data: [Packet]; end: []; erro
       (err) => this.#finish(err),
     );
     stream.on('drain', () => this.emit('drain'));
-    stream.on('response', (headers: IncomingHttpHeaders & { ':status'?: number }) => this.#onResponse(headers));
+    // Node passes the raw header list as a third argument (its typings omit it).
+    stream.on('response', ((headers: IncomingHttpHeaders & { ':status'?: number }, _flags: number, raw: string[] = []) => this.#onResponse(headers, raw)) as (headers: IncomingHttpHeaders, flags: number) => void);
     stream.on('trailers', (trailers: IncomingHttpHeaders) => {
       this.#status = statusFromHeaders(trailers);
     });
@@ -132,7 +134,7 @@ export class GrpcClientCall extends EventEmitter<{ data: [Packet]; end: []; erro
     this.#stream.resume();
   }
 
-  #onResponse(headers: IncomingHttpHeaders & { ':status'?: number }): void {
+  #onResponse(headers: IncomingHttpHeaders & { ':status'?: number }, raw: readonly string[]): void {
     this.#responded = true;
     const status = headers[':status'] ?? 0;
     if (status !== 200) {
@@ -146,6 +148,7 @@ export class GrpcClientCall extends EventEmitter<{ data: [Packet]; end: []; erro
     }
     // A trailers-only response carries the status in its headers.
     if (headers['grpc-status'] !== undefined) this.#status = statusFromHeaders(headers);
+    else this.emit('response', raw);
   }
 
   // Once: 'end' for OK, else 'error'; the stream goes with it.

@@ -1,9 +1,9 @@
-import http2, { type IncomingHttpHeaders } from 'node:http2';
+import http2 from 'node:http2';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
 import { GrpcClientCall } from '../grpc-client-call.js';
-import { GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues, statusFromHeaders } from '../grpc-message.js';
+import { GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc-message.js';
 import { keepAlive } from '../http2-keepalive.js';
 
 /** Where and how an agent opens `/AgentService/Connect`. */
@@ -50,16 +50,8 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
     socket.setNoDelay(true);
     const authority = `${isIP(o.host) === 6 ? `[${o.host}]` : o.host}:${o.port}`;
     const session = http2.connect(`https://${authority}`, { ...http2SessionOptions, createConnection: () => socket });
-    let settled = false;
-    const fail = (err: GrpcStatusError): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      reject(err);
-    };
-    const timer = setTimeout(() => fail(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, `no answer from ${authority} within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
-    session.on('error', (err: Error) => fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, err.message)));
+    // Failures reach the call through its stream; the session itself must not throw.
+    session.on('error', () => {});
     session.once('connect', () => session.setLocalWindowSize(FLOW_WINDOW));
     keepAlive(session, o.keepaliveTimeMs);
     const stream = session.request({
@@ -70,21 +62,28 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
       'user-agent': 'spoke-konnectivity-agent',
       ...o.metadata,
     });
-    stream.on('error', () => {});
-    stream.once('close', () => fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, `stream closed before the server answered (HTTP/2 code ${stream.rstCode ?? 0})`)));
-    // Node passes the raw header list as a third argument (its typings omit it).
-    stream.once('response', ((headers: IncomingHttpHeaders & { ':status'?: number }, _flags: number, raw: string[] = []) => {
-      if (settled) return;
-      if (headers[':status'] !== 200) return fail(new GrpcStatusError(GrpcCode.UNAVAILABLE, `HTTP status ${headers[':status'] ?? '?'} from ${authority}: not a gRPC server`));
-      // A trailers-only response carries the refusal in its headers.
-      if (headers['grpc-status'] !== undefined) return fail(statusFromHeaders(headers) ?? new GrpcStatusError(GrpcCode.UNAVAILABLE, 'the server ended the stream at once'));
-      settled = true;
+    // The connection is this call's alone (a fresh one per attempt): it goes when the call does.
+    const call = new GrpcClientCall(stream, { onDone: (cancelled) => (cancelled ? session.destroy() : session.close()) });
+    const settle = (err?: GrpcStatusError): void => {
       clearTimeout(timer);
-      stream.removeAllListeners('close');
-      // The connection is this call's alone (a fresh one per attempt): it goes when the call does.
-      const call = new GrpcClientCall(stream, { onDone: (cancelled) => (cancelled ? session.destroy() : session.close()) });
+      call.removeListener('response', onResponse);
+      call.removeListener('error', onError);
+      call.removeListener('end', onEnd);
+      if (err) {
+        call.cancel();
+        session.destroy();
+        reject(err);
+      }
+    };
+    const onResponse = (raw: readonly string[]): void => {
+      settle();
       resolve({ call, metadata: (name) => metadataValues(raw, name) });
-      return undefined;
-    }) as (headers: IncomingHttpHeaders, flags: number) => void);
+    };
+    const onError = (err: Error): void => settle(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcCode.UNAVAILABLE, err.message));
+    const onEnd = (): void => settle(new GrpcStatusError(GrpcCode.UNAVAILABLE, `${authority} ended the stream at once`));
+    const timer = setTimeout(() => settle(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, `no answer from ${authority} within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
+    call.once('response', onResponse);
+    call.once('error', onError);
+    call.once('end', onEnd);
   });
 }
