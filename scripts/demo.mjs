@@ -6,7 +6,13 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const child = spawn(
   process.execPath,
-  ['--conditions=@spoke/source', '--import', join(root, 'scripts', 'ts-register.mjs'), join(root, 'apps', 'demo', 'src', 'main.ts'), ...process.argv.slice(2)],
+  [
+    '--conditions=@spoke/source',
+    '--import',
+    join(root, 'scripts', 'ts-register.mjs'),
+    join(root, 'apps', 'demo', 'src', 'main.ts'),
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', cwd: root },
 );
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

@@ -18,7 +18,8 @@ export async function resolve(specifier, context, next) {
   try {
     return await next(specifier, context);
   } catch (err) {
-    const relative = specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('/') || specifier.startsWith('file:');
+    const relative =
+      specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('/') || specifier.startsWith('file:');
     if (!relative || !specifier.endsWith('.js')) throw err;
     return next(`${specifier.slice(0, -3)}.ts`, context);
   }
@@ -37,7 +38,12 @@ export async function load(url, context, next) {
   compiler ??= (await import('typescript')).default;
   const { outputText } = compiler.transpileModule(source, {
     fileName: file,
-    compilerOptions: { module: compiler.ModuleKind.ESNext, target: compiler.ScriptTarget.ES2022, verbatimModuleSyntax: true, inlineSourceMap: true },
+    compilerOptions: {
+      module: compiler.ModuleKind.ESNext,
+      target: compiler.ScriptTarget.ES2022,
+      verbatimModuleSyntax: true,
+      inlineSourceMap: true,
+    },
   });
   const temp = `${cached}.${process.pid}.tmp`;
   await writeFile(temp, outputText);

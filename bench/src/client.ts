@@ -20,7 +20,12 @@ export async function connectSession(carrier: 'ws' | 'tcp', port: number): Promi
   let session: Session;
   if (carrier === 'ws') {
     // The hub client's own connect: same WebSocket options (and masking) as production.
-    const ws = await connectToHub({ url: `ws://127.0.0.1:${port}`, path: '/', insecurePlaintext: true, signal: AbortSignal.timeout(10_000) });
+    const ws = await connectToHub({
+      url: `ws://127.0.0.1:${port}`,
+      path: '/',
+      insecurePlaintext: true,
+      signal: AbortSignal.timeout(10_000),
+    });
     session = sessionOverWebSocket(ws, options, `ws 127.0.0.1:${port}`);
   } else {
     const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true, noDelay: true });

@@ -24,7 +24,9 @@ import { SPOKE_ROWS, runSpokeSuite, type SpokeRow } from './suites/spoke.js';
 const SUITES = ['ws', ...SPOKE_ROWS, 'codec', 'ssh', 'konnectivity'] as const;
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run bench -- [--only ${SUITES.join(',')}] [--quick] [--bytes MiB] [--reps N] [--cpu-prof DIR] [--json FILE]`);
+  console.error(
+    `${message}\nusage: npm run bench -- [--only ${SUITES.join(',')}] [--quick] [--bytes MiB] [--reps N] [--cpu-prof DIR] [--json FILE]`,
+  );
   process.exit(2);
 }
 
@@ -49,7 +51,8 @@ const { values, positionals } = (() => {
 const options = defaultOptions(values.quick ?? false);
 if (values.bytes !== undefined) options.bytes = Number(values.bytes) * 1024 * 1024;
 if (values.reps !== undefined) options.reps = Number(values.reps);
-if (!(options.bytes >= 1024 * 1024) || !(Number.isInteger(options.reps) && options.reps >= 1)) usage('--bytes needs a number of MiB ≥ 1 and --reps an integer ≥ 1');
+if (!(options.bytes >= 1024 * 1024) || !(Number.isInteger(options.reps) && options.reps >= 1))
+  usage('--bytes needs a number of MiB ≥ 1 and --reps an integer ≥ 1');
 if (values['cpu-prof'] !== undefined) {
   childSettings.cpuProfDir = resolve(values['cpu-prof']);
   mkdirSync(childSettings.cpuProfDir, { recursive: true });
@@ -78,6 +81,14 @@ if (spokeRows.size > 0) print(await runSpokeSuite(options, spokeRows));
 if (has('ssh')) print(await runSshSuite(options));
 if (has('konnectivity')) print(await runKonnectivitySuite(options));
 
-const missed = sections.flatMap((s) => s.rows.filter((r) => goalMet(r) === false).map((r) => `${r.name}: ×${r.ratio.toFixed(2)} (goal ${r.goal?.op} ${r.goal?.value})`));
-console.log(`\nfinished in ${((Date.now() - started) / 1000).toFixed(0)} s; ${missed.length === 0 ? 'every goal met' : `goals missed:\n  ${missed.join('\n  ')}`}`);
-if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, options, sections }, null, 2));
+const missed = sections.flatMap((s) =>
+  s.rows.filter((r) => goalMet(r) === false).map((r) => `${r.name}: ×${r.ratio.toFixed(2)} (goal ${r.goal?.op} ${r.goal?.value})`),
+);
+console.log(
+  `\nfinished in ${((Date.now() - started) / 1000).toFixed(0)} s; ${missed.length === 0 ? 'every goal met' : `goals missed:\n  ${missed.join('\n  ')}`}`,
+);
+if (values.json !== undefined)
+  writeFileSync(
+    values.json,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, options, sections }, null, 2),
+  );

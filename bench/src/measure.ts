@@ -81,7 +81,13 @@ export function singleStream(label: string, open: Opener, direction: 'push' | 'p
 }
 
 /** `streams` streams opened first, then all transferring `bytes / streams` at once; the time until the last one finished. */
-export function parallelStreams(label: string, open: Opener, direction: 'push' | 'pull', streams: number, cpu?: Contender['cpu']): Contender {
+export function parallelStreams(
+  label: string,
+  open: Opener,
+  direction: 'push' | 'pull',
+  streams: number,
+  cpu?: Contender['cpu'],
+): Contender {
   return {
     label,
     ...(cpu ? { cpu } : {}),

@@ -11,7 +11,6 @@ export const childSettings = {
   cpuProfDir: undefined as string | undefined,
 };
 
-
 /** A benchmark role running in its own Node process (its own event loop and core). */
 export interface Child {
   readonly role: string;
@@ -39,10 +38,19 @@ interface Reply {
  * plus `--expose-gc` (memory rows) and `--cpu-prof` when profiling.
  */
 export async function startChild(role: string, args: Record<string, unknown> = {}): Promise<Child> {
-  const execArgv = ['--conditions=@spoke/source', '--import', pathToFileURL(join(benchDir, '..', 'scripts', 'ts-register.mjs')).href, '--expose-gc', '--max-old-space-size=2048'];
+  const execArgv = [
+    '--conditions=@spoke/source',
+    '--import',
+    pathToFileURL(join(benchDir, '..', 'scripts', 'ts-register.mjs')).href,
+    '--expose-gc',
+    '--max-old-space-size=2048',
+  ];
   // Node names each profile CPU.<date>.<time>.<pid>.<thread>.<seq>; the pid is printed below to tell roles apart.
   if (childSettings.cpuProfDir !== undefined) execArgv.push('--cpu-prof', `--cpu-prof-dir=${childSettings.cpuProfDir}`);
-  const proc: ChildProcess = fork(join(benchDir, 'src', 'child.ts'), [role, JSON.stringify(args)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc: ChildProcess = fork(join(benchDir, 'src', 'child.ts'), [role, JSON.stringify(args)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   if (childSettings.cpuProfDir !== undefined) console.error(`cpu profile: ${role} is pid ${proc.pid}`);
   let nextId = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

@@ -4,7 +4,17 @@
  */
 
 /** Kubernetes version this control plane claims (kubectl warns beyond one minor of skew). */
-export const SERVER_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-spoke', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'n/a', compiler: 'node', platform: 'linux/amd64' };
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-spoke',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: 'n/a',
+  compiler: 'node',
+  platform: 'linux/amd64',
+};
 
 type Json = Record<string, unknown>;
 
@@ -18,7 +28,14 @@ export function apiGroupList(): Json {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
 }
 
-const resource = (name: string, kind: string, namespaced: boolean, verbs: string[], extra: Json = {}): Json => ({ name, singularName: '', namespaced, kind, verbs, ...extra });
+const resource = (name: string, kind: string, namespaced: boolean, verbs: string[], extra: Json = {}): Json => ({
+  name,
+  singularName: '',
+  namespaced,
+  kind,
+  verbs,
+  ...extra,
+});
 
 /** `GET /api/v1`. */
 export function coreResources(): Json {
@@ -78,7 +95,13 @@ export function table(columns: Column[], rows: Array<{ cells: unknown[]; object:
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion: '1' },
-    columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? c.name, priority: c.priority ?? 0 })),
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.description ?? c.name,
+      priority: c.priority ?? 0,
+    })),
     rows: rows.map((r) => ({
       cells: r.cells,
       object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: (r.object.metadata as Json | undefined) ?? {} },
@@ -86,7 +109,8 @@ export function table(columns: Column[], rows: Array<{ cells: unknown[]; object:
   };
 }
 
-const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
+const get = (o: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
 
 /** `kubectl get pods` columns. */
 export function podTable(pods: Json[]): Json {
@@ -105,7 +129,15 @@ export function podTable(pods: Json[]): Json {
       const ready = statuses.filter((s) => s.ready === true).length;
       const restarts = statuses.reduce((n, s) => n + Number(s.restartCount ?? 0), 0);
       return {
-        cells: [get(pod, 'metadata', 'name'), `${ready}/${statuses.length}`, get(pod, 'status', 'phase') ?? 'Unknown', String(restarts), age(get(pod, 'metadata', 'creationTimestamp') as string), get(pod, 'status', 'podIP') ?? '<none>', get(pod, 'spec', 'nodeName') ?? '<none>'],
+        cells: [
+          get(pod, 'metadata', 'name'),
+          `${ready}/${statuses.length}`,
+          get(pod, 'status', 'phase') ?? 'Unknown',
+          String(restarts),
+          age(get(pod, 'metadata', 'creationTimestamp') as string),
+          get(pod, 'status', 'podIP') ?? '<none>',
+          get(pod, 'spec', 'nodeName') ?? '<none>',
+        ],
         object: pod,
       };
     }),
@@ -160,7 +192,7 @@ export function serviceTable(services: Json[]): Json {
       cells: [
         get(svc, 'metadata', 'name'),
         'ClusterIP',
-        (((get(svc, 'spec', 'ports') as Json[] | undefined) ?? []).map((p) => `${String(p.port)}/TCP`).join(',') || '<none>'),
+        ((get(svc, 'spec', 'ports') as Json[] | undefined) ?? []).map((p) => `${String(p.port)}/TCP`).join(',') || '<none>',
         age(get(svc, 'metadata', 'creationTimestamp') as string),
       ],
       object: svc,

@@ -3,8 +3,24 @@ import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SpokeError, deadlineSignal, isAbortError, silentLogger, type Dialer, type Logger } from '@spoke/transport-core';
-import { createEgressSelector, loadEgressSelectorConfiguration, type EgressBackends, type EgressSelectorConfiguration } from '@spoke/dialer-tls';
-import { apiGroupList, apiVersions, coreResources, nodeTable, notFound, podTable, serviceTable, status, wantsTable, SERVER_VERSION } from './api-objects.js';
+import {
+  createEgressSelector,
+  loadEgressSelectorConfiguration,
+  type EgressBackends,
+  type EgressSelectorConfiguration,
+} from '@spoke/dialer-tls';
+import {
+  apiGroupList,
+  apiVersions,
+  coreResources,
+  nodeTable,
+  notFound,
+  podTable,
+  serviceTable,
+  status,
+  wantsTable,
+  SERVER_VERSION,
+} from './api-objects.js';
 import { proxyRequest, proxyUpgrade, rawJsonError, type ProxyTarget } from './http-proxy.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { EgressMetrics, type EgressLabels } from './metrics.js';
@@ -123,7 +139,9 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
   const accessFor = (node: ControlPlaneNode): NodeAccess => {
     let a = access.get(node.name);
     if (!a) {
-      const raw = node.dialer ? metrics.instrument(node.dialer, node.dialerLabels ?? { protocol: node.dialer.kind, transport: 'tcp' }) : cluster();
+      const raw = node.dialer
+        ? metrics.instrument(node.dialer, node.dialerLabels ?? { protocol: node.dialer.kind, transport: 'tcp' })
+        : cluster();
       a = new NodeAccess(raw, tls, timeoutMs);
       access.set(node.name, a);
     }
@@ -131,7 +149,14 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
   };
   const nodesByName = new Map(options.nodes.map((n) => [n.name, n]));
 
-  const server = https.createServer({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+  const server = https.createServer({
+    cert: options.tls.cert,
+    key: options.tls.key,
+    ca: options.tls.clientCa,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  });
   server.requestTimeout = 0;
   const sockets = new Set<Socket>();
   const upgraded = new Set<Duplex>();
@@ -167,8 +192,15 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     let ready = { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
     try {
       const host = preferredAddress(node.name, node.addresses, preferred);
-      const answer = await kubeletGet(accessFor(node), host, node.kubeletPort, '/healthz', deadlineSignal(timeoutMs, lifetime.signal).signal);
-      if (answer.status !== 200) ready = { status: 'False', reason: 'KubeletNotReady', message: `kubelet /healthz answered ${answer.status}` };
+      const answer = await kubeletGet(
+        accessFor(node),
+        host,
+        node.kubeletPort,
+        '/healthz',
+        deadlineSignal(timeoutMs, lifetime.signal).signal,
+      );
+      if (answer.status !== 200)
+        ready = { status: 'False', reason: 'KubeletNotReady', message: `kubelet /healthz answered ${answer.status}` };
     } catch (err) {
       ready = { status: 'Unknown', reason: 'NodeUnreachable', message: (err as Error).message };
     }
@@ -180,14 +212,27 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
         uid: `node-${node.name}`,
         creationTimestamp: created,
         labels: { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux', ...node.labels },
-        annotations: { 'spoke.dev/egress': node.egressLabel ?? (node.dialer?.kind ?? clusterLabels?.protocol ?? 'direct') },
+        annotations: { 'spoke.dev/egress': node.egressLabel ?? node.dialer?.kind ?? clusterLabels?.protocol ?? 'direct' },
       },
       spec: {},
       status: {
         addresses: node.addresses,
         daemonEndpoints: { kubeletEndpoint: { Port: node.kubeletPort } },
-        conditions: [{ type: 'Ready', ...ready, lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTransitionTime: created }],
-        nodeInfo: { kubeletVersion: SERVER_VERSION.gitVersion, kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64', osImage: 'spoke sample node', kernelVersion: '', containerRuntimeVersion: 'spoke://local', machineID: '', systemUUID: '', bootID: '' },
+        conditions: [
+          { type: 'Ready', ...ready, lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTransitionTime: created },
+        ],
+        nodeInfo: {
+          kubeletVersion: SERVER_VERSION.gitVersion,
+          kubeProxyVersion: '',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+          osImage: 'spoke sample node',
+          kernelVersion: '',
+          containerRuntimeVersion: 'spoke://local',
+          machineID: '',
+          systemUUID: '',
+          bootID: '',
+        },
       },
     };
   }
@@ -202,7 +247,13 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
       options.nodes.map(async (node) => {
         try {
           const host = preferredAddress(node.name, node.addresses, preferred);
-          const answer = await kubeletGet(accessFor(node), host, node.kubeletPort, '/pods', deadlineSignal(timeoutMs, lifetime.signal).signal);
+          const answer = await kubeletGet(
+            accessFor(node),
+            host,
+            node.kubeletPort,
+            '/pods',
+            deadlineSignal(timeoutMs, lifetime.signal).signal,
+          );
           if (answer.status !== 200) return [];
           const list = JSON.parse(answer.body) as { items?: Json[] };
           return (list.items ?? []).map((pod) => ({ pod, node }));
@@ -223,8 +274,22 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     return {
       kind: 'Service',
       apiVersion: 'v1',
-      metadata: { name: svc.name, namespace: svc.namespace ?? 'default', uid: `svc-${svc.namespace ?? 'default'}-${svc.name}`, creationTimestamp: created },
-      spec: { type: 'ClusterIP', selector: svc.selector, ports: svc.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, targetPort: p.targetPort ?? p.port, protocol: 'TCP' })) },
+      metadata: {
+        name: svc.name,
+        namespace: svc.namespace ?? 'default',
+        uid: `svc-${svc.namespace ?? 'default'}-${svc.name}`,
+        creationTimestamp: created,
+      },
+      spec: {
+        type: 'ClusterIP',
+        selector: svc.selector,
+        ports: svc.ports.map((p) => ({
+          ...(p.name ? { name: p.name } : {}),
+          port: p.port,
+          targetPort: p.targetPort ?? p.port,
+          protocol: 'TCP',
+        })),
+      },
     };
   }
 
@@ -232,7 +297,10 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://control-plane');
-    const parts = url.pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p.length > 0)
+      .map(decodeURIComponent);
     const accept = req.headers.accept;
     const [p0, p1] = parts;
     if (url.pathname === '/version' || url.pathname === '/version/') return send(res, SERVER_VERSION);
@@ -253,17 +321,39 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
       if (!node || r2 !== undefined) return send(res, notFound('nodes', r1));
       return one(res, accept, await nodeObject(node), nodeTable);
     }
-    if (r0 === 'pods' && r1 === undefined) return list(res, accept, 'PodList', (await listPods()).map((p) => p.pod), podTable, url);
-    if (r0 === 'services' && r1 === undefined) return list(res, accept, 'ServiceList', (options.services ?? []).map(serviceObject), serviceTable, url);
+    if (r0 === 'pods' && r1 === undefined)
+      return list(
+        res,
+        accept,
+        'PodList',
+        (await listPods()).map((p) => p.pod),
+        podTable,
+        url,
+      );
+    if (r0 === 'services' && r1 === undefined)
+      return list(res, accept, 'ServiceList', (options.services ?? []).map(serviceObject), serviceTable, url);
     if (r0 === 'namespaces') {
       const names = new Set(['default', ...(options.services ?? []).map((s) => s.namespace ?? 'default')]);
       for (const p of await listPods()) names.add(String(meta(p.pod).namespace));
-      const nsObject = (n: string): Json => ({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: n, creationTimestamp: created }, status: { phase: 'Active' } });
+      const nsObject = (n: string): Json => ({
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        metadata: { name: n, creationTimestamp: created },
+        status: { phase: 'Active' },
+      });
       if (r1 === undefined) return send(res, { kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [...names].map(nsObject) });
       if (r2 === undefined) return names.has(r1) ? send(res, nsObject(r1)) : send(res, notFound('namespaces', r1));
       const ns = r1;
       if (r2 === 'pods') {
-        if (r3 === undefined) return list(res, accept, 'PodList', (await listPods()).map((p) => p.pod).filter((p) => meta(p).namespace === ns), podTable, url);
+        if (r3 === undefined)
+          return list(
+            res,
+            accept,
+            'PodList',
+            (await listPods()).map((p) => p.pod).filter((p) => meta(p).namespace === ns),
+            podTable,
+            url,
+          );
         if (r4 === 'proxy') return podProxy(req, res, ns, r3, rest.slice(5), url);
         const placed = await findPod(ns, r3);
         if (!placed) return send(res, notFound('pods', r3));
@@ -275,7 +365,15 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
         return send(res, status(404, 'NotFound', 'the server could not find the requested resource'));
       }
       if (r2 === 'services') {
-        if (r3 === undefined) return list(res, accept, 'ServiceList', (options.services ?? []).filter((s) => (s.namespace ?? 'default') === ns).map(serviceObject), serviceTable, url);
+        if (r3 === undefined)
+          return list(
+            res,
+            accept,
+            'ServiceList',
+            (options.services ?? []).filter((s) => (s.namespace ?? 'default') === ns).map(serviceObject),
+            serviceTable,
+            url,
+          );
         if (r4 === 'proxy') return serviceProxy(req, res, ns, r3, rest.slice(5), url);
         const svc = (options.services ?? []).find((s) => (s.namespace ?? 'default') === ns && s.name === r3);
         if (!svc || r4 !== undefined) return send(res, notFound('services', r3));
@@ -287,15 +385,27 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
 
   async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://control-plane');
-    const parts = url.pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p.length > 0)
+      .map(decodeURIComponent);
     const signal = deadlineSignal(timeoutMs, lifetime.signal).signal;
     const [p0, p1, r0, r1, r2, r3, r4] = parts;
-    if (p0 !== 'api' || p1 !== 'v1') return rawJsonError(socket, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (p0 !== 'api' || p1 !== 'v1')
+      return rawJsonError(socket, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     let target: ProxyTarget | Json;
     if (r0 === 'nodes' && r1 !== undefined && r2 === 'proxy') target = await nodeProxyTarget(r1, parts.slice(5), url);
-    else if (r0 === 'namespaces' && r1 !== undefined && r2 === 'pods' && r3 !== undefined && r4 === 'proxy') target = await podProxyTarget(r1, r3, parts.slice(7), url);
-    else if (r0 === 'namespaces' && r1 !== undefined && r2 === 'services' && r3 !== undefined && r4 === 'proxy') target = await serviceProxyTarget(r1, r3, parts.slice(7), url);
-    else if (r0 === 'namespaces' && r1 !== undefined && r2 === 'pods' && r3 !== undefined && (r4 === 'exec' || r4 === 'attach' || r4 === 'portforward')) {
+    else if (r0 === 'namespaces' && r1 !== undefined && r2 === 'pods' && r3 !== undefined && r4 === 'proxy')
+      target = await podProxyTarget(r1, r3, parts.slice(7), url);
+    else if (r0 === 'namespaces' && r1 !== undefined && r2 === 'services' && r3 !== undefined && r4 === 'proxy')
+      target = await serviceProxyTarget(r1, r3, parts.slice(7), url);
+    else if (
+      r0 === 'namespaces' &&
+      r1 !== undefined &&
+      r2 === 'pods' &&
+      r3 !== undefined &&
+      (r4 === 'exec' || r4 === 'attach' || r4 === 'portforward')
+    ) {
       target = await streamingTarget(r1, r3, r4, url);
     } else return rawJsonError(socket, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     if (!('dialer' in target)) return rawJsonError(socket, (target.code as number) ?? 400, target);
@@ -306,14 +416,27 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
 
   function kubeletTarget(node: ControlPlaneNode, path: string): ProxyTarget {
     const a = accessFor(node);
-    return { dialer: a.kubelet, agent: a.agent(a.kubelet), host: preferredAddress(node.name, node.addresses, preferred), port: node.kubeletPort, path };
+    return {
+      dialer: a.kubelet,
+      agent: a.agent(a.kubelet),
+      host: preferredAddress(node.name, node.addresses, preferred),
+      port: node.kubeletPort,
+      path,
+    };
   }
 
   function pickContainer(pod: Json, requested: string | null): string | Json {
-    const names = ((pod.spec as Json | undefined)?.containers as Json[] | undefined ?? []).map((c) => String(c.name));
-    if (requested) return names.includes(requested) ? requested : status(400, 'BadRequest', `container ${requested} is not valid for pod ${String(meta(pod).name)}`);
+    const names = (((pod.spec as Json | undefined)?.containers as Json[] | undefined) ?? []).map((c) => String(c.name));
+    if (requested)
+      return names.includes(requested)
+        ? requested
+        : status(400, 'BadRequest', `container ${requested} is not valid for pod ${String(meta(pod).name)}`);
     if (names.length === 1) return names[0] as string;
-    return status(400, 'BadRequest', `a container name must be specified for pod ${String(meta(pod).name)}, choose one of: [${names.join(' ')}]`);
+    return status(
+      400,
+      'BadRequest',
+      `a container name must be specified for pod ${String(meta(pod).name)}, choose one of: [${names.join(' ')}]`,
+    );
   }
 
   async function podLog(req: http.IncomingMessage, res: http.ServerResponse, placed: PlacedPod, url: URL): Promise<void> {
@@ -367,7 +490,8 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     const path = suffix(rest, url);
     if (parsed.port === '' || Number(parsed.port) === node.kubeletPort) return kubeletTarget(node, path);
     const port = Number(parsed.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return status(400, 'BadRequest', `invalid port ${JSON.stringify(parsed.port)} in node proxy request`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      return status(400, 'BadRequest', `invalid port ${JSON.stringify(parsed.port)} in node proxy request`);
     return plainTarget(node, parsed.scheme, preferredAddress(node.name, node.addresses, preferred), port, path);
   }
 
@@ -396,8 +520,12 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     const svc = (options.services ?? []).find((s) => (s.namespace ?? 'default') === ns && s.name === parsed.name);
     if (!svc) return notFound('services', parsed.name);
     const svcPort = parsed.port === '' ? svc.ports[0] : svc.ports.find((p) => p.name === parsed.port || String(p.port) === parsed.port);
-    if (!svcPort) return status(503, 'ServiceUnavailable', `no service port ${JSON.stringify(parsed.port)} found for service "${svc.name}"`);
-    const candidates = (await listPods()).filter((p) => meta(p.pod).namespace === ns && Object.entries(svc.selector).every(([k, v]) => (meta(p.pod).labels as Json | undefined)?.[k] === v));
+    if (!svcPort)
+      return status(503, 'ServiceUnavailable', `no service port ${JSON.stringify(parsed.port)} found for service "${svc.name}"`);
+    const candidates = (await listPods()).filter(
+      (p) =>
+        meta(p.pod).namespace === ns && Object.entries(svc.selector).every(([k, v]) => (meta(p.pod).labels as Json | undefined)?.[k] === v),
+    );
     for (const placed of candidates) {
       if ((placed.pod.status as Json | undefined)?.phase !== 'Running') continue;
       const port = resolvePodPort(placed.pod, String(svcPort.targetPort ?? svcPort.port));
@@ -410,10 +538,24 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
   async function nodeProxy(req: http.IncomingMessage, res: http.ServerResponse, id: string, rest: string[], url: URL): Promise<void> {
     return proxyTo(req, res, await nodeProxyTarget(id, rest, url));
   }
-  async function podProxy(req: http.IncomingMessage, res: http.ServerResponse, ns: string, id: string, rest: string[], url: URL): Promise<void> {
+  async function podProxy(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    ns: string,
+    id: string,
+    rest: string[],
+    url: URL,
+  ): Promise<void> {
     return proxyTo(req, res, await podProxyTarget(ns, id, rest, url));
   }
-  async function serviceProxy(req: http.IncomingMessage, res: http.ServerResponse, ns: string, id: string, rest: string[], url: URL): Promise<void> {
+  async function serviceProxy(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    ns: string,
+    id: string,
+    rest: string[],
+    url: URL,
+  ): Promise<void> {
     return proxyTo(req, res, await serviceProxyTarget(ns, id, rest, url));
   }
   async function proxyTo(req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget | Json): Promise<void> {
@@ -431,7 +573,13 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     if (startOptions.signal?.aborted) return onAbort();
     startOptions.signal?.addEventListener('abort', onAbort, { once: true });
     server.once('error', (err) =>
-      reject(new SpokeError('ERR_BAD_OPTION', `The control plane cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${err.message}. Pick a free port.`, { cause: err })),
+      reject(
+        new SpokeError(
+          'ERR_BAD_OPTION',
+          `The control plane cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 0}: ${err.message}. Pick a free port.`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
       startOptions.signal?.removeEventListener('abort', onAbort);
@@ -449,7 +597,14 @@ export async function createControlPlane(options: ControlPlaneOptions, startOpti
     port: address.port,
     url: urlText,
     metrics,
-    kubeconfig: (user) => kubeconfigYaml({ server: urlText, ca: user.ca, cert: user.cert, key: user.key, ...(user.namespace ? { namespace: user.namespace } : {}) }),
+    kubeconfig: (user) =>
+      kubeconfigYaml({
+        server: urlText,
+        ca: user.ca,
+        cert: user.cert,
+        key: user.key,
+        ...(user.namespace ? { namespace: user.namespace } : {}),
+      }),
     close() {
       closing ??= (async () => {
         lifetime.abort(new SpokeError('ERR_DIALER_CLOSED', 'The control plane is shutting down.'));
@@ -486,7 +641,9 @@ function enc(v: unknown): string {
 }
 
 function resolvePodPort(pod: Json, port: string): number | undefined {
-  const ports = (((pod.spec as Json | undefined)?.containers as Json[] | undefined) ?? []).flatMap((c) => (c.ports as Json[] | undefined) ?? []);
+  const ports = (((pod.spec as Json | undefined)?.containers as Json[] | undefined) ?? []).flatMap(
+    (c) => (c.ports as Json[] | undefined) ?? [],
+  );
   if (port === '') return ports.length > 0 ? Number(ports[0]?.containerPort) : undefined;
   if (/^\d+$/.test(port)) return Number(port);
   const named = ports.find((p) => p.name === port);
@@ -515,8 +672,17 @@ function matchesFields(obj: Json, selector: string | null): boolean {
   });
 }
 
-function list(res: http.ServerResponse, accept: string | undefined, kind: string, items: Json[], toTable: (items: Json[]) => Json, url: URL): void {
-  const selected = items.filter((o) => matchesLabels(o, url.searchParams.get('labelSelector')) && matchesFields(o, url.searchParams.get('fieldSelector')));
+function list(
+  res: http.ServerResponse,
+  accept: string | undefined,
+  kind: string,
+  items: Json[],
+  toTable: (items: Json[]) => Json,
+  url: URL,
+): void {
+  const selected = items.filter(
+    (o) => matchesLabels(o, url.searchParams.get('labelSelector')) && matchesFields(o, url.searchParams.get('fieldSelector')),
+  );
   if (wantsTable(accept)) return send(res, toTable(selected));
   send(res, { kind, apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: selected });
 }
@@ -528,7 +694,11 @@ function one(res: http.ServerResponse, accept: string | undefined, item: Json, t
 function send(res: http.ServerResponse, body: Json): void {
   const code = body.kind === 'Status' ? Number(body.code ?? 500) : 200;
   const data = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'cache-control': 'no-cache, private' });
+  res.writeHead(code, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(data),
+    'cache-control': 'no-cache, private',
+  });
   res.end(data);
 }
 
@@ -541,5 +711,9 @@ function sendText(res: http.ServerResponse, code: number, body: string, type = '
 function backendError(err: Error): Json {
   if (isAbortError(err)) return status(504, 'Timeout', `error dialing backend: ${err.message}`);
   const code = err instanceof SpokeError ? err.code : undefined;
-  return status(code === 'ERR_NO_ROUTE' ? 503 : 502, 'ServiceUnavailable', `error dialing backend: ${err.message}${code ? ` (${code})` : ''}`);
+  return status(
+    code === 'ERR_NO_ROUTE' ? 503 : 502,
+    'ServiceUnavailable',
+    `error dialing backend: ${err.message}${code ? ` (${code})` : ''}`,
+  );
 }

@@ -13,7 +13,19 @@ export interface ProxyTarget {
   path: string;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'authorization',
+]);
 
 function forwardHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
@@ -31,7 +43,15 @@ function forwardHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
 export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse, target: ProxyTarget, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const upstream = http.request(
-      { host: target.host, port: target.port, path: target.path, method: req.method, headers: forwardHeaders(req), agent: target.agent, signal },
+      {
+        host: target.host,
+        port: target.port,
+        path: target.path,
+        method: req.method,
+        headers: forwardHeaders(req),
+        agent: target.agent,
+        signal,
+      },
       (answer) => {
         const headers: http.OutgoingHttpHeaders = {};
         for (const [k, v] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
@@ -65,9 +85,18 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
  * so the target's `101 Switching Protocols` (or its refusal) reaches the
  * client unchanged and the protocols stay end to end.
  */
-export async function proxyUpgrade(req: http.IncomingMessage, client: Duplex, head: Buffer, target: ProxyTarget, signal: AbortSignal): Promise<void> {
+export async function proxyUpgrade(
+  req: http.IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  target: ProxyTarget,
+  signal: AbortSignal,
+): Promise<void> {
   const upstream = await target.dialer.dial({ host: target.host, port: target.port }, { signal });
-  const lines = [`${req.method ?? 'GET'} ${target.path} HTTP/1.1`, `Host: ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`];
+  const lines = [
+    `${req.method ?? 'GET'} ${target.path} HTTP/1.1`,
+    `Host: ${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`,
+  ];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
     const lower = name.toLowerCase();
@@ -83,5 +112,7 @@ export async function proxyUpgrade(req: http.IncomingMessage, client: Duplex, he
 /** Writes an HTTP error response on a raw (not yet upgraded) socket and closes it. */
 export function rawJsonError(socket: Duplex, code: number, body: unknown): void {
   const data = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(data)}\r\nConnection: close\r\n\r\n${data}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(data)}\r\nConnection: close\r\n\r\n${data}`,
+  );
 }

@@ -43,7 +43,10 @@ export class EgressMetrics {
         } catch (err) {
           if (!isAbortError(err)) {
             // A proxy that answered but could not reach the node failed at the "proxy" stage.
-            const stage = err instanceof SpokeError && (err.code === 'ERR_PROXY_STATUS' || (err.hop !== undefined && err.hop !== dialer.kind)) ? 'proxy' : 'connect';
+            const stage =
+              err instanceof SpokeError && (err.code === 'ERR_PROXY_STATUS' || (err.hop !== undefined && err.hop !== dialer.kind))
+                ? 'proxy'
+                : 'connect';
             const fkey = `${key},stage="${stage}"`;
             this.failures.set(fkey, (this.failures.get(fkey) ?? 0) + 1);
           }
@@ -70,10 +73,14 @@ export class EgressMetrics {
     out.push('# HELP apiserver_egress_dialer_dial_start_total Egress dials started, by protocol and transport.');
     out.push('# TYPE apiserver_egress_dialer_dial_start_total counter');
     for (const [k, v] of this.starts) out.push(`apiserver_egress_dialer_dial_start_total{${k}} ${v}`);
-    out.push('# HELP apiserver_egress_dialer_dial_duration_seconds Seconds to establish an egress connection (successful dials only), by protocol and transport.');
+    out.push(
+      '# HELP apiserver_egress_dialer_dial_duration_seconds Seconds to establish an egress connection (successful dials only), by protocol and transport.',
+    );
     out.push('# TYPE apiserver_egress_dialer_dial_duration_seconds histogram');
     for (const [k, h] of this.durations) {
-      DIAL_DURATION_BUCKETS.forEach((le, i) => out.push(`apiserver_egress_dialer_dial_duration_seconds_bucket{${k},le="${le}"} ${h.buckets[i] ?? 0}`));
+      DIAL_DURATION_BUCKETS.forEach((le, i) =>
+        out.push(`apiserver_egress_dialer_dial_duration_seconds_bucket{${k},le="${le}"} ${h.buckets[i] ?? 0}`),
+      );
       out.push(`apiserver_egress_dialer_dial_duration_seconds_bucket{${k},le="+Inf"} ${h.count}`);
       out.push(`apiserver_egress_dialer_dial_duration_seconds_sum{${k}} ${h.sum}`);
       out.push(`apiserver_egress_dialer_dial_duration_seconds_count{${k}} ${h.count}`);

@@ -9,7 +9,13 @@ export interface NodeAddress {
 }
 
 /** kube-apiserver's default `--kubelet-preferred-address-types`. */
-export const DEFAULT_PREFERRED_ADDRESS_TYPES: readonly NodeAddress['type'][] = ['Hostname', 'InternalDNS', 'InternalIP', 'ExternalDNS', 'ExternalIP'];
+export const DEFAULT_PREFERRED_ADDRESS_TYPES: readonly NodeAddress['type'][] = [
+  'Hostname',
+  'InternalDNS',
+  'InternalIP',
+  'ExternalDNS',
+  'ExternalIP',
+];
 
 /**
  * The address the control plane dials a node at: the first of `addresses`
@@ -74,7 +80,13 @@ export class NodeAccess {
 }
 
 /** GET a kubelet JSON document (`/pods`, `/healthz`) through `access`. */
-export function kubeletGet(access: NodeAccess, host: string, port: number, path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+export function kubeletGet(
+  access: NodeAccess,
+  host: string,
+  port: number,
+  path: string,
+  signal: AbortSignal,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, path, method: 'GET', agent: access.agent(access.kubelet), signal }, (res) => {
       const chunks: Buffer[] = [];

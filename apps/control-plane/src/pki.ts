@@ -33,12 +33,23 @@ export function createDemoPki(options: { nodes?: DemoPkiNode[]; controlPlaneHost
   const days = options.days ?? 30;
   const ca = createCertificateAuthority({ commonName: 'spoke-demo-ca', days });
   const issueKubelet = (node: DemoPkiNode): CertifiedKey =>
-    ca.issue({ commonName: `system:node:${node.name}`, organization: 'system:nodes', altNames: node.addresses ?? [node.name, '127.0.0.1'], usages: ['server'], days });
+    ca.issue({
+      commonName: `system:node:${node.name}`,
+      organization: 'system:nodes',
+      altNames: node.addresses ?? [node.name, '127.0.0.1'],
+      usages: ['server'],
+      days,
+    });
   const kubelets: Record<string, CertifiedKey> = {};
   for (const node of options.nodes ?? []) kubelets[node.name] = issueKubelet(node);
   return {
     ca,
-    controlPlane: ca.issue({ commonName: 'kube-apiserver', altNames: options.controlPlaneHosts ?? ['127.0.0.1', 'localhost', 'kubernetes'], usages: ['server'], days }),
+    controlPlane: ca.issue({
+      commonName: 'kube-apiserver',
+      altNames: options.controlPlaneHosts ?? ['127.0.0.1', 'localhost', 'kubernetes'],
+      usages: ['server'],
+      days,
+    }),
     kubeletClient: ca.issue({ commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters', usages: ['client'], days }),
     admin: ca.issue({ commonName: 'admin', organization: 'system:masters', usages: ['client'], days }),
     kubelets,

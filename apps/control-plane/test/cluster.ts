@@ -21,7 +21,10 @@ export interface TestCluster {
 }
 
 /** Builds the cluster; `egress` picks the control plane's `cluster` path. */
-export async function startCluster(egress: (node: { host: string; port: number }) => Partial<ControlPlaneOptions> & { cleanup?: () => Promise<void> } = () => ({}), nodeDialer?: Dialer): Promise<TestCluster> {
+export async function startCluster(
+  egress: (node: { host: string; port: number }) => Partial<ControlPlaneOptions> & { cleanup?: () => Promise<void> } = () => ({}),
+  nodeDialer?: Dialer,
+): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'spoke-cp-'));
   const logFile = join(dir, 'web.log');
   writeFileSync(logFile, 'line 1\nline 2\nline 3\n');
@@ -30,15 +33,32 @@ export async function startCluster(egress: (node: { host: string; port: number }
   if (!kubelet) throw new Error('no kubelet cert');
   const pods: PodConfig[] = [
     { name: 'web', labels: { app: 'web' }, containers: [{ name: 'web', http: { body: 'hello through the tunnel\n' }, logFile }] },
-    { name: 'tools', labels: { app: 'tools' }, containers: [{ name: 'shell', command: ['/bin/sh', '-c', 'echo tools started; exec cat'], stdin: true }] },
+    {
+      name: 'tools',
+      labels: { app: 'tools' },
+      containers: [{ name: 'shell', command: ['/bin/sh', '-c', 'echo tools started; exec cat'], stdin: true }],
+    },
   ];
-  const node = await createNode({ name: 'node-a', tls: { cert: kubelet.cert, key: kubelet.key, clientCa: pki.ca.cert }, pods }, { signal: AbortSignal.timeout(10_000) });
+  const node = await createNode(
+    { name: 'node-a', tls: { cert: kubelet.cert, key: kubelet.key, clientCa: pki.ca.cert }, pods },
+    { signal: AbortSignal.timeout(10_000) },
+  );
   const extra = egress({ host: '127.0.0.1', port: node.port });
   const { cleanup, ...egressOptions } = extra;
   const cp = await createControlPlane(
     {
       tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
-      nodes: [{ name: 'node-a', addresses: [{ type: 'Hostname', address: 'node-a' }, { type: 'InternalIP', address: '127.0.0.1' }], kubeletPort: node.port, ...(nodeDialer ? { dialer: nodeDialer } : {}) }],
+      nodes: [
+        {
+          name: 'node-a',
+          addresses: [
+            { type: 'Hostname', address: 'node-a' },
+            { type: 'InternalIP', address: '127.0.0.1' },
+          ],
+          kubeletPort: node.port,
+          ...(nodeDialer ? { dialer: nodeDialer } : {}),
+        },
+      ],
       services: [{ name: 'web', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] }],
       kubeletCa: pki.ca.cert,
       kubeletClientCert: pki.kubeletClient.cert,
@@ -59,7 +79,10 @@ export async function startCluster(egress: (node: { host: string; port: number }
     child.once('exit', () => children.delete(child));
     return child;
   };
-  const kubectl = (args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
+  const kubectl = (
+    args: string[],
+    opts: { stdin?: string; timeoutMs?: number } = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
       const child = spawnKubectl(args);
       let stdout = '';
@@ -86,7 +109,9 @@ export async function startCluster(egress: (node: { host: string; port: number }
     kubectl,
     spawnKubectl,
     async close() {
-      const exits = [...children].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+      const exits = [...children].map(
+        (c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))),
+      );
       for (const c of children) c.kill('SIGKILL');
       await Promise.all(exits);
       await cp.close();

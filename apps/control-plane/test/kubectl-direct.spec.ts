@@ -14,11 +14,13 @@ egressSelections:
 
 function httpGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent: false, signal: AbortSignal.timeout(10_000) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false, signal: AbortSignal.timeout(10_000) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -81,7 +83,9 @@ describe('kubectl against the control plane, Direct TLS egress', () => {
     ['WebSocket-tunnelled SPDY (the kubectl 1.32 default)', {}],
     ['plain SPDY/3.1 upgrade', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
   ])('kubectl port-forward carries real HTTP over %s', async (_name, extraEnv: Record<string, string>) => {
-    const pods = JSON.parse((await c.kubectl(['get', 'pod', 'web', '-o', 'json'])).stdout) as { spec: { containers: Array<{ ports: Array<{ containerPort: number }> }> } };
+    const pods = JSON.parse((await c.kubectl(['get', 'pod', 'web', '-o', 'json'])).stdout) as {
+      spec: { containers: Array<{ ports: Array<{ containerPort: number }> }> };
+    };
     const remote = pods.spec.containers[0]?.ports[0]?.containerPort;
     const child = c.spawnKubectl(['port-forward', 'pod/web', `:${remote}`, '--address', '127.0.0.1'], extraEnv);
     let out = '';

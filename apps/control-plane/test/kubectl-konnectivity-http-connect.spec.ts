@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKonnectivityAgent, createKonnectivityServer, type KonnectivityAgent, type KonnectivityServer } from '@spoke/dialer-konnectivity';
+import {
+  createKonnectivityAgent,
+  createKonnectivityServer,
+  type KonnectivityAgent,
+  type KonnectivityServer,
+} from '@spoke/dialer-konnectivity';
 import { createCertificateAuthority } from '@spoke/transport-core';
 import { startCluster, type TestCluster } from './cluster.js';
 

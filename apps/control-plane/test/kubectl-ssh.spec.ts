@@ -7,11 +7,13 @@ import { startCluster, type TestCluster } from './cluster.js';
 
 function httpGet(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/', agent: false, signal: AbortSignal.timeout(10_000) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false, signal: AbortSignal.timeout(10_000) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -20,8 +22,18 @@ describe('kubectl against the control plane, SSH tunnel egress (real OpenSSH ssh
   let c: TestCluster;
   beforeAll(async () => {
     sshd = await startSshd();
-    const ssh = createSshDialer({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyFile: sshd.clientKeyFile, knownHostsFile: sshd.knownHostsFile });
-    c = await startCluster(() => ({ egressSelector: { dialerFor: () => ssh }, egressLabels: { protocol: 'ssh', transport: 'tcp' }, cleanup: () => ssh.close() }));
+    const ssh = createSshDialer({
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.username,
+      privateKeyFile: sshd.clientKeyFile,
+      knownHostsFile: sshd.knownHostsFile,
+    });
+    c = await startCluster(() => ({
+      egressSelector: { dialerFor: () => ssh },
+      egressLabels: { protocol: 'ssh', transport: 'tcp' },
+      cleanup: () => ssh.close(),
+    }));
   });
   afterAll(async () => {
     await c?.close();

@@ -24,7 +24,15 @@ async function main(): Promise<void> {
   let stop: () => void;
   if (config.kind === 'konnectivity' && config.konnectivity) {
     const k = config.konnectivity;
-    const agent = createKonnectivityAgent({ proxyServerHost: k.host, proxyServerPort: k.port, caCert: k.ca, agentCert: k.cert, agentKey: k.key, agentId: config.id, allow: config.allow });
+    const agent = createKonnectivityAgent({
+      proxyServerHost: k.host,
+      proxyServerPort: k.port,
+      caCert: k.ca,
+      agentCert: k.cert,
+      agentKey: k.key,
+      agentId: config.id,
+      allow: config.allow,
+    });
     stop = () => agent.destroy();
     if (agent.servers().length === 0) await once(agent, 'server', { signal: AbortSignal.timeout(20_000) });
   } else if (config.kind === 'spoke' && config.spoke) {

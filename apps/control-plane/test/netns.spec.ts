@@ -37,7 +37,11 @@ describe('a node in its own network namespace (needs root)', () => {
   const kubectl = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     run('kubectl', args, { env, timeout: 30_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: typeof e.code === 'number' ? e.code : -1,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
     );
 
   const cleanup = async (): Promise<void> => {
@@ -60,7 +64,12 @@ describe('a node in its own network namespace (needs root)', () => {
     const pki = createDemoPki({ nodes: [{ name: 'node-ns', addresses: ['node-ns', '127.0.0.1', nsIp] }] });
     const kubelet = pki.kubelets['node-ns'];
     if (!kubelet) throw new Error('no kubelet certificate');
-    for (const [file, pem] of [['kubelet.crt', kubelet.cert], ['kubelet.key', kubelet.key], ['ca.crt', pki.ca.cert]] as const) writeFileSync(join(dir, file), pem, { mode: 0o600 });
+    for (const [file, pem] of [
+      ['kubelet.crt', kubelet.cert],
+      ['kubelet.key', kubelet.key],
+      ['ca.crt', pki.ca.cert],
+    ] as const)
+      writeFileSync(join(dir, file), pem, { mode: 0o600 });
     writeFileSync(join(dir, 'web.log'), 'netns line 1\nnetns line 2\n');
     writeFileSync(
       join(dir, 'node.yaml'),
@@ -80,7 +89,12 @@ describe('a node in its own network namespace (needs root)', () => {
     );
 
     // sshd on the namespace's veth address, forwarding only to the kubelet; started before the other children, so a failure here leaves no start-up promise unawaited.
-    sshd = await startSshd({ host: nsIp, port: 22, config: [`PermitOpen 127.0.0.1:${KUBELET_PORT}`], commandPrefix: [IP, 'netns', 'exec', ns.name] });
+    sshd = await startSshd({
+      host: nsIp,
+      port: 22,
+      config: [`PermitOpen 127.0.0.1:${KUBELET_PORT}`],
+      commandPrefix: [IP, 'netns', 'exec', ns.name],
+    });
 
     // The kubelet-shaped node, inside the namespace, on its loopback only.
     const node = ns.spawn([...tsNode, join(root, 'apps', 'node', 'src', 'main.ts'), join(dir, 'node.yaml')]);
@@ -90,7 +104,16 @@ describe('a node in its own network namespace (needs root)', () => {
     const serverCert = pki.ca.issue({ commonName: 'konnectivity-server', altNames: [hostIp], usages: ['server'] });
     const agentCert = pki.ca.issue({ commonName: 'system:konnectivity-agent', usages: ['client'] });
     const udsName = join(dir, 'konnectivity-server.socket');
-    konnectivity = await createKonnectivityServer({ mode: 'grpc', udsName, agentPort: 0, agentBindAddress: hostIp, healthPort: false, clusterCert: serverCert.cert, clusterKey: serverCert.key, clusterCaCert: pki.ca.cert });
+    konnectivity = await createKonnectivityServer({
+      mode: 'grpc',
+      udsName,
+      agentPort: 0,
+      agentBindAddress: hostIp,
+      healthPort: false,
+      clusterCert: serverCert.cert,
+      clusterKey: serverCert.key,
+      clusterCaCert: pki.ca.cert,
+    });
     const agentToken = randomBytes(24).toString('base64url');
     const clientToken = randomBytes(24).toString('base64url');
     hub = await createHub({ listen: { host: hostIp, port: 0 }, agentTokens: [agentToken], clientTokens: [clientToken] });
@@ -99,7 +122,12 @@ describe('a node in its own network namespace (needs root)', () => {
     // Node side: both agents dial OUT from the namespace to the host end.
     const allow = [`127.0.0.1/32:${KUBELET_PORT}`];
     const agentConfigs: NetnsAgentConfig[] = [
-      { kind: 'konnectivity', id: 'node-ns', allow, konnectivity: { host: hostIp, port: konnectivity.ports.agent, ca: pki.ca.cert, cert: agentCert.cert, key: agentCert.key } },
+      {
+        kind: 'konnectivity',
+        id: 'node-ns',
+        allow,
+        konnectivity: { host: hostIp, port: konnectivity.ports.agent, ca: pki.ca.cert, cert: agentCert.cert, key: agentCert.key },
+      },
       { kind: 'spoke', id: 'node-ns', allow, spoke: { url: hub.url, fingerprint, token: agentToken } },
     ];
     const agentsUp = agentConfigs.map((config) => {
@@ -111,7 +139,13 @@ describe('a node in its own network namespace (needs root)', () => {
     await Promise.all([nodeUp, ...agentsUp]);
 
     // The control plane on the host's loopback: one node entry per path, all the same kubelet.
-    const ssh = createSshDialer({ host: nsIp, port: 22, username: 'root', privateKeyFile: sshd.clientKeyFile, knownHostsFile: sshd.knownHostsFile });
+    const ssh = createSshDialer({
+      host: nsIp,
+      port: 22,
+      username: 'root',
+      privateKeyFile: sshd.clientKeyFile,
+      knownHostsFile: sshd.knownHostsFile,
+    });
     const spoke = createSpokeDialer({ url: hub.url, token: clientToken, tls: { fingerprint } });
     const konnectivityDialer = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName } } });
     dialers.push(ssh, spoke, konnectivityDialer);
@@ -121,10 +155,34 @@ describe('a node in its own network namespace (needs root)', () => {
         tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
         nodes: [
           // Direct: the node's own address; its kubelet is not listening there.
-          { name: 'node-direct', addresses: [{ type: 'InternalIP', address: nsIp }], kubeletPort: KUBELET_PORT, dialer: createNetDialer(), dialerLabels: { protocol: 'direct', transport: 'tcp' } },
-          { name: 'node-ssh', addresses: loopback, kubeletPort: KUBELET_PORT, dialer: ssh, dialerLabels: { protocol: 'ssh', transport: 'tcp' } },
-          { name: 'node-konnectivity', addresses: loopback, kubeletPort: KUBELET_PORT, dialer: konnectivityDialer, dialerLabels: { protocol: 'grpc', transport: 'uds' } },
-          { name: 'node-spoke', addresses: loopback, kubeletPort: KUBELET_PORT, dialer: spoke, dialerLabels: { protocol: 'spoke', transport: 'tcp' } },
+          {
+            name: 'node-direct',
+            addresses: [{ type: 'InternalIP', address: nsIp }],
+            kubeletPort: KUBELET_PORT,
+            dialer: createNetDialer(),
+            dialerLabels: { protocol: 'direct', transport: 'tcp' },
+          },
+          {
+            name: 'node-ssh',
+            addresses: loopback,
+            kubeletPort: KUBELET_PORT,
+            dialer: ssh,
+            dialerLabels: { protocol: 'ssh', transport: 'tcp' },
+          },
+          {
+            name: 'node-konnectivity',
+            addresses: loopback,
+            kubeletPort: KUBELET_PORT,
+            dialer: konnectivityDialer,
+            dialerLabels: { protocol: 'grpc', transport: 'uds' },
+          },
+          {
+            name: 'node-spoke',
+            addresses: loopback,
+            kubeletPort: KUBELET_PORT,
+            dialer: spoke,
+            dialerLabels: { protocol: 'spoke', transport: 'tcp' },
+          },
         ],
         kubeletCa: pki.ca.cert,
         kubeletClientCert: pki.kubeletClient.cert,
@@ -141,7 +199,9 @@ describe('a node in its own network namespace (needs root)', () => {
   afterAll(cleanup, 30_000);
 
   it('the host really cannot reach the kubelet: nothing listens on the node address', async () => {
-    await expect(createNetDialer().dial(`${ns?.nsIp}:${KUBELET_PORT}`, { signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({ code: 'ERR_DIAL_REFUSED' });
+    await expect(createNetDialer().dial(`${ns?.nsIp}:${KUBELET_PORT}`, { signal: AbortSignal.timeout(5_000) })).rejects.toMatchObject({
+      code: 'ERR_DIAL_REFUSED',
+    });
   });
 
   it('kubectl get nodes: Direct is NotReady, SSH, Konnectivity and spoke are Ready', async () => {
@@ -157,14 +217,17 @@ describe('a node in its own network namespace (needs root)', () => {
     expect(r.stderr).toMatch(/error dialing backend: .*ERR_DIAL_REFUSED/);
   });
 
-  it.each(['node-ssh', 'node-konnectivity', 'node-spoke'])('%s reaches the kubelet inside the namespace: node proxy /healthz and container logs', async (name) => {
-    const healthz = await kubectl(['get', '--raw', `/api/v1/nodes/${name}/proxy/healthz`]);
-    expect(healthz.code, healthz.stderr).toBe(0);
-    expect(healthz.stdout.trim()).toBe('ok');
-    const logs = await kubectl(['get', '--raw', `/api/v1/nodes/${name}/proxy/containerLogs/default/web/web?tailLines=1`]);
-    expect(logs.code, logs.stderr).toBe(0);
-    expect(logs.stdout).toBe('netns line 2\n');
-  });
+  it.each(['node-ssh', 'node-konnectivity', 'node-spoke'])(
+    '%s reaches the kubelet inside the namespace: node proxy /healthz and container logs',
+    async (name) => {
+      const healthz = await kubectl(['get', '--raw', `/api/v1/nodes/${name}/proxy/healthz`]);
+      expect(healthz.code, healthz.stderr).toBe(0);
+      expect(healthz.stdout.trim()).toBe('ok');
+      const logs = await kubectl(['get', '--raw', `/api/v1/nodes/${name}/proxy/containerLogs/default/web/web?tailLines=1`]);
+      expect(logs.code, logs.stderr).toBe(0);
+      expect(logs.stdout).toBe('netns line 2\n');
+    },
+  );
 
   it('the egress metrics show the failed Direct dials and the successful tunnel dials', async () => {
     const r = await kubectl(['get', '--raw', '/metrics']);

@@ -94,7 +94,9 @@ export async function createNetns(): Promise<TestNetns> {
 
   const destroy = (): Promise<void> =>
     (destroyed ??= (async () => {
-      const exits = [...children].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+      const exits = [...children].map(
+        (c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))),
+      );
       for (const c of children) c.kill('SIGTERM');
       const grace = setTimeout(() => {
         for (const c of children) c.kill('SIGKILL');
@@ -109,7 +111,10 @@ export async function createNetns(): Promise<TestNetns> {
   try {
     await run(IP, ['netns', 'add', name]);
   } catch (err) {
-    throw new Error(`\`ip netns add ${name}\` failed (the test needs root and network-namespace support): ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`, { cause: err });
+    throw new Error(
+      `\`ip netns add ${name}\` failed (the test needs root and network-namespace support): ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
   created = true;
   try {
@@ -122,7 +127,10 @@ export async function createNetns(): Promise<TestNetns> {
     await run(IP, ['-n', name, 'link', 'set', 'lo', 'up']);
   } catch (err) {
     await destroy();
-    throw new Error(`setting up the veth pair for ${name} failed: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`, { cause: err });
+    throw new Error(
+      `setting up the veth pair for ${name} failed: ${(err as { stderr?: string }).stderr?.trim() ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 
   return {

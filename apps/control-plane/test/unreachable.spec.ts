@@ -20,7 +20,9 @@ describe('a node the egress path cannot reach', () => {
     cp = await createControlPlane(
       {
         tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
-        nodes: [{ name: 'gone', addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], kubeletPort: 'port' in closed ? closed.port : 1 }],
+        nodes: [
+          { name: 'gone', addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], kubeletPort: 'port' in closed ? closed.port : 1 },
+        ],
         kubeletCa: pki.ca.cert,
         kubeletClientCert: pki.kubeletClient.cert,
         kubeletClientKey: pki.kubeletClient.key,

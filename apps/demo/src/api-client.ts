@@ -61,12 +61,19 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
         'node-proxy': 'GET nodes/…/proxy/healthz',
       })[check],
     async nodes(signal) {
-      const list = JSON.parse(await get('/api/v1/nodes', signal)) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> };
+      const list = JSON.parse(await get('/api/v1/nodes', signal)) as {
+        items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }>;
+      };
       return new Map(list.items.map((n) => [n.metadata.name, n.status.conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown']));
     },
     logs: (pod, tail, signal) => get(`${podPath(pod)}/log?tailLines=${tail}`, signal),
     exec(pod, argv, stdin, signal) {
-      const q = new URLSearchParams([...argv.map((a): [string, string] => ['command', a]), ['stdin', 'true'], ['stdout', 'true'], ['stderr', 'true']]);
+      const q = new URLSearchParams([
+        ...argv.map((a): [string, string] => ['command', a]),
+        ['stdin', 'true'],
+        ['stdout', 'true'],
+        ['stderr', 'true'],
+      ]);
       const ws = new WebSocket(`${wsBase}${podPath(pod)}/exec?${q}`, ['v5.channel.k8s.io'], tls);
       return new Promise<ExecResult>((resolve, reject) => {
         let stdout = '';
@@ -98,7 +105,9 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
       });
     },
     async portForwardGet(pod, path, signal) {
-      const spec = JSON.parse(await get(podPath(pod), signal)) as { spec: { containers: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> } };
+      const spec = JSON.parse(await get(podPath(pod), signal)) as {
+        spec: { containers: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> };
+      };
       const port = spec.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'http')?.containerPort;
       if (port === undefined) throw new Error(`pod ${pod} declares no port named http`);
       const ws = new WebSocket(`${wsBase}${podPath(pod)}/portforward?ports=${port}`, ['v4.channel.k8s.io'], tls);
@@ -112,7 +121,9 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
         signal.addEventListener('abort', onAbort, { once: true });
         ws.once('open', () => {
           // Channel 0 carries data; its first two bytes each way are the port.
-          ws.send(Buffer.concat([Buffer.from([0]), prefix, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${pod}\r\nConnection: close\r\n\r\n`)]));
+          ws.send(
+            Buffer.concat([Buffer.from([0]), prefix, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${pod}\r\nConnection: close\r\n\r\n`)]),
+          );
         });
         ws.on('message', (data: Buffer) => {
           const channel = data[0] ?? 0;

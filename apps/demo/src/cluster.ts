@@ -4,7 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createControlPlane, createDemoPki, type ControlPlane, type ControlPlaneNode, type DemoPki } from '@spoke/app-control-plane';
 import { createNode, type KubeletNode } from '@spoke/app-node';
-import { createKonnectivityAgent, createKonnectivityDialer, createKonnectivityServer, konnectivityEgressBackend } from '@spoke/dialer-konnectivity';
+import {
+  createKonnectivityAgent,
+  createKonnectivityDialer,
+  createKonnectivityServer,
+  konnectivityEgressBackend,
+} from '@spoke/dialer-konnectivity';
 import { createSshDialer, type SshDialer } from '@spoke/dialer-ssh';
 import { connectTls, createAgent, createHub, createNetDialer, createSpokeDialer, type Dialer } from '@spoke/transport-core';
 import { startSshServer, type DemoSshServer } from './ssh-server.js';
@@ -55,7 +60,13 @@ const NAMES = ['node-1', 'node-2', 'node-3', 'node-4'] as const;
  * kube-apiserver does), node-4 a spoke hub + agent. Everything is registered
  * with `teardown`.
  */
-export async function startDemoCluster(options: { dir: string; teardown: Teardown; sshMode: 'auto' | 'sshd' | 'embedded'; note: (line: string) => void; signal: AbortSignal }): Promise<DemoCluster> {
+export async function startDemoCluster(options: {
+  dir: string;
+  teardown: Teardown;
+  sshMode: 'auto' | 'sshd' | 'embedded';
+  note: (line: string) => void;
+  signal: AbortSignal;
+}): Promise<DemoCluster> {
   const { dir, teardown, signal } = options;
   const pki = createDemoPki({ nodes: NAMES.map((name) => ({ name, addresses: [name, '127.0.0.1'] })) });
 
@@ -76,7 +87,14 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
       { signal },
     );
     teardown.add(name, () => kubelet.close());
-    nodes.push({ name, path: '', pod: `web-${i + 1}`, body, logTail: `web-${i + 1} listening on :http\nweb-${i + 1} ready on ${name}\n`, kubelet });
+    nodes.push({
+      name,
+      path: '',
+      pod: `web-${i + 1}`,
+      body,
+      logTail: `web-${i + 1} listening on :http\nweb-${i + 1} ready on ${name}\n`,
+      kubelet,
+    });
   }
   const [n1, n2, n3, n4] = nodes as [DemoNode, DemoNode, DemoNode, DemoNode];
 
@@ -94,7 +112,14 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
     note: options.note,
     // One real dial to the kubelet proves the server lets us in; that dialer is then kept.
     async verify(server) {
-      const dialer = createSshDialer({ host: '127.0.0.1', port: server.port, username: server.username, privateKey: server.clientKey, hostKey: server.hostKey, readyTimeoutMs: 5_000 });
+      const dialer = createSshDialer({
+        host: '127.0.0.1',
+        port: server.port,
+        username: server.username,
+        privateKey: server.clientKey,
+        hostKey: server.hostKey,
+        readyTimeoutMs: 5_000,
+      });
       try {
         const probe = await dialer.dial(`127.0.0.1:${n2.kubelet.port}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) });
         probe.destroy();
@@ -140,7 +165,18 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
   const egressConfigPath = join(dir, 'egress-selector.yaml');
   writeFileSync(
     egressConfigPath,
-    ['apiVersion: apiserver.k8s.io/v1beta1', 'kind: EgressSelectorConfiguration', 'egressSelections:', '- name: cluster', '  connection:', '    proxyProtocol: GRPC', '    transport:', '      uds:', `        udsName: ${konnectivitySocket}`, ''].join('\n'),
+    [
+      'apiVersion: apiserver.k8s.io/v1beta1',
+      'kind: EgressSelectorConfiguration',
+      'egressSelections:',
+      '- name: cluster',
+      '  connection:',
+      '    proxyProtocol: GRPC',
+      '    transport:',
+      '      uds:',
+      `        udsName: ${konnectivitySocket}`,
+      '',
+    ].join('\n'),
   );
   n3.path = 'Konnectivity (gRPC/UDS)';
 
@@ -150,7 +186,14 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
   const hub = await createHub({ agentTokens: [agentToken], clientTokens: [clientToken] });
   teardown.add('spoke hub', () => hub.destroy());
   const fingerprint = hub.fingerprint as string;
-  const spokeAgent = createAgent({ hub: hub.url, id: 'node-4', identifiers: 'host=node-4&ipv4=127.0.0.1', allow: [`127.0.0.1/32:${n4.kubelet.port}`], token: agentToken, tls: { fingerprint } });
+  const spokeAgent = createAgent({
+    hub: hub.url,
+    id: 'node-4',
+    identifiers: 'host=node-4&ipv4=127.0.0.1',
+    allow: [`127.0.0.1/32:${n4.kubelet.port}`],
+    token: agentToken,
+    tls: { fingerprint },
+  });
   teardown.add('spoke agent', () => spokeAgent.destroy());
   await spokeAgent.waitConnected(1, { signal });
   const spoke = createSpokeDialer({ url: hub.url, token: clientToken, tls: { fingerprint } });
@@ -165,11 +208,32 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
     {
       tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
       nodes: [
-        { name: n1.name, addresses: addresses(n1.name), kubeletPort: n1.kubelet.port, dialer: direct, dialerLabels: { protocol: 'direct', transport: 'tcp' }, egressLabel: 'direct' },
-        { name: n2.name, addresses: addresses(n2.name), kubeletPort: n2.kubelet.port, dialer: sshClient, dialerLabels: { protocol: 'ssh', transport: 'tcp' }, egressLabel: 'ssh' },
+        {
+          name: n1.name,
+          addresses: addresses(n1.name),
+          kubeletPort: n1.kubelet.port,
+          dialer: direct,
+          dialerLabels: { protocol: 'direct', transport: 'tcp' },
+          egressLabel: 'direct',
+        },
+        {
+          name: n2.name,
+          addresses: addresses(n2.name),
+          kubeletPort: n2.kubelet.port,
+          dialer: sshClient,
+          dialerLabels: { protocol: 'ssh', transport: 'tcp' },
+          egressLabel: 'ssh',
+        },
         // No per-node dialer: node-3 uses the egress selector's `cluster` selection (GRPC over UDS).
         { name: n3.name, addresses: addresses(n3.name), kubeletPort: n3.kubelet.port, egressLabel: 'konnectivity-grpc' },
-        { name: n4.name, addresses: addresses(n4.name), kubeletPort: n4.kubelet.port, dialer: spoke, dialerLabels: { protocol: 'spoke', transport: 'tcp' }, egressLabel: 'spoke-hub' },
+        {
+          name: n4.name,
+          addresses: addresses(n4.name),
+          kubeletPort: n4.kubelet.port,
+          dialer: spoke,
+          dialerLabels: { protocol: 'spoke', transport: 'tcp' },
+          egressLabel: 'spoke-hub',
+        },
       ],
       egressConfig: egressConfigPath,
       egressBackends: { grpc: (selection) => konnectivityEgressBackend(selection.connection) },
@@ -184,10 +248,27 @@ export async function startDemoCluster(options: { dir: string; teardown: Teardow
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, cp.kubeconfig({ ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key }), { mode: 0o600 });
 
-  return { cp, pki, nodes, ssh, kubeconfigPath, egressConfigPath, konnectivitySocket, hubUrl: hub.url, policyChecks: policyChecks(pki, n1, direct, konnectivitySocket, spoke, teardown) };
+  return {
+    cp,
+    pki,
+    nodes,
+    ssh,
+    kubeconfigPath,
+    egressConfigPath,
+    konnectivitySocket,
+    hubUrl: hub.url,
+    policyChecks: policyChecks(pki, n1, direct, konnectivitySocket, spoke, teardown),
+  };
 }
 
-function policyChecks(pki: DemoPki, n1: DemoNode, direct: Dialer, konnectivitySocket: string, spoke: Dialer, teardown: Teardown): PolicyCheck[] {
+function policyChecks(
+  pki: DemoPki,
+  n1: DemoNode,
+  direct: Dialer,
+  konnectivitySocket: string,
+  spoke: Dialer,
+  teardown: Teardown,
+): PolicyCheck[] {
   const konnectivity = createKonnectivityDialer({ mode: 'grpc', uds: konnectivitySocket });
   teardown.add('konnectivity client', () => konnectivity.close());
   const wrongCa = createDemoPki().ca;
@@ -203,12 +284,27 @@ function policyChecks(pki: DemoPki, n1: DemoNode, direct: Dialer, konnectivitySo
       expectCode: 'ERR_CERT_UNTRUSTED',
       async run(signal) {
         const raw = await direct.dial(`127.0.0.1:${n1.kubelet.port}`, { signal });
-        const tls = await connectTls(raw, { host: '127.0.0.1' }, { ca: wrongCa.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key }, signal);
+        const tls = await connectTls(
+          raw,
+          { host: '127.0.0.1' },
+          { ca: wrongCa.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+          signal,
+        );
         tls.destroy();
         return 'verified';
       },
     },
-    { path: 'node-3 Konnectivity agent', check: 'dial 127.0.0.1:22 (not allowed)', expectCode: 'ERR_DIAL_DENIED', run: (signal) => refused(konnectivity, '127.0.0.1:22', signal) },
-    { path: 'node-4 spoke agent', check: 'dial 127.0.0.1:22 (not --allow)', expectCode: 'ERR_DIAL_DENIED', run: (signal) => refused(spoke, '127.0.0.1:22', signal) },
+    {
+      path: 'node-3 Konnectivity agent',
+      check: 'dial 127.0.0.1:22 (not allowed)',
+      expectCode: 'ERR_DIAL_DENIED',
+      run: (signal) => refused(konnectivity, '127.0.0.1:22', signal),
+    },
+    {
+      path: 'node-4 spoke agent',
+      check: 'dial 127.0.0.1:22 (not --allow)',
+      expectCode: 'ERR_DIAL_DENIED',
+      run: (signal) => refused(spoke, '127.0.0.1:22', signal),
+    },
   ];
 }

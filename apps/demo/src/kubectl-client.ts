@@ -7,7 +7,13 @@ import type { Teardown } from './teardown.js';
 
 /** Finds kubectl: `/usr/bin/kubectl` first, then `$PATH`. */
 export function findKubectl(): string | undefined {
-  const candidates = ['/usr/bin/kubectl', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'kubectl'))];
+  const candidates = [
+    '/usr/bin/kubectl',
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'kubectl')),
+  ];
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -64,13 +70,17 @@ export function createKubectlClient(options: { kubectl: string; kubeconfig: stri
         'node-proxy': 'kubectl get --raw …/proxy/healthz',
       })[check],
     async nodes(signal) {
-      const list = JSON.parse(await ok(['get', 'nodes', '-o', 'json'], signal)) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> };
+      const list = JSON.parse(await ok(['get', 'nodes', '-o', 'json'], signal)) as {
+        items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }>;
+      };
       return new Map(list.items.map((n) => [n.metadata.name, n.status.conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown']));
     },
     logs: (pod, tail, signal) => ok(['logs', pod, `--tail=${tail}`], signal),
     exec: (pod, argv, stdin, signal) => run(['exec', '-i', pod, '--', ...argv], stdin, signal),
     async portForwardGet(pod, path, signal) {
-      const child = teardown.track(spawn(kubectl, ['port-forward', `pod/${pod}`, ':http', '--address', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const child = teardown.track(
+        spawn(kubectl, ['port-forward', `pod/${pod}`, ':http', '--address', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
       const exited = new Promise<void>((r) => child.once('close', () => r()));
       try {
         let out = '';

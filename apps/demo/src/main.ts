@@ -55,13 +55,18 @@ function tryNext(c: DemoCluster, once: boolean): string {
     `  kubectl port-forward pod/${n4?.pod} 8080:http   # then: curl http://127.0.0.1:8080/`,
     `  kubectl get --raw /api/v1/nodes/${n3?.name}/proxy/healthz`,
     `  kubectl get --raw /api/v1/nodes/${n4?.name}/proxy/pods`,
-    "  kubectl get --raw /metrics | grep apiserver_egress_dialer",
+    '  kubectl get --raw /metrics | grep apiserver_egress_dialer',
   ].join('\n');
 }
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { once: { type: 'boolean', default: false }, client: { type: 'string', default: 'auto' }, ssh: { type: 'string', default: 'auto' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      once: { type: 'boolean', default: false },
+      client: { type: 'string', default: 'auto' },
+      ssh: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   if (values.help) {
     out(USAGE);
@@ -87,7 +92,13 @@ async function main(): Promise<number> {
   teardown.add('temp dir', () => rmSync(dir, { recursive: true, force: true }));
   try {
     const work = (async () => {
-      const cluster = await startDemoCluster({ dir, teardown, sshMode: sshMode as 'auto', note: (l) => void out(`note: ${l}\n`), signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(20_000)]) });
+      const cluster = await startDemoCluster({
+        dir,
+        teardown,
+        sshMode: sshMode as 'auto',
+        note: (l) => void out(`note: ${l}\n`),
+        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(20_000)]),
+      });
       const kubectl = clientMode === 'api' ? undefined : findKubectl();
       if (clientMode === 'kubectl' && !kubectl) throw new Error('kubectl is not installed; use --client=api');
       const client: KubeClient = kubectl
@@ -97,7 +108,9 @@ async function main(): Promise<number> {
       const rows = await allRows(client, cluster, () => AbortSignal.any([lifetime.signal, AbortSignal.timeout(15_000)]));
       out(`${renderTable(rows)}\n\n`);
       const failed = rows.filter((r) => !r.ok).length;
-      out(`${rows.length - failed}/${rows.length} rows ok in ${((performance.now() - started) / 1000).toFixed(1)} s; kubeconfig: ${cluster.kubeconfigPath}\n\n${tryNext(cluster, values.once)}\n\n`);
+      out(
+        `${rows.length - failed}/${rows.length} rows ok in ${((performance.now() - started) / 1000).toFixed(1)} s; kubeconfig: ${cluster.kubeconfigPath}\n\n${tryNext(cluster, values.once)}\n\n`,
+      );
       return failed;
     })();
     const failed = await Promise.race([work, stopped.then(() => -1)]);

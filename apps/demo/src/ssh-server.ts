@@ -52,7 +52,12 @@ export async function startSshServer(options: {
         await verify(sshd.server);
         return sshd.server;
       } catch (err) {
-        const said = sshd.log().trim().split('\n').filter((l) => !/^(Server listening|Received signal)/.test(l)).pop();
+        const said = sshd
+          .log()
+          .trim()
+          .split('\n')
+          .filter((l) => !/^(Server listening|Received signal)/.test(l))
+          .pop();
         await sshd.stop();
         throw new Error(`${(err as Error).message}${said ? ` (sshd: ${said})` : ''}`, { cause: err });
       }
@@ -75,7 +80,13 @@ interface RunningSshd {
   stop(): Promise<void>;
 }
 
-async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: number, hostKey: SshKeyPair, client: SshKeyPair): Promise<RunningSshd> {
+async function startOpenSshd(
+  dir: string,
+  teardown: Teardown,
+  kubeletPort: number,
+  hostKey: SshKeyPair,
+  client: SshKeyPair,
+): Promise<RunningSshd> {
   const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
   writeFileSync(hostKeyFile, hostKey.private, { mode: 0o600 });
   writeFileSync(`${hostKeyFile}.pub`, `${hostKey.public}\n`);
@@ -92,13 +103,24 @@ async function startOpenSshd(dir: string, teardown: Teardown, kubeletPort: numbe
   });
   teardown.add('sshd', () => sshd.stop());
   return {
-    server: { kind: 'OpenSSH sshd', port: sshd.port, username: userInfo().username, clientKey: client.private, hostKey: fingerprint(hostKey.public) },
+    server: {
+      kind: 'OpenSSH sshd',
+      port: sshd.port,
+      username: userInfo().username,
+      clientKey: client.private,
+      hostKey: fingerprint(hostKey.public),
+    },
     log: () => sshd.log(),
     stop: () => sshd.stop(),
   };
 }
 
-async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, hostKey: SshKeyPair, client: SshKeyPair): Promise<DemoSshServer> {
+async function startEmbeddedSshServer(
+  teardown: Teardown,
+  kubeletPort: number,
+  hostKey: SshKeyPair,
+  client: SshKeyPair,
+): Promise<DemoSshServer> {
   const allowed = utils.parseKey(client.public);
   if (allowed instanceof Error) throw allowed;
   const conns = new Set<Connection>();
@@ -109,7 +131,8 @@ async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, h
     conn.on('authentication', (ctx) => {
       const keyMatches = ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH());
       // Without a signature the client only asks whether the key would do; with one it must verify.
-      if (keyMatches && (!ctx.signature || (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true))) ctx.accept();
+      if (keyMatches && (!ctx.signature || (ctx.blob !== undefined && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true)))
+        ctx.accept();
       else ctx.reject(['publickey']);
     });
     conn.on('ready', () => {
@@ -129,10 +152,14 @@ async function startEmbeddedSshServer(teardown: Teardown, kubeletPort: number, h
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  teardown.add('embedded ssh server', () => new Promise<void>((resolve) => {
-    for (const c of conns) c.end();
-    server.close(() => resolve());
-  }));
+  teardown.add(
+    'embedded ssh server',
+    () =>
+      new Promise<void>((resolve) => {
+        for (const c of conns) c.end();
+        server.close(() => resolve());
+      }),
+  );
   const { port } = server.address() as net.AddressInfo;
   return { kind: 'embedded ssh2 server', port, username: 'spoke', clientKey: client.private, hostKey: fingerprint(hostKey.public) };
 }

@@ -25,6 +25,12 @@ export async function measure(path: string, check: string, fn: () => Promise<str
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'error';
     const message = (err as Error).message ?? String(err);
-    return { path, check, result: expectCode ? `${code} (as expected)` : `${code}: ${message}`, ms: performance.now() - t0, ok: expectCode === code };
+    return {
+      path,
+      check,
+      result: expectCode ? `${code} (as expected)` : `${code}: ${message}`,
+      ms: performance.now() - t0,
+      ok: expectCode === code,
+    };
   }
 }

@@ -15,11 +15,13 @@ interface Run {
 
 function httpGet(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/', agent: false, signal: AbortSignal.timeout(10_000) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false, signal: AbortSignal.timeout(10_000) }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -45,7 +47,11 @@ describe('kubectl against the running demo: the Konnectivity and spoke-hub paths
   beforeAll(async () => {
     if (!kubectl) throw new Error('kubectl is required for these tests (install kubectl 1.32, e.g. /usr/bin/kubectl)');
     demo = startDemo([]);
-    await waitFor(() => demo.stdout().includes('Running; press Ctrl-C to stop.') || demo.child.exitCode !== null, 'the demo to come up', 60_000);
+    await waitFor(
+      () => demo.stdout().includes('Running; press Ctrl-C to stop.') || demo.child.exitCode !== null,
+      'the demo to come up',
+      60_000,
+    );
     const kubeconfig = /export KUBECONFIG=(\S+)/.exec(demo.stdout())?.[1];
     if (!kubeconfig) throw new Error(`the demo did not come up:\n${demo.stdout()}\n${demo.stderr()}`);
     dir = dirname(kubeconfig);
@@ -66,7 +72,9 @@ describe('kubectl against the running demo: the Konnectivity and spoke-hub paths
     const r = await run(['get', 'nodes', '-o', 'wide']);
     expect(r.code, r.stderr).toBe(0);
     for (const n of ['node-1', 'node-2', 'node-3', 'node-4']) expect(r.stdout).toMatch(new RegExp(`${n}\\s+Ready`));
-    const json = JSON.parse((await run(['get', 'nodes', '-o', 'json'])).stdout) as { items: Array<{ metadata: { name: string; annotations: Record<string, string> } }> };
+    const json = JSON.parse((await run(['get', 'nodes', '-o', 'json'])).stdout) as {
+      items: Array<{ metadata: { name: string; annotations: Record<string, string> } }>;
+    };
     const egress = Object.fromEntries(json.items.map((n) => [n.metadata.name, n.metadata.annotations['spoke.dev/egress']]));
     expect(egress).toMatchObject({ 'node-3': 'konnectivity-grpc', 'node-4': 'spoke-hub' });
   });
@@ -85,7 +93,10 @@ describe('kubectl against the running demo: the Konnectivity and spoke-hub paths
     expect(exec.stderr).toContain('oops');
     expect(exec.code).toBe(7);
 
-    const pf = spawn(kubectl as string, ['port-forward', `pod/web-${n}`, ':http', '--address', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pf = spawn(kubectl as string, ['port-forward', `pod/web-${n}`, ':http', '--address', '127.0.0.1'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const pfExited = new Promise<void>((r) => pf.once('close', () => r()));
     try {
       let out = '';
@@ -117,7 +128,9 @@ describe('kubectl against the running demo: the Konnectivity and spoke-hub paths
     const healthz = await run(['get', '--raw', `/api/v1/nodes/node-${n}/proxy/healthz`]);
     expect(healthz.code, healthz.stderr).toBe(0);
     expect(healthz.stdout.trim()).toBe('ok');
-    const pods = JSON.parse((await run(['get', '--raw', `/api/v1/nodes/node-${n}/proxy/pods`])).stdout) as { items: Array<{ metadata: { name: string } }> };
+    const pods = JSON.parse((await run(['get', '--raw', `/api/v1/nodes/node-${n}/proxy/pods`])).stdout) as {
+      items: Array<{ metadata: { name: string } }>;
+    };
     expect(pods.items.map((p) => p.metadata.name)).toEqual([`web-${n}`]);
   });
 

@@ -82,7 +82,11 @@ export function loadNodeConfig(path: string): NodeConfig {
   try {
     raw = parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new SpokeError('ERR_BAD_CONFIG', `Cannot read node config ${path}: ${(err as Error).message}. Check that the file exists and is YAML.`, { cause: err });
+    throw new SpokeError(
+      'ERR_BAD_CONFIG',
+      `Cannot read node config ${path}: ${(err as Error).message}. Check that the file exists and is YAML.`,
+      { cause: err },
+    );
   }
   const doc = raw as Partial<NodeConfig> & { tls?: { certFile?: string; keyFile?: string; clientCaFile?: string } };
   if (typeof doc?.name !== 'string' || !doc.tls || !Array.isArray(doc.pods)) {
@@ -96,7 +100,11 @@ export function loadNodeConfig(path: string): NodeConfig {
     name: doc.name,
     ...(doc.host !== undefined ? { host: doc.host } : {}),
     ...(doc.port !== undefined ? { port: doc.port } : {}),
-    tls: { cert: file(doc.tls.certFile, 'certFile'), key: file(doc.tls.keyFile, 'keyFile'), clientCa: file(doc.tls.clientCaFile, 'clientCaFile') },
+    tls: {
+      cert: file(doc.tls.certFile, 'certFile'),
+      key: file(doc.tls.keyFile, 'keyFile'),
+      clientCa: file(doc.tls.clientCaFile, 'clientCaFile'),
+    },
     pods: doc.pods.map((pod) => ({
       ...pod,
       containers: pod.containers.map((c) => ({

@@ -28,7 +28,8 @@ export function parseLogOptions(query: URLSearchParams): LogOptions {
   const tail = query.get('tail');
   const sinceTimeText = query.get('sinceTime');
   const sinceTime = sinceTimeText ? new Date(sinceTimeText) : undefined;
-  if (sinceTime && Number.isNaN(sinceTime.getTime())) throw new LogOptionsError(`sinceTime must be RFC 3339, got ${JSON.stringify(sinceTimeText)}`);
+  if (sinceTime && Number.isNaN(sinceTime.getTime()))
+    throw new LogOptionsError(`sinceTime must be RFC 3339, got ${JSON.stringify(sinceTimeText)}`);
   const options: LogOptions = {
     follow: TRUE.has(query.get('follow') ?? ''),
     timestamps: TRUE.has(query.get('timestamps') ?? ''),
@@ -37,7 +38,8 @@ export function parseLogOptions(query: URLSearchParams): LogOptions {
     sinceTime,
     limitBytes: int('limitBytes', 1),
   };
-  if (options.sinceSeconds !== undefined && options.sinceTime !== undefined) throw new LogOptionsError('at most one of sinceTime or sinceSeconds may be specified');
+  if (options.sinceSeconds !== undefined && options.sinceTime !== undefined)
+    throw new LogOptionsError('at most one of sinceTime or sinceSeconds may be specified');
   return options;
 }
 
@@ -47,7 +49,12 @@ export function parseLogOptions(query: URLSearchParams): LogOptions {
  * capped at limitBytes; with follow, new lines until the client goes away or
  * the container's log ends. Returns when the response is finished.
  */
-export function streamLog(log: LogBuffer, options: LogOptions, res: http.ServerResponse, onFollow?: (delta: 1 | -1) => void): Promise<void> {
+export function streamLog(
+  log: LogBuffer,
+  options: LogOptions,
+  res: http.ServerResponse,
+  onFollow?: (delta: 1 | -1) => void,
+): Promise<void> {
   const since = options.sinceTime ?? (options.sinceSeconds !== undefined ? new Date(Date.now() - options.sinceSeconds * 1000) : undefined);
   let budget = options.limitBytes ?? Infinity;
   res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache' });

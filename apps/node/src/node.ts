@@ -58,7 +58,14 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
   const sockets = new Set<Socket>();
   const upgraded = new Set<Duplex>();
 
-  const server = https.createServer({ cert: config.tls.cert, key: config.tls.key, ca: config.tls.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+  const server = https.createServer({
+    cert: config.tls.cert,
+    key: config.tls.key,
+    ca: config.tls.clientCa,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  });
   // kubelet: 4 h read/write timeouts for streaming; no request timeout of ours.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -81,7 +88,11 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
   });
   // Give the client back the protocol name it sent, not ws's token-safe stand-in.
   wss.on('headers', (headers: string[]) => {
-    for (let i = 0; i < headers.length; i++) headers[i] = (headers[i] as string).replace(/^(Sec-WebSocket-Protocol: )(.*)$/i, (_m, h: string, v: string) => `${h}${fromWsToken(v)}`);
+    for (let i = 0; i < headers.length; i++)
+      headers[i] = (headers[i] as string).replace(
+        /^(Sec-WebSocket-Protocol: )(.*)$/i,
+        (_m, h: string, v: string) => `${h}${fromWsToken(v)}`,
+      );
   });
 
   server.on('request', (req, res) => {
@@ -144,23 +155,29 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
     const url = new URL(req.url ?? '/', 'https://node');
     const route = parseRoute(url.pathname);
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
-    if (route.kind !== 'exec' && route.kind !== 'attach' && route.kind !== 'portForward') return rawError(socket, 404, '404 page not found');
+    if (route.kind !== 'exec' && route.kind !== 'attach' && route.kind !== 'portForward')
+      return rawError(socket, 404, '404 page not found');
     const found = lookup(route);
     if (typeof found === 'string') return rawError(socket, 404, found);
     if (upgrade === 'spdy/3.1') {
-      const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((s) => s.trim());
+      const offered = String(req.headers['x-stream-protocol-version'] ?? '')
+        .split(',')
+        .map((s) => s.trim());
       if (route.kind !== 'portForward' || !offered.includes('portforward.k8s.io')) {
         res400(socket, route.kind === 'portForward' ? 'portforward.k8s.io' : 'WebSocket');
         return;
       }
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n',
+      );
       if (head.length > 0) socket.unshift(head);
       counters.portForwards++;
       socket.once('close', () => counters.portForwards--);
       servePortForwardSpdy(socket, found.pod, logger);
       return;
     }
-    if (upgrade !== 'websocket') return rawError(socket, 400, `unsupported upgrade ${JSON.stringify(req.headers.upgrade)}; use websocket or SPDY/3.1`);
+    if (upgrade !== 'websocket')
+      return rawError(socket, 400, `unsupported upgrade ${JSON.stringify(req.headers.upgrade)}; use websocket or SPDY/3.1`);
     const offeredWs = req.headers['sec-websocket-protocol'];
     if (offeredWs !== undefined) req.headers['sec-websocket-protocol'] = toWsToken(offeredWs);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -172,7 +189,10 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
           servePortForwardSpdy(createWebSocketStream(ws), found.pod, logger);
           return;
         }
-        const ports = url.searchParams.getAll('port').flatMap((p) => p.split(',')).map(Number);
+        const ports = url.searchParams
+          .getAll('port')
+          .flatMap((p) => p.split(','))
+          .map(Number);
         servePortForwardChannels(new ChannelSocket(ws, protocol), found.pod, ports);
         return;
       }
@@ -207,7 +227,13 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     server.once('error', (err) =>
-      reject(new SpokeError('ERR_BAD_OPTION', `Node ${config.name} cannot listen on ${config.host ?? '127.0.0.1'}:${config.port ?? 0}: ${err.message}. Pick a free port.`, { cause: err })),
+      reject(
+        new SpokeError(
+          'ERR_BAD_OPTION',
+          `Node ${config.name} cannot listen on ${config.host ?? '127.0.0.1'}:${config.port ?? 0}: ${err.message}. Pick a free port.`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(config.port ?? 0, config.host ?? '127.0.0.1', () => {
       options.signal?.removeEventListener('abort', onAbort);
@@ -263,9 +289,15 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 
 function rawError(socket: Duplex, status: number, message: string): void {
   const body = `${message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function res400(socket: Duplex, wanted: string): void {
-  rawError(socket, 400, `unable to upgrade: this node serves ${wanted} here (exec and attach need a WebSocket v5.channel.k8s.io or v4.channel.k8s.io)`);
+  rawError(
+    socket,
+    400,
+    `unable to upgrade: this node serves ${wanted} here (exec and attach need a WebSocket v5.channel.k8s.io or v4.channel.k8s.io)`,
+  );
 }

@@ -67,7 +67,8 @@ export function servePortForwardSpdy(conn: Duplex, pod: Pod, logger: Logger): Sp
       data.end();
     };
     if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`invalid port ${JSON.stringify(data.headers.get('port'))}`);
-    if (!allowed.has(port)) return fail(`port ${port} is not declared by pod ${pod.namespace}/${pod.name} (declared: ${[...allowed].join(', ') || 'none'})`);
+    if (!allowed.has(port))
+      return fail(`port ${port} is not declared by pod ${pod.namespace}/${pod.name} (declared: ${[...allowed].join(', ') || 'none'})`);
     let socket: net.Socket;
     try {
       socket = await dialPod(port);

@@ -14,7 +14,10 @@ export type Route =
  */
 export function parseRoute(pathOrUrl: string): Route {
   const path = pathOrUrl.split('?')[0] ?? '/';
-  const parts = path.split('/').filter((p) => p.length > 0).map((p) => decodeURIComponent(p));
+  const parts = path
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map((p) => decodeURIComponent(p));
   const [head, ...rest] = parts;
   switch (head) {
     case 'healthz':
@@ -22,7 +25,9 @@ export function parseRoute(pathOrUrl: string): Route {
     case 'pods':
       return rest.length === 0 ? { kind: 'pods' } : { kind: 'unknown' };
     case 'containerLogs':
-      return rest.length === 3 ? { kind: 'containerLogs', namespace: rest[0] as string, pod: rest[1] as string, container: rest[2] as string } : { kind: 'unknown' };
+      return rest.length === 3
+        ? { kind: 'containerLogs', namespace: rest[0] as string, pod: rest[1] as string, container: rest[2] as string }
+        : { kind: 'unknown' };
     case 'exec':
     case 'attach':
       if (rest.length !== 3 && rest.length !== 4) return { kind: 'unknown' };

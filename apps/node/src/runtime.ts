@@ -47,7 +47,14 @@ export class PodRuntime {
   async start(configs: PodConfig[]): Promise<void> {
     for (const config of configs) {
       const namespace = config.namespace ?? 'default';
-      const pod: Pod = { namespace, name: config.name, uid: randomUUID(), labels: config.labels ?? {}, containers: new Map(), createdAt: new Date() };
+      const pod: Pod = {
+        namespace,
+        name: config.name,
+        uid: randomUUID(),
+        labels: config.labels ?? {},
+        containers: new Map(),
+        createdAt: new Date(),
+      };
       for (const c of config.containers) pod.containers.set(c.name, await this.startContainer(pod, c));
       this.pods.set(`${namespace}/${config.name}`, pod);
     }
@@ -97,7 +104,12 @@ export class PodRuntime {
         })),
       },
       status: {
-        phase: running > 0 || containers.every((c) => !c.config.command) ? 'Running' : containers.every((c) => c.exitCode === 0) ? 'Succeeded' : 'Failed',
+        phase:
+          running > 0 || containers.every((c) => !c.config.command)
+            ? 'Running'
+            : containers.every((c) => c.exitCode === 0)
+              ? 'Succeeded'
+              : 'Failed',
         hostIP: '127.0.0.1',
         podIP: '127.0.0.1',
         podIPs: [{ ip: '127.0.0.1' }],
@@ -110,19 +122,33 @@ export class PodRuntime {
           ready: c.exitCode === null,
           started: c.exitCode === null,
           restartCount: 0,
-          state: c.exitCode === null ? { running: { startedAt: iso(c.startedAt) } } : { terminated: { exitCode: c.exitCode, reason: c.exitCode === 0 ? 'Completed' : 'Error' } },
+          state:
+            c.exitCode === null
+              ? { running: { startedAt: iso(c.startedAt) } }
+              : { terminated: { exitCode: c.exitCode, reason: c.exitCode === 0 ? 'Completed' : 'Error' } },
         })),
       },
     };
   }
 
   private async startContainer(pod: Pod, config: ContainerConfig): Promise<Container> {
-    const container: Container = { config, log: new LogBuffer(), ports: [...(config.ports ?? [])], process: undefined, startedAt: new Date(), exitCode: null };
+    const container: Container = {
+      config,
+      log: new LogBuffer(),
+      ports: [...(config.ports ?? [])],
+      process: undefined,
+      startedAt: new Date(),
+      exitCode: null,
+    };
     if (config.http) {
       const body = config.http.body ?? `hello from ${pod.name}/${config.name}\n`;
       const server = http.createServer((req, res) => {
         container.log.append('stdout', Buffer.from(`${req.method} ${req.url}\n`));
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-spoke-pod': `${pod.namespace}/${pod.name}`, 'x-spoke-path': req.url ?? '/' });
+        res.writeHead(200, {
+          'content-type': 'text/plain; charset=utf-8',
+          'x-spoke-pod': `${pod.namespace}/${pod.name}`,
+          'x-spoke-path': req.url ?? '/',
+        });
         res.end(body);
       });
       await new Promise<void>((r) => server.listen(config.http?.port ?? 0, '127.0.0.1', r));

@@ -1,6 +1,13 @@
 import net from 'node:net';
 import { WebSocketServer } from 'ws';
-import { createNetDialer, frameLimit, sessionOverStream, sessionOverWebSocket, type Session, type SessionOptions } from '@spoke/transport-core';
+import {
+  createNetDialer,
+  frameLimit,
+  sessionOverStream,
+  sessionOverWebSocket,
+  type Session,
+  type SessionOptions,
+} from '@spoke/transport-core';
 import type { Role } from './role.js';
 
 /**
@@ -23,7 +30,9 @@ export async function startSpokeRelay(): Promise<Role> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: frameLimit(64 * 1024) });
   wss.on('connection', (ws) => adopt(sessionOverWebSocket(ws, options, 'ws bench-client')));
   await new Promise<void>((resolve) => wss.once('listening', resolve));
-  const tcp = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => adopt(sessionOverStream(socket, options, 'tcp bench-client')));
+  const tcp = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+    adopt(sessionOverStream(socket, options, 'tcp bench-client')),
+  );
   await new Promise<void>((resolve) => tcp.listen({ host: '127.0.0.1', port: 0 }, resolve));
   return {
     info: { wsPort: (wss.address() as net.AddressInfo).port, tcpPort: (tcp.address() as net.AddressInfo).port },

@@ -73,8 +73,18 @@ export async function runCodecSuite(o: BenchOptions): Promise<Section[]> {
     const fmt = (ops: number): string => `${num(ops / 1000)} k/s (${num((ops * size) / 1024 ** 3, 1)} GiB/s)`;
     const label = size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
     rows.push(
-      { name: `DATA ${label}: encode+decode, binary whole frame`, baseline: `msgpack {s, d} ${fmt(mp)}`, subject: fmt(whole), ratio: whole / mp },
-      { name: `DATA ${label}: header only + decode (byte-stream carrier)`, baseline: `msgpack {s, d} ${fmt(mp)}`, subject: `${num(header / 1000)} k/s`, ratio: header / mp },
+      {
+        name: `DATA ${label}: encode+decode, binary whole frame`,
+        baseline: `msgpack {s, d} ${fmt(mp)}`,
+        subject: fmt(whole),
+        ratio: whole / mp,
+      },
+      {
+        name: `DATA ${label}: header only + decode (byte-stream carrier)`,
+        baseline: `msgpack {s, d} ${fmt(mp)}`,
+        subject: `${num(header / 1000)} k/s`,
+        ratio: header / mp,
+      },
     );
   }
   return [

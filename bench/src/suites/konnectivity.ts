@@ -3,7 +3,13 @@ import type { Duplex } from 'node:stream';
 import { createSpokeDialer, type Dialer } from '@spoke/transport-core';
 import { createKonnectivityDialer } from '@spoke/dialer-konnectivity';
 // The package's own interop harness (no vitest in it): it builds and caches the upstream binaries and starts them.
-import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, upstream } from '../../../packages/dialer-konnectivity/test/upstream/harness.js';
+import {
+  createTestPki,
+  removePki,
+  startUpstreamAgent,
+  startUpstreamServer,
+  upstream,
+} from '../../../packages/dialer-konnectivity/test/upstream/harness.js';
 import { echo, type Opener } from '../client.js';
 import { compareThroughput, formatCpu, formatThroughput, singleStream, totalCpu } from '../measure.js';
 import { cpuMicros, cpuMicrosOf } from '../memory.js';
@@ -40,9 +46,19 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
 
     // Ours.
     const ourUds = join(dir, 'ours.sock');
-    const ourServer = await startChild('konnectivity-server', { uds: ourUds, certPem: pki.serverCertPem, keyPem: pki.serverKeyPem, caPem: pki.caPem });
+    const ourServer = await startChild('konnectivity-server', {
+      uds: ourUds,
+      certPem: pki.serverCertPem,
+      keyPem: pki.serverKeyPem,
+      caPem: pki.caPem,
+    });
     stops.push(() => ourServer.stop());
-    const ourAgent = await startChild('konnectivity-agent', { port: Number(ourServer.info['agentPort']), caPem: pki.caPem, certPem: pki.clientCertPem, keyPem: pki.clientKeyPem });
+    const ourAgent = await startChild('konnectivity-agent', {
+      port: Number(ourServer.info['agentPort']),
+      caPem: pki.caPem,
+      certPem: pki.clientCertPem,
+      keyPem: pki.clientKeyPem,
+    });
     stops.push(() => ourAgent.stop());
 
     // spoke/1 hub path.
@@ -60,11 +76,19 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
     stops.push(async () => {
       for (const d of Object.values(dialers)) await d.close().catch(() => {});
     });
-    const open = (d: Dialer): Opener => () => d.dial({ host: '127.0.0.1', port: targetPort }, { signal: AbortSignal.timeout(30_000) });
+    const open =
+      (d: Dialer): Opener =>
+      () =>
+        d.dial({ host: '127.0.0.1', port: targetPort }, { signal: AbortSignal.timeout(30_000) });
     for (const d of Object.values(dialers)) await untilReachable(open(d));
 
     const cpu = {
-      go: async () => ({ client: cpuMicros(), server: cpuMicrosOf(goPids.server), agent: cpuMicrosOf(goPids.agent), target: await target.cpu() }),
+      go: async () => ({
+        client: cpuMicros(),
+        server: cpuMicrosOf(goPids.server),
+        agent: cpuMicrosOf(goPids.agent),
+        target: await target.cpu(),
+      }),
       ours: cpuOfChildren(ourServer, ourAgent, target),
       hub: cpuOfChildren(hub, hubAgent, target),
     };
@@ -74,15 +98,35 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
     const bytes = Math.max(MiB, Math.floor(o.bytes / 4 / MiB) * MiB);
     for (const direction of ['push', 'pull'] as const) {
       const [go, ours, viaHub] = await compareThroughput(
-        [singleStream('upstream', open(dialers.go), direction, cpu.go), singleStream('ours', open(dialers.ours), direction, cpu.ours), singleStream('spoke hub', open(dialers.hub), direction, cpu.hub)],
+        [
+          singleStream('upstream', open(dialers.go), direction, cpu.go),
+          singleStream('ours', open(dialers.ours), direction, cpu.ours),
+          singleStream('spoke hub', open(dialers.hub), direction, cpu.hub),
+        ],
         bytes,
         o.reps,
       );
       if (!go || !ours || !viaHub) throw new Error('missing throughput result');
       rows.push(
-        { name: `konnectivity bulk ${direction}: our server+agent`, baseline: `upstream Go ${formatThroughput(go)}`, subject: formatThroughput(ours), ratio: ours.mibps / go.mibps, goal: { op: '>=', value: 1 } },
-        { name: `konnectivity bulk ${direction}: spoke/1 hub+agent (WSS)`, baseline: `upstream Go ${formatThroughput(go)}`, subject: formatThroughput(viaHub), ratio: viaHub.mibps / go.mibps },
-        { name: `konnectivity bulk ${direction}: our server+agent, CPU per GiB (lower is better)`, baseline: `upstream Go ${num(totalCpu(go))} ms`, subject: `${num(totalCpu(ours))} ms`, ratio: totalCpu(ours) / totalCpu(go) },
+        {
+          name: `konnectivity bulk ${direction}: our server+agent`,
+          baseline: `upstream Go ${formatThroughput(go)}`,
+          subject: formatThroughput(ours),
+          ratio: ours.mibps / go.mibps,
+          goal: { op: '>=', value: 1 },
+        },
+        {
+          name: `konnectivity bulk ${direction}: spoke/1 hub+agent (WSS)`,
+          baseline: `upstream Go ${formatThroughput(go)}`,
+          subject: formatThroughput(viaHub),
+          ratio: viaHub.mibps / go.mibps,
+        },
+        {
+          name: `konnectivity bulk ${direction}: our server+agent, CPU per GiB (lower is better)`,
+          baseline: `upstream Go ${num(totalCpu(go))} ms`,
+          subject: `${num(totalCpu(ours))} ms`,
+          ratio: totalCpu(ours) / totalCpu(go),
+        },
       );
       notes.push(`CPU ms per GiB, ${direction}: upstream ${formatCpu(go)}; ours ${formatCpu(ours)}; spoke hub ${formatCpu(viaHub)}`);
     }
@@ -111,7 +155,12 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
             ratio: quantile(ours, q) / quantile(go, q),
             ...(goal ? { goal: { op: '<=', value: 1 } as const } : {}),
           },
-          { name: `konnectivity dial latency ${ql}${label}: spoke/1 hub+agent`, baseline: `upstream Go ${us(quantile(go, q))}`, subject: us(quantile(viaHub, q)), ratio: quantile(viaHub, q) / quantile(go, q) },
+          {
+            name: `konnectivity dial latency ${ql}${label}: spoke/1 hub+agent`,
+            baseline: `upstream Go ${us(quantile(go, q))}`,
+            subject: us(quantile(viaHub, q)),
+            ratio: quantile(viaHub, q) / quantile(go, q),
+          },
         );
       }
     }

@@ -43,7 +43,12 @@ function cpuOf(p: SpokePaths, relay: Child): () => Promise<Record<string, number
 }
 
 function cpuRow(name: string, base: Throughput, subject: Throughput): Row {
-  return { name: `${name}: CPU per GiB, all processes (lower is better)`, baseline: `TCP relay ${num(totalCpu(base))} ms`, subject: `${num(totalCpu(subject))} ms`, ratio: totalCpu(subject) / totalCpu(base) };
+  return {
+    name: `${name}: CPU per GiB, all processes (lower is better)`,
+    baseline: `TCP relay ${num(totalCpu(base))} ms`,
+    subject: `${num(totalCpu(subject))} ms`,
+    ratio: totalCpu(subject) / totalCpu(base),
+  };
 }
 
 async function bulk(p: SpokePaths, o: BenchOptions): Promise<Section> {
@@ -62,12 +67,25 @@ async function bulk(p: SpokePaths, o: BenchOptions): Promise<Section> {
     );
     if (!tcp || !ws || !stream) throw new Error('missing throughput result');
     rows.push(
-      { name: `bulk ${direction}, 1 stream, spoke/1 over WebSocket`, baseline: `TCP relay ${formatThroughput(tcp)}`, subject: formatThroughput(ws), ratio: ws.mibps / tcp.mibps, goal: { op: '>=', value: 0.8 } },
-      { name: `bulk ${direction}, 1 stream, spoke/1 over TCP (length-prefixed)`, baseline: `TCP relay ${formatThroughput(tcp)}`, subject: formatThroughput(stream), ratio: stream.mibps / tcp.mibps },
+      {
+        name: `bulk ${direction}, 1 stream, spoke/1 over WebSocket`,
+        baseline: `TCP relay ${formatThroughput(tcp)}`,
+        subject: formatThroughput(ws),
+        ratio: ws.mibps / tcp.mibps,
+        goal: { op: '>=', value: 0.8 },
+      },
+      {
+        name: `bulk ${direction}, 1 stream, spoke/1 over TCP (length-prefixed)`,
+        baseline: `TCP relay ${formatThroughput(tcp)}`,
+        subject: formatThroughput(stream),
+        ratio: stream.mibps / tcp.mibps,
+      },
       cpuRow(`bulk ${direction}, spoke/1 ws`, tcp, ws),
       cpuRow(`bulk ${direction}, spoke/1 tcp`, tcp, stream),
     );
-    cpuNotes.push(`CPU ms per GiB, ${direction}: TCP relay ${formatCpu(tcp)}; spoke/1 ws ${formatCpu(ws)}; spoke/1 tcp ${formatCpu(stream)}`);
+    cpuNotes.push(
+      `CPU ms per GiB, ${direction}: TCP relay ${formatCpu(tcp)}; spoke/1 ws ${formatCpu(ws)}; spoke/1 tcp ${formatCpu(stream)}`,
+    );
   }
   return {
     title: 'spoke/1 bulk throughput, one stream (client → relay → target, each its own process)',
@@ -94,14 +112,21 @@ async function parallel(p: SpokePaths, o: BenchOptions): Promise<Section> {
     );
     if (!tcp || !ws) throw new Error('missing throughput result');
     rows.push(
-      { name: `bulk ${direction}, ${o.parallel} parallel streams on one spoke/1 ws session`, baseline: `${o.parallel} TCP relay conns ${formatThroughput(tcp)}`, subject: formatThroughput(ws), ratio: ws.mibps / tcp.mibps },
+      {
+        name: `bulk ${direction}, ${o.parallel} parallel streams on one spoke/1 ws session`,
+        baseline: `${o.parallel} TCP relay conns ${formatThroughput(tcp)}`,
+        subject: formatThroughput(ws),
+        ratio: ws.mibps / tcp.mibps,
+      },
       cpuRow(`bulk ${direction}, ${o.parallel} streams, spoke/1 ws`, tcp, ws),
     );
   }
   return {
     title: `spoke/1 aggregate throughput, ${o.parallel} parallel streams`,
     rows,
-    notes: [`${o.bytes / MiB} MiB in total per run (${o.bytes / o.parallel / MiB} MiB per stream), timed from the first write to the last stream's end; median of ${o.reps}`],
+    notes: [
+      `${o.bytes / MiB} MiB in total per run (${o.bytes / o.parallel / MiB} MiB per stream), timed from the first write to the last stream's end; median of ${o.reps}`,
+    ],
   };
 }
 
@@ -131,20 +156,33 @@ async function dialLatency(p: SpokePaths, o: BenchOptions): Promise<Section> {
     return us;
   };
   const open = openers(p);
-  const [raw, dial, tcpFirst, wsFirst] = (await sampleInterleaved([rawConnect, sessionDial, firstByte(open.tcp), firstByte(open.ws)], o.dialSamples)) as [number[], number[], number[], number[]];
+  const [raw, dial, tcpFirst, wsFirst] = (await sampleInterleaved(
+    [rawConnect, sessionDial, firstByte(open.tcp), firstByte(open.ws)],
+    o.dialSamples,
+  )) as [number[], number[], number[], number[]];
   const us = (v: number): string => `${num(v)} µs`;
   const rows: Row[] = [];
   for (const [q, label] of [
     [0.5, 'p50'],
     [0.99, 'p99'],
   ] as const) {
-    rows.push({ name: `dial latency ${label}: session.dial() (DIAL → relay connects → DIAL_OK)`, baseline: `raw loopback connect ${us(quantile(raw, q))}`, subject: us(quantile(dial, q)), ratio: quantile(dial, q) / quantile(raw, q) });
+    rows.push({
+      name: `dial latency ${label}: session.dial() (DIAL → relay connects → DIAL_OK)`,
+      baseline: `raw loopback connect ${us(quantile(raw, q))}`,
+      subject: us(quantile(dial, q)),
+      ratio: quantile(dial, q) / quantile(raw, q),
+    });
   }
   for (const [q, label] of [
     [0.5, 'p50'],
     [0.99, 'p99'],
   ] as const) {
-    rows.push({ name: `open + first echoed byte ${label}, spoke/1 ws`, baseline: `TCP relay ${us(quantile(tcpFirst, q))}`, subject: us(quantile(wsFirst, q)), ratio: quantile(wsFirst, q) / quantile(tcpFirst, q) });
+    rows.push({
+      name: `open + first echoed byte ${label}, spoke/1 ws`,
+      baseline: `TCP relay ${us(quantile(tcpFirst, q))}`,
+      subject: us(quantile(wsFirst, q)),
+      ratio: quantile(wsFirst, q) / quantile(tcpFirst, q),
+    });
   }
   return {
     title: 'dial latency (sequential, loopback)',
@@ -206,7 +244,12 @@ async function rttUnderLoad(p: SpokePaths, o: BenchOptions): Promise<Section> {
     [0.5, 'p50'],
     [0.99, 'p99'],
   ] as const) {
-    rows.push({ name: `reference: echo RTT ${label} on a TCP relay connection while another saturates the relay`, baseline: `idle ${us(quantile(tcp.idle, q))}`, subject: us(quantile(tcp.loaded, q)), ratio: quantile(tcp.loaded, q) / quantile(tcp.idle, q) });
+    rows.push({
+      name: `reference: echo RTT ${label} on a TCP relay connection while another saturates the relay`,
+      baseline: `idle ${us(quantile(tcp.idle, q))}`,
+      subject: us(quantile(tcp.loaded, q)),
+      ratio: quantile(tcp.loaded, q) / quantile(tcp.idle, q),
+    });
   }
   return {
     title: 'head-of-line: small-stream RTT under bulk load',
@@ -242,13 +285,36 @@ async function memory(o: BenchOptions): Promise<Section> {
 
     const client = { raw: perStream(raw.before, raw.after, n), spoke: perStream(spoke.before, spoke.after, n) };
     if (!spoke.relay || !relayed.relay) throw new Error('missing relay memory');
-    const relay = { spoke: perStream(spoke.relay.before, spoke.relay.after, n), tcp: perStream(relayed.relay.before, relayed.relay.after, relayN) };
+    const relay = {
+      spoke: perStream(spoke.relay.before, spoke.relay.after, n),
+      tcp: perStream(relayed.relay.before, relayed.relay.after, relayN),
+    };
     const b = (v: number): string => `${num(v)} B`;
     const rows: Row[] = [
-      { name: `client: JS heap + external per idle stream, ${num(n)} streams`, baseline: `raw TCP socket ${b(client.raw.js)}`, subject: `spoke/1 stream ${b(client.spoke.js)}`, ratio: client.spoke.js / client.raw.js },
-      { name: `client: RSS per idle stream, ${num(n)} streams`, baseline: `raw TCP socket ${b(client.raw.rss)}`, subject: `spoke/1 stream ${b(client.spoke.rss)}`, ratio: client.spoke.rss / client.raw.rss },
-      { name: `relay: JS heap + external per relayed idle stream`, baseline: `TCP relay ${b(relay.tcp.js)}`, subject: `spoke/1 relay ${b(relay.spoke.js)}`, ratio: relay.spoke.js / relay.tcp.js },
-      { name: `relay: RSS per relayed idle stream`, baseline: `TCP relay ${b(relay.tcp.rss)}`, subject: `spoke/1 relay ${b(relay.spoke.rss)}`, ratio: relay.spoke.rss / relay.tcp.rss },
+      {
+        name: `client: JS heap + external per idle stream, ${num(n)} streams`,
+        baseline: `raw TCP socket ${b(client.raw.js)}`,
+        subject: `spoke/1 stream ${b(client.spoke.js)}`,
+        ratio: client.spoke.js / client.raw.js,
+      },
+      {
+        name: `client: RSS per idle stream, ${num(n)} streams`,
+        baseline: `raw TCP socket ${b(client.raw.rss)}`,
+        subject: `spoke/1 stream ${b(client.spoke.rss)}`,
+        ratio: client.spoke.rss / client.raw.rss,
+      },
+      {
+        name: `relay: JS heap + external per relayed idle stream`,
+        baseline: `TCP relay ${b(relay.tcp.js)}`,
+        subject: `spoke/1 relay ${b(relay.spoke.js)}`,
+        ratio: relay.spoke.js / relay.tcp.js,
+      },
+      {
+        name: `relay: RSS per relayed idle stream`,
+        baseline: `TCP relay ${b(relay.tcp.rss)}`,
+        subject: `spoke/1 relay ${b(relay.spoke.rss)}`,
+        ratio: relay.spoke.rss / relay.tcp.rss,
+      },
     ];
     return {
       title: `memory per idle stream (${num(n)} streams open at once)`,
@@ -272,7 +338,11 @@ interface Held {
   relay?: { before: MemorySample; after: MemorySample };
 }
 
-async function holdIdle(prepare: Record<string, unknown>, n: number, relay?: { memory(): Promise<MemorySample>; call<T>(cmd: string): Promise<T> }): Promise<Held> {
+async function holdIdle(
+  prepare: Record<string, unknown>,
+  n: number,
+  relay?: { memory(): Promise<MemorySample>; call<T>(cmd: string): Promise<T> },
+): Promise<Held> {
   const holder = await startChild('holder');
   try {
     await holder.call('prepare', prepare);

@@ -18,7 +18,14 @@ export async function runSshSuite(o: BenchOptions): Promise<Section[]> {
   const sshd = await startBenchSshd();
   const target = await startChild('target');
   const targetPort = Number(target.info['port']);
-  const dialer = createSshDialer({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyFile: sshd.keyFile, knownHostsFile: sshd.knownHostsFile, idleTimeoutMs: 0 });
+  const dialer = createSshDialer({
+    host: '127.0.0.1',
+    port: sshd.port,
+    username: sshd.username,
+    privateKeyFile: sshd.keyFile,
+    knownHostsFile: sshd.knownHostsFile,
+    idleTimeoutMs: 0,
+  });
   const forwards: OpenSshForward[] = [];
   try {
     await dialer.connect({ signal: AbortSignal.timeout(20_000) });
@@ -39,14 +46,29 @@ export async function runSshSuite(o: BenchOptions): Promise<Section[]> {
     const rows: Row[] = [];
     const compare = async (name: string, make: (label: string, open: Opener) => Contender): Promise<void> => {
       const [same, byDefault, ours] = await compareThroughput(
-        [make(label.osshSame, tcpOpener(opensshSame.port)), make(label.osshDefault, tcpOpener(opensshDefault.port)), make(label.ssh2, ssh2)],
+        [
+          make(label.osshSame, tcpOpener(opensshSame.port)),
+          make(label.osshDefault, tcpOpener(opensshDefault.port)),
+          make(label.ssh2, ssh2),
+        ],
         o.bytes,
         o.reps,
       );
       if (!same || !byDefault || !ours) throw new Error('missing throughput result');
       rows.push(
-        { name: `${name}, same cipher`, baseline: `${same.label} ${formatThroughput(same)}`, subject: `${ours.label} ${formatThroughput(ours)}`, ratio: ours.mibps / same.mibps, goal: { op: '>=', value: 0.9 } },
-        { name: `${name}, OpenSSH default cipher`, baseline: `${byDefault.label} ${formatThroughput(byDefault)}`, subject: `${ours.label} ${formatThroughput(ours)}`, ratio: ours.mibps / byDefault.mibps },
+        {
+          name: `${name}, same cipher`,
+          baseline: `${same.label} ${formatThroughput(same)}`,
+          subject: `${ours.label} ${formatThroughput(ours)}`,
+          ratio: ours.mibps / same.mibps,
+          goal: { op: '>=', value: 0.9 },
+        },
+        {
+          name: `${name}, OpenSSH default cipher`,
+          baseline: `${byDefault.label} ${formatThroughput(byDefault)}`,
+          subject: `${ours.label} ${formatThroughput(ours)}`,
+          ratio: ours.mibps / byDefault.mibps,
+        },
       );
     };
     for (const direction of ['push', 'pull'] as const) {

@@ -25,7 +25,8 @@ const FORWARD_FORMS = '-L takes [bind:]port:host:hostport or [bind:]port:unix:/p
  */
 export function parseListenAddress(text: string, flag: string, usage: string): ListenAddress {
   const result = readListen(text);
-  if (typeof result === 'string') throw new UsageError(`--${flag} ${JSON.stringify(text)}: ${result}; use HOST:PORT, [v6]:PORT or PORT`, usage);
+  if (typeof result === 'string')
+    throw new UsageError(`--${flag} ${JSON.stringify(text)}: ${result}; use HOST:PORT, [v6]:PORT or PORT`, usage);
   return result;
 }
 
@@ -45,7 +46,8 @@ function readListen(text: string): ListenAddress | string {
     if (host.includes(':')) return 'an IPv6 address needs brackets';
   }
   if (host === '*') host = '0.0.0.0';
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) return `${JSON.stringify(portText)} is not a port number from 0 (any free port) to 65535`;
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+    return `${JSON.stringify(portText)} is not a port number from 0 (any free port) to 65535`;
   return { host, port: Number(portText) };
 }
 

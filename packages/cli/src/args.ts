@@ -92,7 +92,8 @@ export function booleanFlag(values: ParsedValues, name: string): boolean {
 export function integerFlag(values: ParsedValues, name: string, fallback: number, usage: string, min = 1): number {
   const text = stringFlag(values, name);
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(text)}`, usage);
+  if (!/^\d+$/.test(text) || Number(text) < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(text)}`, usage);
   return Number(text);
 }
 
@@ -106,7 +107,14 @@ export function formatHelp(synopsis: string, description: string, options: Optio
     return [flag, def.description] as const;
   });
   const width = Math.min(36, Math.max(...rows.map(([flag]) => flag.length)) + 2);
-  const lines = [`Usage: ${synopsis}`, '', description, '', 'Options:', ...rows.map(([flag, text]) => `  ${`${flag}  `.padEnd(width)}${text}`)];
+  const lines = [
+    `Usage: ${synopsis}`,
+    '',
+    description,
+    '',
+    'Options:',
+    ...rows.map(([flag, text]) => `  ${`${flag}  `.padEnd(width)}${text}`),
+  ];
   for (const [title, body] of sections) lines.push('', `${title}:`, ...body.split('\n').map((l) => `  ${l}`));
   return `${lines.join('\n')}\n`;
 }

@@ -64,19 +64,27 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
   } catch (err) {
     if (err instanceof UsageError) {
       // Under a command, the synopsis is enough (the message itself lists accepted URI/target forms); --help has the rest.
-      const usage = commandName === 'spoke' ? err.usage : `${synopsis(err.usage)}\nRun "${commandName} --help" for every option and the accepted URI forms.\n`;
+      const usage =
+        commandName === 'spoke'
+          ? err.usage
+          : `${synopsis(err.usage)}\nRun "${commandName} --help" for every option and the accepted URI forms.\n`;
       io.stderr.write(`${commandName}: ${describeError(err)}\n${err.usage ? `\n${usage}` : ''}`);
       return EXIT_USAGE;
     }
     // With --log-format json every stderr line stays machine-readable.
-    if (jsonLogs) io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: describeError(err), command: commandName, ...errorFields(err) })}\n`);
+    if (jsonLogs)
+      io.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: describeError(err), command: commandName, ...errorFields(err) })}\n`,
+      );
     else io.stderr.write(`${commandName}: ${describeError(err)}\n`);
     return exitCodeFor(err);
   }
 }
 
 function errorFields(err: unknown): Record<string, string> {
-  return isSpokeError(err) ? { code: err.code, ...(err.target ? { target: err.target } : {}), ...(err.hop ? { hop: scrub(err.hop) } : {}) } : {};
+  return isSpokeError(err)
+    ? { code: err.code, ...(err.target ? { target: err.target } : {}), ...(err.hop ? { hop: scrub(err.hop) } : {}) }
+    : {};
 }
 
 function synopsis(help: string): string {
@@ -91,15 +99,20 @@ function logFlags(argv: readonly string[]): { format: 'text' | 'json'; level: Lo
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] ?? '';
     if (word === '--') break;
-    const [flag, inline] = word.startsWith('--') && word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, undefined];
+    const [flag, inline] =
+      word.startsWith('--') && word.includes('=')
+        ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]
+        : [word, undefined];
     if (flag !== '--log-format' && flag !== '--log-level') continue;
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     if (flag === '--log-format') format = value;
     else level = value;
   }
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(format)}`);
-  if (!(LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--log-format must be text or json, got ${JSON.stringify(format)}`);
+  if (!(LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   return { format: format as 'text' | 'json', level: level as LogLevel };
 }
 
@@ -114,7 +127,12 @@ function commandIndex(argv: readonly string[]): number {
 }
 
 function parseTop(leading: readonly string[], commands: readonly Command[], registry: DialerRegistry): { help: boolean; version: boolean } {
-  const parsed = parseCommandLine(leading, { version: { type: 'boolean', short: 'V', description: 'print the version' } }, topHelp(commands, registry), { max: 0 });
+  const parsed = parseCommandLine(
+    leading,
+    { version: { type: 'boolean', short: 'V', description: 'print the version' } },
+    topHelp(commands, registry),
+    { max: 0 },
+  );
   return { help: parsed.values.help === true, version: parsed.values.version === true };
 }
 

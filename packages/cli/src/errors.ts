@@ -24,7 +24,12 @@ export class UsageError extends Error {
 
 // Codes that mean "what you typed is wrong" when they come out of argument
 // handling (building the dialer chain, parsing targets and config files).
-const INPUT_CODES: ReadonlySet<SpokeErrorCode> = new Set<SpokeErrorCode>(['ERR_BAD_URI', 'ERR_BAD_TARGET', 'ERR_BAD_OPTION', 'ERR_BAD_CONFIG']);
+const INPUT_CODES: ReadonlySet<SpokeErrorCode> = new Set<SpokeErrorCode>([
+  'ERR_BAD_URI',
+  'ERR_BAD_TARGET',
+  'ERR_BAD_OPTION',
+  'ERR_BAD_CONFIG',
+]);
 
 /**
  * Re-throws an error raised while turning arguments into objects as a

@@ -9,7 +9,10 @@ export function readFlagFile(path: string, flag: string, usage: string): Buffer 
   try {
     return readFileSync(full);
   } catch (err) {
-    throw new UsageError(`--${flag} ${path}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, usage);
+    throw new UsageError(
+      `--${flag} ${path}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      usage,
+    );
   }
 }
 

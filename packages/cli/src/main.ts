@@ -17,6 +17,10 @@ process.on('SIGTERM', onSignal);
 // A reader that went away (e.g. `spoke ... | head`) is not an error worth a stack trace.
 process.stdout.on('error', () => {});
 
-const code = await runCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }, { shutdown: controller.signal });
+const code = await runCli(
+  process.argv.slice(2),
+  { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
+  { shutdown: controller.signal },
+);
 // Let queued output reach the pipes, then exit even if stdin or a pooled connection would keep the loop alive.
 process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

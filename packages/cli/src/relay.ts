@@ -42,7 +42,12 @@ export function joinStreams(relay: RelayContext, client: Duplex, upstream: Duple
   relay.stats.open += 1;
   splice(client, upstream, (err) => {
     relay.stats.open -= 1;
-    if (err) relay.logger.debug('connection ended with an error', { ...label, code: isSpokeError(err) ? err.code : undefined, error: err.message });
+    if (err)
+      relay.logger.debug('connection ended with an error', {
+        ...label,
+        code: isSpokeError(err) ? err.code : undefined,
+        error: err.message,
+      });
     else relay.logger.debug('connection closed', label);
   });
 }
@@ -58,7 +63,13 @@ export function peerName(socket: { remoteAddress?: string | undefined; remotePor
  * `ready` (e.g. writes a proxy's success reply) and joins the two streams.
  * Dial failures reject with a SpokeError for the caller to report.
  */
-export async function relayClient(relay: RelayContext, socket: Duplex, target: Target, client: string, ready: (upstream: Duplex) => void = () => {}): Promise<void> {
+export async function relayClient(
+  relay: RelayContext,
+  socket: Duplex,
+  target: Target,
+  client: string,
+  ready: (upstream: Duplex) => void = () => {},
+): Promise<void> {
   const upstream = await dialForClient(relay, target, client);
   if (socket.destroyed) {
     upstream.destroy();

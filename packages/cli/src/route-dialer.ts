@@ -20,7 +20,10 @@ export function parseCidr(text: string): { address: string; prefix: number; fami
   const max = version === 6 ? 128 : 32;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   if (version === 0 || extra !== undefined || !(prefix >= 0 && prefix <= max)) {
-    throw new SpokeError('ERR_BAD_OPTION', `Invalid CIDR ${JSON.stringify(text)}: write ADDRESS/PREFIX such as 10.0.0.0/8 or fd00::/8 (a bare address means just that host).`);
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `Invalid CIDR ${JSON.stringify(text)}: write ADDRESS/PREFIX such as 10.0.0.0/8 or fd00::/8 (a bare address means just that host).`,
+    );
   }
   return { address, prefix, family: version === 6 ? 'ipv6' : 'ipv4' };
 }

@@ -34,7 +34,13 @@ export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promi
     stream.once('end', () => io.stdout.write('', () => finish()));
     stream.once('error', (err) => finish(err));
     stream.once('close', () => {
-      if (!stream.readableEnded) finish(new SpokeError('ERR_STREAM_RESET', 'The connection closed before the far side finished sending. Retry; if it persists, check the far side\'s logs.'));
+      if (!stream.readableEnded)
+        finish(
+          new SpokeError(
+            'ERR_STREAM_RESET',
+            "The connection closed before the far side finished sending. Retry; if it persists, check the far side's logs.",
+          ),
+        );
     });
     io.stdout.once('error', () => {
       stream.destroy();

@@ -8,7 +8,12 @@ describe('spoke bench', () => {
     try {
       const result = await runCli(['bench', '--via', `http-connect://${proxy.address}`, '--streams', '3', '--bytes', '2MiB', '--json']);
       expect(result.code).toBe(0);
-      const summary = JSON.parse(result.stdout) as { streams: number; bytesPerStream: number; intact: boolean; mibPerSecondEachWay: number };
+      const summary = JSON.parse(result.stdout) as {
+        streams: number;
+        bytesPerStream: number;
+        intact: boolean;
+        mibPerSecondEachWay: number;
+      };
       expect(summary).toMatchObject({ streams: 3, bytesPerStream: 2 * 1024 * 1024, intact: true });
       expect(summary.mibPerSecondEachWay).toBeGreaterThan(0);
       expect(proxy.connects).toHaveLength(3);

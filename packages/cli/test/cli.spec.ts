@@ -14,7 +14,18 @@ describe('spoke: help, version, exit codes', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     for (const name of COMMANDS) expect(result.stdout).toContain(`\n  ${name} `);
-    for (const form of ['tcp://', 'tls://', 'http-connect://', 'http-connect+tls://', 'http-connect+unix://', 'ssh://', 'konnectivity+grpc+unix://', 'konnectivity+connect://', 'spoke+wss://']) expect(result.stdout).toContain(form);
+    for (const form of [
+      'tcp://',
+      'tls://',
+      'http-connect://',
+      'http-connect+tls://',
+      'http-connect+unix://',
+      'ssh://',
+      'konnectivity+grpc+unix://',
+      'konnectivity+connect://',
+      'spoke+wss://',
+    ])
+      expect(result.stdout).toContain(form);
   });
 
   it.each(COMMANDS)('%s --help shows its usage, exit 0', async (name) => {

@@ -52,7 +52,9 @@ describe('spoke dial', () => {
   });
 
   it('goes through an --via http-connect:// hop, handing the host name to the far side', async () => {
-    const result = await runCli(['dial', `only-the-proxy-knows.test:${echo.port}`, '--via', `http-connect://${proxy.address}`], { input: 'hop' });
+    const result = await runCli(['dial', `only-the-proxy-knows.test:${echo.port}`, '--via', `http-connect://${proxy.address}`], {
+      input: 'hop',
+    });
     expect(result).toMatchObject({ code: 0, stdout: 'hop' });
     expect(proxy.connects).toContain(`only-the-proxy-knows.test:${echo.port}`);
   });

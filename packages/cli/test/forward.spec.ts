@@ -23,7 +23,15 @@ describe('spoke forward', () => {
   });
 
   it('forwards each -L through the --via hop and prints where it listens', async () => {
-    const cli = startCli(['forward', '-L', `0:${web.address}`, '-L', `127.0.0.1:0:${echo.address}`, '--via', `http-connect://${proxy.address}`]);
+    const cli = startCli([
+      'forward',
+      '-L',
+      `0:${web.address}`,
+      '-L',
+      `127.0.0.1:0:${echo.address}`,
+      '--via',
+      `http-connect://${proxy.address}`,
+    ]);
     try {
       const [, line = ''] = await cli.line(LISTENING);
       const [webLocal, echoLocal] = listenAddresses(line);
@@ -87,7 +95,12 @@ describe('spoke forward', () => {
   });
 
   it('rejects malformed -L specs and a missing -L with exit 2', async () => {
-    for (const args of [['forward'], ['forward', '-L', '8080'], ['forward', '-L', '70000:127.0.0.1:80'], ['forward', '-L', '0:nohostport']]) {
+    for (const args of [
+      ['forward'],
+      ['forward', '-L', '8080'],
+      ['forward', '-L', '70000:127.0.0.1:80'],
+      ['forward', '-L', '0:nohostport'],
+    ]) {
       const result = await startCli(args).exited;
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toContain('-L');

@@ -29,7 +29,12 @@ describe('hub and agent processes come back after crashes and restarts', () => {
     dir = mkdtempSync(join(tmpdir(), 'spoke-cli-resilience-'));
     // Fixed certificate, tokens and port, so a restarted hub is the same hub to its agents and clients.
     const cert = createSelfSignedCertificate({ commonName: 'hub', altNames: ['127.0.0.1'], usages: ['server'] });
-    const files = { cert: join(dir, 'hub.crt'), key: join(dir, 'hub.key'), agents: join(dir, 'agents.token'), clients: join(dir, 'clients.token') };
+    const files = {
+      cert: join(dir, 'hub.crt'),
+      key: join(dir, 'hub.key'),
+      agents: join(dir, 'agents.token'),
+      clients: join(dir, 'clients.token'),
+    };
     writeFileSync(files.cert, cert.cert);
     writeFileSync(files.key, cert.key);
     writeFileSync(files.agents, 'agent-token-1\n');
@@ -47,8 +52,32 @@ describe('hub and agent processes come back after crashes and restarts', () => {
       }),
     ]);
     hubPort = await freeRegisteredPort();
-    hubArgs = ['hub', '--listen', `127.0.0.1:${hubPort}`, '--tls-cert', files.cert, '--tls-key', files.key, '--agent-token-file', files.agents, '--client-token-file', files.clients];
-    agentArgs = ['agent', '--hub', `wss://127.0.0.1:${hubPort}`, '--id', 'node-1', '--ca', files.cert, '--token-file', files.agents, '--allow', '127.0.0.1/32'];
+    hubArgs = [
+      'hub',
+      '--listen',
+      `127.0.0.1:${hubPort}`,
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+      '--agent-token-file',
+      files.agents,
+      '--client-token-file',
+      files.clients,
+    ];
+    agentArgs = [
+      'agent',
+      '--hub',
+      `wss://127.0.0.1:${hubPort}`,
+      '--id',
+      'node-1',
+      '--ca',
+      files.cert,
+      '--token-file',
+      files.agents,
+      '--allow',
+      '127.0.0.1/32',
+    ];
     via = `spoke+wss://127.0.0.1:${hubPort}/?token-file=${files.clients}&ca=${files.cert}`;
     hub = await startHub();
     agent = startCli(agentArgs);

@@ -82,11 +82,21 @@ describe('spoke hub + spoke agent + spoke proxy (real processes)', () => {
   it('a wrong client token or a wrong pinned fingerprint is refused (exit 1, coded)', async () => {
     const badToken = join(dir, 'bad.token');
     writeFileSync(badToken, 'not-the-token\n');
-    const wrongToken = await runCli(['dial', `127.0.0.1:${web.port}`, '--via', `spoke+wss://${hubAddress}/?token-file=${badToken}&fingerprint=${fingerprint}`]);
+    const wrongToken = await runCli([
+      'dial',
+      `127.0.0.1:${web.port}`,
+      '--via',
+      `spoke+wss://${hubAddress}/?token-file=${badToken}&fingerprint=${fingerprint}`,
+    ]);
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toContain('ERR_AUTH_FAILED');
     expect(wrongToken.stderr).not.toContain('not-the-token');
-    const wrongPin = await runCli(['dial', `127.0.0.1:${web.port}`, '--via', `spoke+wss://${hubAddress}/?token-file=${clientTokenFile}&fingerprint=sha256:${'0'.repeat(64)}`]);
+    const wrongPin = await runCli([
+      'dial',
+      `127.0.0.1:${web.port}`,
+      '--via',
+      `spoke+wss://${hubAddress}/?token-file=${clientTokenFile}&fingerprint=sha256:${'0'.repeat(64)}`,
+    ]);
     expect(wrongPin.code).toBe(1);
     expect(wrongPin.stderr).toContain('ERR_CERT_PIN');
   });

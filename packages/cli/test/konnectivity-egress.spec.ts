@@ -44,21 +44,31 @@ describe('spoke konnectivity server + agent, reached with --via konnectivity+grp
     const [agentPort, healthPort] = [await freeRegisteredPort(), await freeRegisteredPort()];
     adminPort = await freeRegisteredPort();
     server = startCli([
-      'konnectivity', 'server',
-      `--uds-name=${socket}`, '--server-port=0',
-      `--agent-port=${agentPort}`, '--agent-bind-address=127.0.0.1',
-      `--health-port=${healthPort}`, '--health-bind-address=127.0.0.1',
-      `--cluster-cert=${files.cert}`, `--cluster-key=${files.key}`,
+      'konnectivity',
+      'server',
+      `--uds-name=${socket}`,
+      '--server-port=0',
+      `--agent-port=${agentPort}`,
+      '--agent-bind-address=127.0.0.1',
+      `--health-port=${healthPort}`,
+      '--health-bind-address=127.0.0.1',
+      `--cluster-cert=${files.cert}`,
+      `--cluster-key=${files.key}`,
       `--agent-token-file=${files.token}`,
       `--admin-port=${adminPort}`,
       '--enable-profiling',
     ]);
     await server.line(/^spoke konnectivity server listening: .+$/m);
     agent = startCli([
-      'konnectivity', 'agent',
-      '--proxy-server-host=127.0.0.1', `--proxy-server-port=${agentPort}`,
-      `--ca-cert=${files.ca}`, `--service-account-token-path=${files.token}`,
-      '--agent-id=node-1', '--health-server-host=127.0.0.1', '--health-server-port=0',
+      'konnectivity',
+      'agent',
+      '--proxy-server-host=127.0.0.1',
+      `--proxy-server-port=${agentPort}`,
+      `--ca-cert=${files.ca}`,
+      `--service-account-token-path=${files.token}`,
+      '--agent-id=node-1',
+      '--health-server-host=127.0.0.1',
+      '--health-server-port=0',
     ]);
     await server.stderrMatch(/agent node-1 connected/);
     configFile = join(dir, 'egress.yaml');
@@ -89,12 +99,16 @@ describe('spoke konnectivity server + agent, reached with --via konnectivity+grp
   });
 
   it('spoke dial --via konnectivity+grpc+unix:// goes server → agent → target', async () => {
-    const result = await runCli(['dial', replyOnce.address, '--via', `konnectivity+grpc+unix://${socket}`], { input: 'through konnectivity' });
+    const result = await runCli(['dial', replyOnce.address, '--via', `konnectivity+grpc+unix://${socket}`], {
+      input: 'through konnectivity',
+    });
     expect(result).toMatchObject({ code: 0, stdout: 'through konnectivity' });
   });
 
   it('spoke egress --selection cluster (GRPC) dials through Konnectivity', async () => {
-    const result = await runCli(['egress', '--config', configFile, '--selection', 'cluster', 'dial', replyOnce.address], { input: 'egress grpc' });
+    const result = await runCli(['egress', '--config', configFile, '--selection', 'cluster', 'dial', replyOnce.address], {
+      input: 'egress grpc',
+    });
     expect(result).toMatchObject({ code: 0, stdout: 'egress grpc' });
   });
 

@@ -12,7 +12,12 @@ async function startProxy(args: readonly string[]): Promise<{ cli: CliProcess; s
   const cli = startCli(['proxy', '--socks5', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args]);
   const [, line = ''] = await cli.line(LISTENING);
   const find = (re: RegExp): string => re.exec(line)?.[1] ?? '';
-  return { cli, socks: find(/socks5 (127\.0\.0\.1:\d+)/), http: find(/http (127\.0\.0\.1:\d+)/), metrics: find(/metrics (http:\/\/\S+\/metrics)/) };
+  return {
+    cli,
+    socks: find(/socks5 (127\.0\.0\.1:\d+)/),
+    http: find(/http (127\.0\.0\.1:\d+)/),
+    metrics: find(/metrics (http:\/\/\S+\/metrics)/),
+  };
 }
 
 function closedPromise(socket: net.Socket): Promise<void> {
@@ -34,7 +39,10 @@ describe('spoke proxy', () => {
     refused = gone.address;
     await gone.close();
     [web, hanging] = await Promise.all([startHttpServer(), createHangingTarget()]);
-    farSide = await startConnectProxy({ names: { 'web.only-far-side.test': '127.0.0.1' }, deny: [web.address.replace('127.0.0.1', 'denied.test')] });
+    farSide = await startConnectProxy({
+      names: { 'web.only-far-side.test': '127.0.0.1' },
+      deny: [web.address.replace('127.0.0.1', 'denied.test')],
+    });
     [direct, tunnelled] = await Promise.all([
       startProxy(['--connect-timeout', '1s', '--metrics', '127.0.0.1:0']),
       startProxy(['--via', `http-connect://${farSide.address}`]),

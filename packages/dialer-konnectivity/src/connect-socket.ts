@@ -9,10 +9,17 @@ import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
  * Konnectivity cannot carry a half-close, so when the server closes its side
  * the connection is over both ways.
  */
-export function connectSocket(target: { path: string } | { host: string; port: number }, signal: AbortSignal, via?: Dialer): Promise<Duplex> {
+export function connectSocket(
+  target: { path: string } | { host: string; port: number },
+  signal: AbortSignal,
+  via?: Dialer,
+): Promise<Duplex> {
   if (via) return viaOrDirect(via).dial(target, { signal });
   return new Promise((resolve, reject) => {
-    const socket = 'path' in target ? net.connect({ path: target.path, allowHalfOpen: false }) : net.connect({ host: target.host, port: target.port, allowHalfOpen: false });
+    const socket =
+      'path' in target
+        ? net.connect({ path: target.path, allowHalfOpen: false })
+        : net.connect({ host: target.host, port: target.port, allowHalfOpen: false });
     const where = 'path' in target ? `unix:${target.path}` : `${target.host}:${target.port}`;
     const onAbort = (): void => {
       socket.destroy();
@@ -23,7 +30,13 @@ export function connectSocket(target: { path: string } | { host: string; port: n
       signal.removeEventListener('abort', onAbort);
       const mapped = SpokeError.from(err, { target: where, hop: 'konnectivity' });
       // The server, not the destination, is unreachable: never a dial code such as ERR_DIAL_REFUSED.
-      reject(new SpokeError('ERR_TUNNEL_CLOSED', `Cannot reach the Konnectivity server at ${where}: ${mapped.message}`, { cause: err, target: where, hop: 'konnectivity' }));
+      reject(
+        new SpokeError('ERR_TUNNEL_CLOSED', `Cannot reach the Konnectivity server at ${where}: ${mapped.message}`, {
+          cause: err,
+          target: where,
+          hop: 'konnectivity',
+        }),
+      );
     });
     socket.once('connect', () => {
       signal.removeEventListener('abort', onAbort);
@@ -37,7 +50,13 @@ export function connectSocket(target: { path: string } | { host: string; port: n
  * Connects to a Konnectivity server's front end: a unix socket as it is, TCP
  * with (m)TLS verified against `tls.ca`, offering `alpn` in the handshake.
  */
-export async function connectServer(target: { path: string } | { host: string; port: number }, tls: KonnectivityTlsOptions | undefined, signal: AbortSignal, via?: Dialer, alpn?: string[]): Promise<Duplex> {
+export async function connectServer(
+  target: { path: string } | { host: string; port: number },
+  tls: KonnectivityTlsOptions | undefined,
+  signal: AbortSignal,
+  via?: Dialer,
+  alpn?: string[],
+): Promise<Duplex> {
   const raw = await connectSocket(target, signal, via);
   if ('path' in target) return raw;
   try {

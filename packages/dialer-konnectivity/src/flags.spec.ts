@@ -19,27 +19,72 @@ describe('upstream flags', () => {
 
   it('maps proxy-server flags 1:1 and lists ignored upstream flags', () => {
     const { options, ignored } = parseServerFlags([
-      '--mode=http-connect', '--uds-name', '/run/k.sock', '--server-port=0', `--cluster-cert=${pem}`, `--cluster-key=${pem}`,
-      `--cluster-ca-cert=${pem}`, '--agent-port=8132', '--health-port=8133', '--server-count=3', '--proxy-strategies=destHost,default',
-      '--backend-dial-timeout=5s', '--admin-port=8095', '--enable-profiling',
+      '--mode=http-connect',
+      '--uds-name',
+      '/run/k.sock',
+      '--server-port=0',
+      `--cluster-cert=${pem}`,
+      `--cluster-key=${pem}`,
+      `--cluster-ca-cert=${pem}`,
+      '--agent-port=8132',
+      '--health-port=8133',
+      '--server-count=3',
+      '--proxy-strategies=destHost,default',
+      '--backend-dial-timeout=5s',
+      '--admin-port=8095',
+      '--enable-profiling',
     ]);
     expect(options).toMatchObject({
-      mode: 'http-connect', udsName: '/run/k.sock', serverPort: 0, agentPort: 8132, healthPort: 8133, serverCount: 3,
-      proxyStrategies: ['destHost', 'default'], backendDialTimeoutMs: 5000, adminPort: 8095,
+      mode: 'http-connect',
+      udsName: '/run/k.sock',
+      serverPort: 0,
+      agentPort: 8132,
+      healthPort: 8133,
+      serverCount: 3,
+      proxyStrategies: ['destHost', 'default'],
+      backendDialTimeoutMs: 5000,
+      adminPort: 8095,
     });
     expect(options.clusterCaCert?.toString()).toBe('PEM');
     expect(ignored).toEqual(['--enable-profiling']);
   });
 
-  it('turns on TokenReview with upstream\'s token-auth flags and their rules', () => {
+  it("turns on TokenReview with upstream's token-auth flags and their rules", () => {
     const base = [`--cluster-cert=${pem}`, `--cluster-key=${pem}`];
-    const { options } = parseServerFlags([...base, `--kubeconfig=${pem}`, '--agent-namespace=kube-system', '--agent-service-account=konnectivity-agent', '--authentication-audience=system:konnectivity-server']);
-    expect(options.tokenReview).toEqual({ kubeconfig: pem, namespace: 'kube-system', serviceAccount: 'konnectivity-agent', audience: 'system:konnectivity-server' });
+    const { options } = parseServerFlags([
+      ...base,
+      `--kubeconfig=${pem}`,
+      '--agent-namespace=kube-system',
+      '--agent-service-account=konnectivity-agent',
+      '--authentication-audience=system:konnectivity-server',
+    ]);
+    expect(options.tokenReview).toEqual({
+      kubeconfig: pem,
+      namespace: 'kube-system',
+      serviceAccount: 'konnectivity-agent',
+      audience: 'system:konnectivity-server',
+    });
     expect(() => parseServerFlags([...base, '--agent-namespace=ns', '--authentication-audience=a'])).toThrow(/--agent-service-account/);
     expect(() => parseServerFlags([...base, '--agent-namespace=ns', '--agent-service-account=sa'])).toThrow(/--authentication-audience/);
     expect(() => parseServerFlags([...base, '--agent-service-account=sa'])).toThrow(/--agent-namespace/);
-    expect(() => parseServerFlags([...base, `--cluster-ca-cert=${pem}`, '--agent-namespace=ns', '--agent-service-account=sa', '--authentication-audience=a'])).toThrow(/--cluster-ca-cert/);
-    expect(() => parseServerFlags([...base, '--kubeconfig=/nonexistent', '--agent-namespace=ns', '--agent-service-account=sa', '--authentication-audience=a'])).toThrow(/does not exist/);
+    expect(() =>
+      parseServerFlags([
+        ...base,
+        `--cluster-ca-cert=${pem}`,
+        '--agent-namespace=ns',
+        '--agent-service-account=sa',
+        '--authentication-audience=a',
+      ]),
+    ).toThrow(/--cluster-ca-cert/);
+    expect(() =>
+      parseServerFlags([
+        ...base,
+        '--kubeconfig=/nonexistent',
+        '--agent-namespace=ns',
+        '--agent-service-account=sa',
+        '--authentication-audience=a',
+      ]),
+    ).toThrow(/does not exist/);
     expect(parseServerFlags([...base, `--kubeconfig=${pem}`]).ignored).toEqual(['--kubeconfig']);
   });
 
@@ -47,17 +92,30 @@ describe('upstream flags', () => {
     expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--agent-port=80'])).toThrow(/1024 and 49151/);
     expect(() => parseServerFlags(['--mode=grpc'])).toThrow(/cluster-cert/);
     expect(() => parseServerFlags(['--no-such-flag=1'])).toThrow(/Unknown flag/);
-    expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--proxy-strategies=nearest'])).toThrow(/unknown "nearest"/);
+    expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--proxy-strategies=nearest'])).toThrow(
+      /unknown "nearest"/,
+    );
   });
 
   it('maps proxy-agent flags, including the spoke --allow list', () => {
     const { options } = parseAgentFlags([
-      '--proxy-server-host=k.example', '--proxy-server-port=8132', `--ca-cert=${pem}`, '--agent-id=a1',
-      '--agent-identifiers=host=n1&ipv4=10.0.0.5', '--sync-interval=2s', '--sync-forever', '--allow=10.0.0.0/8:10250,127.0.0.1',
+      '--proxy-server-host=k.example',
+      '--proxy-server-port=8132',
+      `--ca-cert=${pem}`,
+      '--agent-id=a1',
+      '--agent-identifiers=host=n1&ipv4=10.0.0.5',
+      '--sync-interval=2s',
+      '--sync-forever',
+      '--allow=10.0.0.0/8:10250,127.0.0.1',
     ]);
     expect(options).toMatchObject({
-      proxyServerHost: 'k.example', proxyServerPort: 8132, agentId: 'a1', agentIdentifiers: 'host=n1&ipv4=10.0.0.5',
-      syncIntervalMs: 2000, syncForever: true, allow: ['10.0.0.0/8:10250', '127.0.0.1'],
+      proxyServerHost: 'k.example',
+      proxyServerPort: 8132,
+      agentId: 'a1',
+      agentIdentifiers: 'host=n1&ipv4=10.0.0.5',
+      syncIntervalMs: 2000,
+      syncForever: true,
+      allow: ['10.0.0.0/8:10250', '127.0.0.1'],
     });
   });
 });

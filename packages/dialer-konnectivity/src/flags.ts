@@ -15,29 +15,88 @@ export interface ParsedFlags<T> {
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'file';
 
 const SERVER_FLAGS: Record<string, Kind> = {
-  mode: 'string', 'uds-name': 'string', 'delete-existing-uds-file': 'bool', 'server-port': 'int', 'server-bind-address': 'string',
-  'server-cert': 'file', 'server-key': 'file', 'server-ca-cert': 'file', 'agent-port': 'int', 'agent-bind-address': 'string',
-  'cluster-cert': 'file', 'cluster-key': 'file', 'cluster-ca-cert': 'file', 'health-port': 'int', 'health-bind-address': 'string', 'admin-port': 'int', 'admin-bind-address': 'string',
-  'server-id': 'string', 'server-count': 'int', 'proxy-strategies': 'string', 'keepalive-time': 'duration',
-  'backend-dial-timeout': 'duration', 'agent-token-file': 'string', kubeconfig: 'string', 'agent-namespace': 'string',
-  'agent-service-account': 'string', 'authentication-audience': 'string',
+  mode: 'string',
+  'uds-name': 'string',
+  'delete-existing-uds-file': 'bool',
+  'server-port': 'int',
+  'server-bind-address': 'string',
+  'server-cert': 'file',
+  'server-key': 'file',
+  'server-ca-cert': 'file',
+  'agent-port': 'int',
+  'agent-bind-address': 'string',
+  'cluster-cert': 'file',
+  'cluster-key': 'file',
+  'cluster-ca-cert': 'file',
+  'health-port': 'int',
+  'health-bind-address': 'string',
+  'admin-port': 'int',
+  'admin-bind-address': 'string',
+  'server-id': 'string',
+  'server-count': 'int',
+  'proxy-strategies': 'string',
+  'keepalive-time': 'duration',
+  'backend-dial-timeout': 'duration',
+  'agent-token-file': 'string',
+  kubeconfig: 'string',
+  'agent-namespace': 'string',
+  'agent-service-account': 'string',
+  'authentication-audience': 'string',
 };
 const SERVER_IGNORED = new Set([
   'frontend-keepalive-time',
-  'kubeconfig-qps', 'kubeconfig-burst', 'kube-api-content-type', 'xfr-channel-size', 'enable-lease-controller',
-  'lease-namespace', 'lease-label', 'graceful-shutdown-timeout', 'cipher-suites', 'tls-min-version', 'enable-profiling',
-  'enable-contention-profiling', 'warn-on-channel-limit', 'v', 'logtostderr', 'feature-gates',
+  'kubeconfig-qps',
+  'kubeconfig-burst',
+  'kube-api-content-type',
+  'xfr-channel-size',
+  'enable-lease-controller',
+  'lease-namespace',
+  'lease-label',
+  'graceful-shutdown-timeout',
+  'cipher-suites',
+  'tls-min-version',
+  'enable-profiling',
+  'enable-contention-profiling',
+  'warn-on-channel-limit',
+  'v',
+  'logtostderr',
+  'feature-gates',
 ]);
 const AGENT_FLAGS: Record<string, Kind> = {
-  'proxy-server-host': 'string', 'proxy-server-port': 'int', 'ca-cert': 'file', 'agent-cert': 'file', 'agent-key': 'file',
-  'agent-id': 'string', 'agent-identifiers': 'string', 'service-account-token-path': 'string', 'sync-interval': 'duration',
-  'sync-interval-cap': 'duration', 'sync-forever': 'bool', 'keepalive-time': 'duration', allow: 'string',
-  'health-server-host': 'string', 'health-server-port': 'int',
+  'proxy-server-host': 'string',
+  'proxy-server-port': 'int',
+  'ca-cert': 'file',
+  'agent-cert': 'file',
+  'agent-key': 'file',
+  'agent-id': 'string',
+  'agent-identifiers': 'string',
+  'service-account-token-path': 'string',
+  'sync-interval': 'duration',
+  'sync-interval-cap': 'duration',
+  'sync-forever': 'bool',
+  'keepalive-time': 'duration',
+  allow: 'string',
+  'health-server-host': 'string',
+  'health-server-port': 'int',
 };
 const AGENT_IGNORED = new Set([
-  'alpn-proto', 'admin-bind-address', 'admin-server-port', 'probe-interval',
-  'xfr-channel-size', 'warn-on-channel-limit', 'count-server-leases', 'lease-namespace', 'lease-label-selector', 'lease-label',
-  'server-count-source', 'kubeconfig', 'kube-api-content-type', 'enable-profiling', 'enable-contention-profiling', 'v', 'logtostderr',
+  'alpn-proto',
+  'admin-bind-address',
+  'admin-server-port',
+  'probe-interval',
+  'xfr-channel-size',
+  'warn-on-channel-limit',
+  'count-server-leases',
+  'lease-namespace',
+  'lease-label-selector',
+  'lease-label',
+  'server-count-source',
+  'kubeconfig',
+  'kube-api-content-type',
+  'enable-profiling',
+  'enable-contention-profiling',
+  'v',
+  'logtostderr',
 ]);
 
 /** Parses a Go duration (`1h`, `30s`, `1m30s`, `500ms`) to milliseconds. */
@@ -51,11 +110,16 @@ export function parseGoDuration(text: string): number {
     total += Number(m[1]) * (units[m[2] as string] ?? 0);
     at = re.lastIndex;
   }
-  if (at !== text.length || text === '') throw new SpokeError('ERR_BAD_OPTION', `Invalid duration ${JSON.stringify(text)}: use Go syntax such as 30s, 1m30s or 1h.`);
+  if (at !== text.length || text === '')
+    throw new SpokeError('ERR_BAD_OPTION', `Invalid duration ${JSON.stringify(text)}: use Go syntax such as 30s, 1m30s or 1h.`);
   return total;
 }
 
-function parse(argv: readonly string[], known: Record<string, Kind>, ignoredNames: Set<string>): { values: Map<string, string | number | boolean | Buffer>; ignored: string[] } {
+function parse(
+  argv: readonly string[],
+  known: Record<string, Kind>,
+  ignoredNames: Set<string>,
+): { values: Map<string, string | number | boolean | Buffer>; ignored: string[] } {
   const values = new Map<string, string | number | boolean | Buffer>();
   const ignored: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -83,7 +147,8 @@ function parse(argv: readonly string[], known: Record<string, Kind>, ignoredName
         break;
       }
       case 'bool':
-        if (!['true', 'false', '1', '0'].includes(value)) throw new SpokeError('ERR_BAD_OPTION', `--${name} needs true or false, got ${JSON.stringify(value)}.`);
+        if (!['true', 'false', '1', '0'].includes(value))
+          throw new SpokeError('ERR_BAD_OPTION', `--${name} needs true or false, got ${JSON.stringify(value)}.`);
         values.set(name, value === 'true' || value === '1');
         break;
       case 'duration':
@@ -106,7 +171,8 @@ function parse(argv: readonly string[], known: Record<string, Kind>, ignoredName
 
 function checkPort(name: string, port: number | undefined, allowZero = false): void {
   if (port === undefined || (allowZero && port === 0)) return;
-  if (port < 1024 || port > 49151) throw new SpokeError('ERR_BAD_OPTION', `--${name}=${port} must be between 1024 and 49151 (as upstream requires).`);
+  if (port < 1024 || port > 49151)
+    throw new SpokeError('ERR_BAD_OPTION', `--${name}=${port} must be between 1024 and 49151 (as upstream requires).`);
 }
 
 /** Parses upstream proxy-server flags into {@link KonnectivityServerOptions} (certificate files are read). */
@@ -114,22 +180,34 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
   const { values: v, ignored } = parse(argv, SERVER_FLAGS, SERVER_IGNORED);
   const get = <T>(k: string): T | undefined => v.get(k) as T | undefined;
   const mode = get<string>('mode') ?? 'grpc';
-  if (mode !== 'grpc' && mode !== 'http-connect') throw new SpokeError('ERR_BAD_OPTION', `--mode must be grpc or http-connect, got ${JSON.stringify(mode)}.`);
+  if (mode !== 'grpc' && mode !== 'http-connect')
+    throw new SpokeError('ERR_BAD_OPTION', `--mode must be grpc or http-connect, got ${JSON.stringify(mode)}.`);
   const uds = get<string>('uds-name') || undefined;
   const serverPort = get<number>('server-port');
-  if (uds !== undefined && serverPort !== undefined && serverPort !== 0) throw new SpokeError('ERR_BAD_OPTION', '--uds-name needs --server-port=0.');
+  if (uds !== undefined && serverPort !== undefined && serverPort !== 0)
+    throw new SpokeError('ERR_BAD_OPTION', '--uds-name needs --server-port=0.');
   checkPort('server-port', serverPort, uds !== undefined);
   checkPort('agent-port', get<number>('agent-port'));
   checkPort('health-port', get<number>('health-port'));
   checkPort('admin-port', get<number>('admin-port'));
   const clusterCert = get<Buffer>('cluster-cert');
   const clusterKey = get<Buffer>('cluster-key');
-  if (!clusterCert || !clusterKey) throw new SpokeError('ERR_BAD_OPTION', '--cluster-cert and --cluster-key are required (the agent server always uses TLS).');
-  const strategies = (get<string>('proxy-strategies') ?? 'default').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of strategies) if (!PROXY_STRATEGIES.includes(s as ProxyStrategy)) throw new SpokeError('ERR_BAD_OPTION', `--proxy-strategies: unknown ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
+  if (!clusterCert || !clusterKey)
+    throw new SpokeError('ERR_BAD_OPTION', '--cluster-cert and --cluster-key are required (the agent server always uses TLS).');
+  const strategies = (get<string>('proxy-strategies') ?? 'default')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of strategies)
+    if (!PROXY_STRATEGIES.includes(s as ProxyStrategy))
+      throw new SpokeError('ERR_BAD_OPTION', `--proxy-strategies: unknown ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
   const tokenFile = get<string>('agent-token-file');
   const tokenReview = tokenReviewFlags(get, ignored);
-  if (tokenReview && tokenFile) throw new SpokeError('ERR_BAD_OPTION', '--agent-token-file and --agent-namespace (TokenReview) are exclusive; pick one agent token check.');
+  if (tokenReview && tokenFile)
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      '--agent-token-file and --agent-namespace (TokenReview) are exclusive; pick one agent token check.',
+    );
   const options: KonnectivityServerOptions = {
     mode,
     clusterCert,
@@ -137,16 +215,34 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     proxyStrategies: strategies as ProxyStrategy[],
     ...(uds !== undefined ? { udsName: uds, serverPort: 0 } : {}),
     ...(tokenReview ? { tokenReview } : {}),
-    ...(tokenFile ? { agentTokens: readFileSync(tokenFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) } : {}),
+    ...(tokenFile
+      ? {
+          agentTokens: readFileSync(tokenFile, 'utf8')
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean),
+        }
+      : {}),
   };
   const o = options as unknown as Record<string, unknown>;
   const map: Array<[string, string]> = [
-    ['delete-existing-uds-file', 'deleteExistingUdsFile'], ['server-port', 'serverPort'], ['server-bind-address', 'serverBindAddress'],
-    ['server-cert', 'serverCert'], ['server-key', 'serverKey'], ['server-ca-cert', 'serverCaCert'], ['agent-port', 'agentPort'],
-    ['agent-bind-address', 'agentBindAddress'], ['cluster-ca-cert', 'clusterCaCert'], ['health-port', 'healthPort'],
-    ['health-bind-address', 'healthBindAddress'], ['admin-port', 'adminPort'], ['admin-bind-address', 'adminBindAddress'],
-    ['server-id', 'serverId'], ['server-count', 'serverCount'],
-    ['keepalive-time', 'keepaliveTimeMs'], ['backend-dial-timeout', 'backendDialTimeoutMs'],
+    ['delete-existing-uds-file', 'deleteExistingUdsFile'],
+    ['server-port', 'serverPort'],
+    ['server-bind-address', 'serverBindAddress'],
+    ['server-cert', 'serverCert'],
+    ['server-key', 'serverKey'],
+    ['server-ca-cert', 'serverCaCert'],
+    ['agent-port', 'agentPort'],
+    ['agent-bind-address', 'agentBindAddress'],
+    ['cluster-ca-cert', 'clusterCaCert'],
+    ['health-port', 'healthPort'],
+    ['health-bind-address', 'healthBindAddress'],
+    ['admin-port', 'adminPort'],
+    ['admin-bind-address', 'adminBindAddress'],
+    ['server-id', 'serverId'],
+    ['server-count', 'serverCount'],
+    ['keepalive-time', 'keepaliveTimeMs'],
+    ['backend-dial-timeout', 'backendDialTimeoutMs'],
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
   return { options, ignored };
@@ -159,15 +255,19 @@ function tokenReviewFlags(get: <T>(k: string) => T | undefined, ignored: string[
   const audience = get<string>('authentication-audience') || undefined;
   const kubeconfig = get<string>('kubeconfig') || undefined;
   if (namespace === undefined) {
-    if (serviceAccount !== undefined) throw new SpokeError('ERR_BAD_OPTION', '--agent-service-account needs --agent-namespace (agent token authentication).');
+    if (serviceAccount !== undefined)
+      throw new SpokeError('ERR_BAD_OPTION', '--agent-service-account needs --agent-namespace (agent token authentication).');
     // Upstream also uses the kubeconfig for leases, which we do not implement.
     if (kubeconfig !== undefined) ignored.push('--kubeconfig');
     return undefined;
   }
   if (serviceAccount === undefined) throw new SpokeError('ERR_BAD_OPTION', '--agent-namespace needs --agent-service-account.');
-  if (audience === undefined) throw new SpokeError('ERR_BAD_OPTION', '--agent-namespace needs --authentication-audience (for example system:konnectivity-server).');
-  if (get('cluster-ca-cert') !== undefined) throw new SpokeError('ERR_BAD_OPTION', '--cluster-ca-cert cannot be used when agent token authentication (--agent-namespace) is on.');
-  if (kubeconfig !== undefined && !existsSync(kubeconfig)) throw new SpokeError('ERR_BAD_OPTION', `--kubeconfig=${kubeconfig} does not exist.`);
+  if (audience === undefined)
+    throw new SpokeError('ERR_BAD_OPTION', '--agent-namespace needs --authentication-audience (for example system:konnectivity-server).');
+  if (get('cluster-ca-cert') !== undefined)
+    throw new SpokeError('ERR_BAD_OPTION', '--cluster-ca-cert cannot be used when agent token authentication (--agent-namespace) is on.');
+  if (kubeconfig !== undefined && !existsSync(kubeconfig))
+    throw new SpokeError('ERR_BAD_OPTION', `--kubeconfig=${kubeconfig} does not exist.`);
   return { namespace, serviceAccount, audience, ...(kubeconfig !== undefined ? { kubeconfig } : {}) };
 }
 
@@ -177,16 +277,29 @@ export function parseAgentFlags(argv: readonly string[]): ParsedFlags<Konnectivi
   const options: KonnectivityAgentOptions = {};
   const o = options as Record<string, unknown>;
   const map: Array<[string, string]> = [
-    ['proxy-server-host', 'proxyServerHost'], ['proxy-server-port', 'proxyServerPort'], ['ca-cert', 'caCert'], ['agent-cert', 'agentCert'],
-    ['agent-key', 'agentKey'], ['agent-id', 'agentId'], ['agent-identifiers', 'agentIdentifiers'],
-    ['service-account-token-path', 'serviceAccountTokenPath'], ['sync-interval', 'syncIntervalMs'], ['sync-interval-cap', 'syncIntervalCapMs'],
-    ['sync-forever', 'syncForever'], ['keepalive-time', 'keepaliveTimeMs'], ['health-server-host', 'healthServerHost'],
+    ['proxy-server-host', 'proxyServerHost'],
+    ['proxy-server-port', 'proxyServerPort'],
+    ['ca-cert', 'caCert'],
+    ['agent-cert', 'agentCert'],
+    ['agent-key', 'agentKey'],
+    ['agent-id', 'agentId'],
+    ['agent-identifiers', 'agentIdentifiers'],
+    ['service-account-token-path', 'serviceAccountTokenPath'],
+    ['sync-interval', 'syncIntervalMs'],
+    ['sync-interval-cap', 'syncIntervalCapMs'],
+    ['sync-forever', 'syncForever'],
+    ['keepalive-time', 'keepaliveTimeMs'],
+    ['health-server-host', 'healthServerHost'],
     ['health-server-port', 'healthServerPort'],
   ];
   // Upstream's agent always serves health on 8093.
   options.healthServerPort ??= 8093;
   for (const [flag, key] of map) if (v.has(flag)) o[key] = v.get(flag);
   const allow = v.get('allow');
-  if (typeof allow === 'string' && allow !== '') options.allow = allow.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof allow === 'string' && allow !== '')
+    options.allow = allow
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return { options, ignored };
 }

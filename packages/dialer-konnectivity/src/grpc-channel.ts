@@ -42,7 +42,8 @@ export class GrpcChannel {
     const s = options.server;
     this.#where = 'path' in s ? `unix:${s.path}` : `${s.host}:${s.port}`;
     // What grpc clients send: the target for TCP, "localhost" for a unix socket.
-    this.#authority = 'path' in s ? 'localhost' : (options.tls?.servername ?? (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`));
+    this.#authority =
+      'path' in s ? 'localhost' : (options.tls?.servername ?? (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`));
   }
 
   /** Opens a call of `path` (`/Service/Method`), connecting first when there is no usable connection. */
@@ -102,7 +103,11 @@ export class GrpcChannel {
     } catch (err) {
       if (/NO_APPLICATION_PROTOCOL/.test(String((err as { cause?: { code?: unknown } }).cause?.code))) throw notHttp2(this.#where, err);
       if (signal.aborted && !(err instanceof SpokeError)) {
-        throw new SpokeError('ERR_HANDSHAKE_TIMEOUT', `Connecting to the Konnectivity server at ${this.#where} took over ${this.#o.connectTimeoutMs} ms. Check that it runs and is reachable.`, { cause: err, target: this.#where, hop: HOP });
+        throw new SpokeError(
+          'ERR_HANDSHAKE_TIMEOUT',
+          `Connecting to the Konnectivity server at ${this.#where} took over ${this.#o.connectTimeoutMs} ms. Check that it runs and is reachable.`,
+          { cause: err, target: this.#where, hop: HOP },
+        );
       }
       throw err;
     }
@@ -114,7 +119,10 @@ export class GrpcChannel {
       socket.destroy();
       throw dialerClosed();
     }
-    const session = http2.connect(`${'host' in server ? 'https' : 'http'}://${this.#authority}`, { ...http2SessionOptions, createConnection: () => socket });
+    const session = http2.connect(`${'host' in server ? 'https' : 'http'}://${this.#authority}`, {
+      ...http2SessionOptions,
+      createConnection: () => socket,
+    });
     // 4 MiB on unix sockets too (as grpc-js's channel did): the cleartext stall that keeps our
     // server's unix-socket sessions at 128 KiB (flow-window.ts) never showed on the client side
     // in the compliance suite's 50 concurrent echoes, and 128 KiB cost a tenth of pull throughput.
@@ -135,7 +143,11 @@ export class GrpcChannel {
 }
 
 function notHttp2(where: string, cause?: unknown): SpokeError {
-  return new SpokeError('ERR_PROTOCOL', `${where} did not agree to HTTP/2 (ALPN h2) in the TLS handshake: it is not a Konnectivity gRPC front end. Check the port, or use mode "http-connect".`, { cause, target: where, hop: HOP });
+  return new SpokeError(
+    'ERR_PROTOCOL',
+    `${where} did not agree to HTTP/2 (ALPN h2) in the TLS handshake: it is not a Konnectivity gRPC front end. Check the port, or use mode "http-connect".`,
+    { cause, target: where, hop: HOP },
+  );
 }
 
 /** A connection and how many calls are open on it. */

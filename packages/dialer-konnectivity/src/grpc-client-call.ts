@@ -22,7 +22,13 @@ export interface GrpcClientCallOptions {
  * {@link GrpcStatusError}), and `drain`. The status is reported only after every message before it was
  * read, so a paused reader loses nothing.
  */
-export class GrpcClientCall extends EventEmitter<{ response: [raw: readonly string[]]; data: [Packet]; end: []; error: [Error]; drain: [] }> {
+export class GrpcClientCall extends EventEmitter<{
+  response: [raw: readonly string[]];
+  data: [Packet];
+  end: [];
+  error: [Error];
+  drain: [];
+}> {
   readonly #stream: ClientHttp2Stream;
   readonly #onDone: ((cancelled: boolean) => void) | undefined;
   #done = false;
@@ -47,7 +53,8 @@ export class GrpcClientCall extends EventEmitter<{ response: [raw: readonly stri
     );
     stream.on('drain', () => this.emit('drain'));
     // Node passes the raw header list as a third argument (its typings omit it).
-    stream.on('response', ((headers: IncomingHttpHeaders & { ':status'?: number }, _flags: number, raw: string[] = []) => this.#onResponse(headers, raw)) as (headers: IncomingHttpHeaders, flags: number) => void);
+    stream.on('response', ((headers: IncomingHttpHeaders & { ':status'?: number }, _flags: number, raw: string[] = []) =>
+      this.#onResponse(headers, raw)) as (headers: IncomingHttpHeaders, flags: number) => void);
     stream.on('trailers', (trailers: IncomingHttpHeaders) => {
       this.#status = statusFromHeaders(trailers);
     });
@@ -138,7 +145,9 @@ export class GrpcClientCall extends EventEmitter<{ response: [raw: readonly stri
     this.#responded = true;
     const status = headers[':status'] ?? 0;
     if (status !== 200) {
-      this.#finish(new GrpcStatusError(grpcCodeForHttpStatus(status), `HTTP status ${status} from the server: it did not answer as a gRPC server`));
+      this.#finish(
+        new GrpcStatusError(grpcCodeForHttpStatus(status), `HTTP status ${status} from the server: it did not answer as a gRPC server`),
+      );
       return;
     }
     const type = headers['content-type'] ?? '';
@@ -195,8 +204,11 @@ function closedWithoutStatus(rstCode: number | undefined, cause: Error | undefin
     case constants.NGHTTP2_ENHANCE_YOUR_CALM:
       return new GrpcStatusError(GrpcCode.RESOURCE_EXHAUSTED, 'the server sent ENHANCE_YOUR_CALM');
     case constants.NGHTTP2_INADEQUATE_SECURITY:
-      return new GrpcStatusError(GrpcCode.PERMISSION_DENIED, 'the server found the connection\'s security inadequate');
+      return new GrpcStatusError(GrpcCode.PERMISSION_DENIED, "the server found the connection's security inadequate");
     default:
-      return new GrpcStatusError(GrpcCode.UNAVAILABLE, cause ? `connection lost: ${cause.message}` : `stream closed without a gRPC status (HTTP/2 code ${rstCode ?? 0})`);
+      return new GrpcStatusError(
+        GrpcCode.UNAVAILABLE,
+        cause ? `connection lost: ${cause.message}` : `stream closed without a gRPC status (HTTP/2 code ${rstCode ?? 0})`,
+      );
   }
 }

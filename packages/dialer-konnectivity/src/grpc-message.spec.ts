@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decodeGrpcMessage, encodeGrpcMessage, GrpcCode, GrpcMessageReader, GrpcStatusError, statusFromHeaders, statusHeaders } from './grpc-message.js';
+import {
+  decodeGrpcMessage,
+  encodeGrpcMessage,
+  GrpcCode,
+  GrpcMessageReader,
+  GrpcStatusError,
+  statusFromHeaders,
+  statusHeaders,
+} from './grpc-message.js';
 
 function frame(body: Buffer, flag = 0): Buffer {
   const out = Buffer.alloc(5 + body.length);

@@ -86,7 +86,10 @@ export class GrpcMessageReader {
       this.#need = -1;
     }
     while (buf.length - off >= GRPC_PREFIX) {
-      const end = off + GRPC_PREFIX + this.#length(buf[off] as number, buf[off + 1] as number, buf[off + 2] as number, buf[off + 3] as number, buf[off + 4] as number);
+      const end =
+        off +
+        GRPC_PREFIX +
+        this.#length(buf[off] as number, buf[off + 1] as number, buf[off + 2] as number, buf[off + 3] as number, buf[off + 4] as number);
       if (end > buf.length) break;
       onMessage(buf.subarray(off + GRPC_PREFIX, end));
       off = end;
@@ -95,7 +98,9 @@ export class GrpcMessageReader {
       const rest = buf.subarray(off);
       this.#parts.push(rest);
       this.#have = rest.length;
-      if (rest.length >= GRPC_PREFIX) this.#need = GRPC_PREFIX + this.#length(rest[0] as number, rest[1] as number, rest[2] as number, rest[3] as number, rest[4] as number);
+      if (rest.length >= GRPC_PREFIX)
+        this.#need =
+          GRPC_PREFIX + this.#length(rest[0] as number, rest[1] as number, rest[2] as number, rest[3] as number, rest[4] as number);
     }
   }
 
@@ -137,7 +142,10 @@ export class GrpcMessageReader {
 
   #length(flag: number, b1: number, b2: number, b3: number, b4: number): number {
     if (flag !== 0) {
-      throw new GrpcStatusError(flag === 1 ? GrpcCode.UNIMPLEMENTED : GrpcCode.INTERNAL, flag === 1 ? 'compressed messages are not supported (no grpc-encoding was negotiated)' : `bad message flag ${flag}`);
+      throw new GrpcStatusError(
+        flag === 1 ? GrpcCode.UNIMPLEMENTED : GrpcCode.INTERNAL,
+        flag === 1 ? 'compressed messages are not supported (no grpc-encoding was negotiated)' : `bad message flag ${flag}`,
+      );
     }
     const n = b1 * 0x1000000 + ((b2 << 16) | (b3 << 8) | b4);
     if (n > this.#max) throw new GrpcStatusError(GrpcCode.RESOURCE_EXHAUSTED, `received message larger than max (${n} vs. ${this.#max})`);
@@ -186,5 +194,8 @@ export function statusFromHeaders(headers: Readonly<Record<string, string | stri
   const code = raw === undefined ? GrpcCode.UNKNOWN : Number(raw);
   if (code === GrpcCode.OK) return undefined;
   const message = headers['grpc-message'];
-  return new GrpcStatusError(Number.isInteger(code) ? code : GrpcCode.UNKNOWN, typeof message === 'string' ? decodeGrpcMessage(message) : raw === undefined ? 'no grpc-status in trailers' : '');
+  return new GrpcStatusError(
+    Number.isInteger(code) ? code : GrpcCode.UNKNOWN,
+    typeof message === 'string' ? decodeGrpcMessage(message) : raw === undefined ? 'no grpc-status in trailers' : '',
+  );
 }

@@ -35,14 +35,23 @@ export function httpConnect(socket: Duplex, address: string, where: string, sign
     const onError = (err: Error): void => fail(SpokeError.from(err, { target: address, hop: 'konnectivity' }));
     const onEnd = (): void => {
       if (status === undefined) {
-        fail(new SpokeError('ERR_PROTOCOL', `${where} closed the connection before answering CONNECT ${address}. Check that it is a Konnectivity server in http-connect mode.`, { target: address, hop: 'konnectivity' }));
+        fail(
+          new SpokeError(
+            'ERR_PROTOCOL',
+            `${where} closed the connection before answering CONNECT ${address}. Check that it is a Konnectivity server in http-connect mode.`,
+            { target: address, hop: 'konnectivity' },
+          ),
+        );
       } else {
         fail(failure(status, buf.subarray(bodyStart).toString('utf8').trim()));
       }
     };
     const failure = (code: number, body: string): SpokeError => {
       if (code === 405 || code === 400) {
-        return new SpokeError('ERR_PROXY_STATUS', `${where} answered HTTP ${code} to CONNECT ${address}: ${body}.`, { target: address, hop: 'konnectivity' });
+        return new SpokeError('ERR_PROXY_STATUS', `${where} answered HTTP ${code} to CONNECT ${address}: ${body}.`, {
+          target: address,
+          hop: 'konnectivity',
+        });
       }
       return dialError(body === '' ? `HTTP ${code}` : body, address, code);
     };
@@ -67,7 +76,13 @@ export function httpConnect(socket: Duplex, address: string, where: string, sign
         // in order: everything around the exact success head is data.
         const at = buf.indexOf(SUCCESS_HEAD);
         if (at < 0) {
-          if (buf.length > MAX_EARLY) fail(new SpokeError('ERR_PROTOCOL', `${where} sent ${buf.length} bytes without an HTTP reply to CONNECT ${address}.`, { target: address, hop: 'konnectivity' }));
+          if (buf.length > MAX_EARLY)
+            fail(
+              new SpokeError('ERR_PROTOCOL', `${where} sent ${buf.length} bytes without an HTTP reply to CONNECT ${address}.`, {
+                target: address,
+                hop: 'konnectivity',
+              }),
+            );
           return;
         }
         status = 200;
@@ -78,13 +93,19 @@ export function httpConnect(socket: Duplex, address: string, where: string, sign
       }
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (buf.length > MAX_HEAD) fail(new SpokeError('ERR_PROTOCOL', `${where} sent an oversized reply to CONNECT.`, { target: address, hop: 'konnectivity' }));
+        if (buf.length > MAX_HEAD)
+          fail(new SpokeError('ERR_PROTOCOL', `${where} sent an oversized reply to CONNECT.`, { target: address, hop: 'konnectivity' }));
         return;
       }
       const statusLine = buf.subarray(0, buf.indexOf('\r\n')).toString('latin1');
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
       if (!m) {
-        fail(new SpokeError('ERR_PROTOCOL', `${where} answered CONNECT with ${JSON.stringify(statusLine.slice(0, 80))}, not HTTP/1.1.`, { target: address, hop: 'konnectivity' }));
+        fail(
+          new SpokeError('ERR_PROTOCOL', `${where} answered CONNECT with ${JSON.stringify(statusLine.slice(0, 80))}, not HTTP/1.1.`, {
+            target: address,
+            hop: 'konnectivity',
+          }),
+        );
         return;
       }
       status = Number(m[1]);

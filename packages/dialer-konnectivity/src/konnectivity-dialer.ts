@@ -76,7 +76,10 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
     throw new SpokeError('ERR_BAD_OPTION', `mode must be "grpc" or "http-connect", got ${JSON.stringify(mode)}.`);
   }
   if ((options.uds === undefined) === (options.url === undefined)) {
-    throw new SpokeError('ERR_BAD_OPTION', 'Give exactly one of uds (the server\'s --uds-name socket) or url (host:port of its TLS front end).');
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      "Give exactly one of uds (the server's --uds-name socket) or url (host:port of its TLS front end).",
+    );
   }
   const defaultTimeout = checkTimeout('timeoutMs', options.timeoutMs) ?? 30_000;
   const closeTimeoutMs = checkTimeout('closeTimeoutMs', options.closeTimeoutMs) ?? 10_000;
@@ -125,7 +128,13 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
       const onEnd = (): void => {
         done();
         call.finish(0);
-        reject(new SpokeError('ERR_TUNNEL_CLOSED', `${where} ended the Proxy stream before answering the dial to ${address}. Check the server's logs.`, { target: address, hop: HOP }));
+        reject(
+          new SpokeError(
+            'ERR_TUNNEL_CLOSED',
+            `${where} ended the Proxy stream before answering the dial to ${address}. Check the server's logs.`,
+            { target: address, hop: HOP },
+          ),
+        );
       };
       const onPacket = (p: Packet): void => {
         if (p.type === PacketType.DIAL_CLS) {
@@ -174,14 +183,22 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         return Promise.reject(err);
       }
       if (isUnixTarget(target)) {
-        return Promise.reject(new SpokeError('ERR_BAD_TARGET', `Konnectivity carries TCP only; ${formatTarget(target)} is a unix socket. Dial host:port instead.`, { target, hop: HOP }));
+        return Promise.reject(
+          new SpokeError(
+            'ERR_BAD_TARGET',
+            `Konnectivity carries TCP only; ${formatTarget(target)} is a unix socket. Dial host:port instead.`,
+            { target, hop: HOP },
+          ),
+        );
       }
       if (closed) {
         return Promise.reject(dialerClosed(target));
       }
       const address = formatTarget(target);
       const merged: DialOptions = { timeoutMs: defaultTimeout, ...dialOptions };
-      return runDial(merged, { target, hop: HOP }, (signal) => (mode === 'grpc' ? dialGrpc(address, signal) : dialConnect(address, signal)));
+      return runDial(merged, { target, hop: HOP }, (signal) =>
+        mode === 'grpc' ? dialGrpc(address, signal) : dialConnect(address, signal),
+      );
     },
     async close() {
       closed = true;
@@ -206,7 +223,10 @@ function serverAddress(options: KonnectivityDialerOptions): { host: string; port
   const port = u.port === '' ? 8090 : Number(u.port);
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (options.tls === undefined) {
-    throw new SpokeError('ERR_BAD_OPTION', `Connecting to ${options.url} over TCP needs tls ({ ca, cert, key }): Konnectivity servers require mTLS on TCP front ends.`);
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `Connecting to ${options.url} over TCP needs tls ({ ca, cert, key }): Konnectivity servers require mTLS on TCP front ends.`,
+    );
   }
   return { host, port };
 }

@@ -29,7 +29,13 @@ describe('packet codec (DATA fast path)', () => {
   });
 
   it('leaves every other packet, and DATA it does not expect, to the generated code', () => {
-    const others = [dialRequest('10.0.0.5:10250', 7n), dialResponse(9n, 3n, 'refused'), closeRequest(5n), drainPacket(), { type: PacketType.DATA, data: { connectID: 4n, error: 'boom', data: Buffer.from('x') } }];
+    const others = [
+      dialRequest('10.0.0.5:10250', 7n),
+      dialResponse(9n, 3n, 'refused'),
+      closeRequest(5n),
+      drainPacket(),
+      { type: PacketType.DATA, data: { connectID: 4n, error: 'boom', data: Buffer.from('x') } },
+    ];
     for (const p of others) {
       expect(encodePacket(p).equals(generated(p))).toBe(true);
       expect(decodePacket(generated(p))).toEqual(Packet.decode(generated(p)));

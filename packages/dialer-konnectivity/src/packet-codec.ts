@@ -200,7 +200,8 @@ function decodeData(buf: Buffer): Packet | undefined {
  */
 export function decodeDataParts(parts: readonly Buffer[], length: number): { connectID: bigint; data: Buffer[] } | undefined {
   const first = parts[0];
-  if (first === undefined || first.length < 3 || first[0] !== TAG_TYPE || first[1] !== PacketType.DATA || first[2] !== TAG_DATA) return undefined;
+  if (first === undefined || first.length < 3 || first[0] !== TAG_TYPE || first[1] !== PacketType.DATA || first[2] !== TAG_DATA)
+    return undefined;
   const len = readVarint(first, 3, first.length);
   if (len === undefined || len[1] + len[0] !== length) return undefined;
   let pos = len[1];

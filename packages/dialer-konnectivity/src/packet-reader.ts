@@ -8,7 +8,12 @@ import { PacketType, type Packet } from './packets.js';
  * side. A framing error or a message that is not a Packet calls `onError` once;
  * everything after it is read and dropped (so flow control never stalls).
  */
-export function readPackets(stream: Http2Stream, maxMessage: number, onPacket: (p: Packet) => void, onError: (err: GrpcStatusError) => void): void {
+export function readPackets(
+  stream: Http2Stream,
+  maxMessage: number,
+  onPacket: (p: Packet) => void,
+  onError: (err: GrpcStatusError) => void,
+): void {
   const reader = new GrpcMessageReader(maxMessage);
   let failed = false;
   const onMessage = (m: Buffer): void => {

@@ -22,7 +22,9 @@ describe('packets', () => {
   it('encodes DIAL_REQ with the tcp protocol and field numbers of upstream', () => {
     const bytes = Buffer.from(Packet.encode(dialRequest('10.0.0.5:10250', 7n)).finish());
     // field 2 (dialRequest), wire type 2: tag 0x12; inside: protocol (0x0a) "tcp", address (0x12), random (0x18) 7.
-    expect(bytes.toString('hex')).toBe(`12${(2 + 3 + 2 + 14 + 2).toString(16)}0a03${Buffer.from('tcp').toString('hex')}120e${Buffer.from('10.0.0.5:10250').toString('hex')}1807`);
+    expect(bytes.toString('hex')).toBe(
+      `12${(2 + 3 + 2 + 14 + 2).toString(16)}0a03${Buffer.from('tcp').toString('hex')}120e${Buffer.from('10.0.0.5:10250').toString('hex')}1807`,
+    );
   });
 
   it('splits DATA into chunks of at most 32 KiB without copying', () => {

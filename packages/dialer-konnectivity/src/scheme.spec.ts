@@ -53,7 +53,12 @@ describe('konnectivityEgressBackend', () => {
     const a = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName: '/run/k.sock' } } });
     const b = konnectivityEgressBackend({
       proxyProtocol: 'HTTPConnect',
-      transport: { tcp: { url: 'https://konnectivity:8131', tlsConfig: { caBundle: `${dir}/ca.pem`, clientCert: `${dir}/c.pem`, clientKey: `${dir}/k.pem` } } },
+      transport: {
+        tcp: {
+          url: 'https://konnectivity:8131',
+          tlsConfig: { caBundle: `${dir}/ca.pem`, clientCert: `${dir}/c.pem`, clientKey: `${dir}/k.pem` },
+        },
+      },
     });
     expect([a.kind, b.kind]).toEqual(['konnectivity', 'konnectivity']);
     await a.close();
@@ -66,6 +71,7 @@ describe('konnectivityEgressBackend', () => {
       { proxyProtocol: 'GRPC' as const, transport: {} },
       { proxyProtocol: 'HTTPConnect' as const, transport: { tcp: { url: 'https://k:8131', tlsConfig: { caBundle: `${dir}/nope.pem` } } } },
     ];
-    for (const c of bad) expect(() => konnectivityEgressBackend(c)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_CONFIG' }) as Error);
+    for (const c of bad)
+      expect(() => konnectivityEgressBackend(c)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_CONFIG' }) as Error);
   });
 });

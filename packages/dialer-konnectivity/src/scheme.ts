@@ -25,7 +25,8 @@ export const konnectivityScheme: DialerScheme = {
     const via = context.via;
     if (via && mode === 'grpc') throw badUri(uri.href, 'gRPC mode cannot run through a --via hop; use konnectivity+connect', USAGE);
     if (scheme.endsWith('+unix')) {
-      if (uri.host !== '' || uri.pathname === '' || uri.pathname === '/') throw badUri(uri.href, 'give the socket path as konnectivity+…+unix:///absolute/path.sock', USAGE);
+      if (uri.host !== '' || uri.pathname === '' || uri.pathname === '/')
+        throw badUri(uri.href, 'give the socket path as konnectivity+…+unix:///absolute/path.sock', USAGE);
       return createKonnectivityDialer({ mode, uds: decodeURIComponent(uri.pathname), ...(via ? { via } : {}) });
     }
     if (uri.hostname === '') throw badUri(uri.href, 'a host is required', USAGE);
@@ -61,14 +62,21 @@ export interface EgressConnection {
 export function konnectivityEgressBackend(connection: EgressConnection): Dialer {
   const mode = connection.proxyProtocol === 'GRPC' ? 'grpc' : connection.proxyProtocol === 'HTTPConnect' ? 'http-connect' : undefined;
   if (mode === undefined) {
-    throw new SpokeError('ERR_BAD_CONFIG', `proxyProtocol ${JSON.stringify(connection.proxyProtocol)} is not a Konnectivity protocol; use GRPC or HTTPConnect (Direct needs no proxy).`);
+    throw new SpokeError(
+      'ERR_BAD_CONFIG',
+      `proxyProtocol ${JSON.stringify(connection.proxyProtocol)} is not a Konnectivity protocol; use GRPC or HTTPConnect (Direct needs no proxy).`,
+    );
   }
   const t = connection.transport ?? {};
   if ((t.uds === undefined) === (t.tcp === undefined)) {
-    throw new SpokeError('ERR_BAD_CONFIG', `An egress connection with proxyProtocol ${connection.proxyProtocol} needs exactly one of transport.uds or transport.tcp.`);
+    throw new SpokeError(
+      'ERR_BAD_CONFIG',
+      `An egress connection with proxyProtocol ${connection.proxyProtocol} needs exactly one of transport.uds or transport.tcp.`,
+    );
   }
   if (t.uds) {
-    if (!t.uds.udsName) throw new SpokeError('ERR_BAD_CONFIG', 'transport.uds.udsName is empty; set it to the Konnectivity server socket path.');
+    if (!t.uds.udsName)
+      throw new SpokeError('ERR_BAD_CONFIG', 'transport.uds.udsName is empty; set it to the Konnectivity server socket path.');
     return createKonnectivityDialer({ mode, uds: t.uds.udsName });
   }
   const tcp = t.tcp as NonNullable<typeof t.tcp>;
@@ -83,7 +91,9 @@ export function konnectivityEgressBackend(connection: EgressConnection): Dialer 
     try {
       return readFileSync(resolve(path));
     } catch (err) {
-      throw new SpokeError('ERR_BAD_CONFIG', `Cannot read transport.tcp.tlsConfig.${what} (${path}): ${(err as Error).message}.`, { cause: err });
+      throw new SpokeError('ERR_BAD_CONFIG', `Cannot read transport.tcp.tlsConfig.${what} (${path}): ${(err as Error).message}.`, {
+        cause: err,
+      });
     }
   };
   const tlsFiles = tcp.tlsConfig ?? {};

@@ -64,7 +64,9 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
     const port = await agent.health;
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe('ok');
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain('konnectivity_network_proxy_agent_open_server_connections 1');
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(
+      'konnectivity_network_proxy_agent_open_server_connections 1',
+    );
   });
 
   it("serves upstream's Go client (konnectivity-client library / Go CONNECT)", async () => {

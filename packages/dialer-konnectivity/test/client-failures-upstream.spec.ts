@@ -3,7 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SpokeError, type Dialer } from '@spoke/transport-core';
 import { closed, readExactly, serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer } from '../src/index.js';
-import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
+import {
+  createTestPki,
+  removePki,
+  startUpstreamAgent,
+  startUpstreamServer,
+  waitForHttp,
+  type Proc,
+  type TestPki,
+} from './upstream/harness.js';
 import { addr } from './targets.js';
 
 describe.each(['grpc', 'http-connect'] as const)('our client against upstream proxy-server failures (%s over UDS)', (mode) => {

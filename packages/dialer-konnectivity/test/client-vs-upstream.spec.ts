@@ -1,9 +1,27 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError, isAbortError, type Dialer } from '@spoke/transport-core';
-import { closed, closedTcpPort, createHangingTarget, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
+import {
+  closed,
+  closedTcpPort,
+  createHangingTarget,
+  readAll,
+  readDigest,
+  serveTcp,
+  waitFor,
+  writeBytes,
+  type ServedTarget,
+} from '@spoke/transport-core/testing';
 import { createKonnectivityDialer } from '../src/index.js';
-import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
+import {
+  createTestPki,
+  removePki,
+  startUpstreamAgent,
+  startUpstreamServer,
+  waitForHttp,
+  type Proc,
+  type TestPki,
+} from './upstream/harness.js';
 import { addr, expectDestroyClosesTarget, serveDigestSink, serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
@@ -40,7 +58,9 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
     await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
     dialer = createKonnectivityDialer({
       mode,
-      ...(uds ? { uds } : { url: `127.0.0.1:${server.ports.serverPort}`, tls: { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem } }),
+      ...(uds
+        ? { uds }
+        : { url: `127.0.0.1:${server.ports.serverPort}`, tls: { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem } }),
       endGraceMs: 200,
     });
   });
@@ -111,11 +131,15 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
     await waitFor(() => writer !== undefined, 'target started writing');
     let last = -1;
     let still = 0;
-    await waitFor(() => {
-      still = written === last ? still + 1 : 0;
-      last = written;
-      return still >= 30 || written >= total;
-    }, 'the target to stall', 30_000);
+    await waitFor(
+      () => {
+        still = written === last ? still + 1 : 0;
+        last = written;
+        return still >= 30 || written >= total;
+      },
+      'the target to stall',
+      30_000,
+    );
     expect(written).toBeLessThan(total);
     s.destroy();
     await closed(s);

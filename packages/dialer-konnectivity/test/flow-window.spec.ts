@@ -17,7 +17,11 @@ it('our server announces its 4 MiB HTTP/2 stream window to a client', async () =
   try {
     // Node sends its defaults first; the server's own SETTINGS follow once the session is up.
     await once(session, 'remoteSettings');
-    await waitFor(() => session.remoteSettings.initialWindowSize === FLOW_WINDOW, 'the server to announce a 4 MiB stream window', 5_000).catch(() => undefined);
+    await waitFor(
+      () => session.remoteSettings.initialWindowSize === FLOW_WINDOW,
+      'the server to announce a 4 MiB stream window',
+      5_000,
+    ).catch(() => undefined);
     expect(session.remoteSettings.initialWindowSize).toBe(FLOW_WINDOW);
   } finally {
     session.destroy();

@@ -38,7 +38,10 @@ interface ProxyCallHandle {
 }
 
 /** An HTTP/2 server on a unix socket; `onCall` gets each Proxy call with its packets. */
-async function serveProxy(onPacket: (call: ProxyCallHandle, p: Packet) => void, answer?: (stream: ServerHttp2Stream) => boolean): Promise<{ path: string; sessions: ServerHttp2Session[] }> {
+async function serveProxy(
+  onPacket: (call: ProxyCallHandle, p: Packet) => void,
+  answer?: (stream: ServerHttp2Stream) => boolean,
+): Promise<{ path: string; sessions: ServerHttp2Session[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'spoke-grpc-client-'));
   const path = join(dir, 's.sock');
   const sessions: ServerHttp2Session[] = [];
@@ -61,7 +64,12 @@ async function serveProxy(onPacket: (call: ProxyCallHandle, p: Packet) => void, 
         stream.end();
       },
     };
-    readPackets(stream, 4 << 20, (p) => onPacket(call, p), () => stream.close());
+    readPackets(
+      stream,
+      4 << 20,
+      (p) => onPacket(call, p),
+      () => stream.close(),
+    );
     // As upstream's server: the call is over once the client half-closes.
     stream.on('end', () => {
       if (!stream.writableEnded) call.status(0);
@@ -145,7 +153,10 @@ describe('gRPC client on node:http2', () => {
     });
     const session = http2.connect('http://localhost', { createConnection: () => net.connect(srv.path) });
     cleanups.push(() => session.destroy());
-    const stream = session.request({ ':method': 'POST', ':path': '/ProxyService/Proxy', 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
+    const stream = session.request(
+      { ':method': 'POST', ':path': '/ProxyService/Proxy', 'content-type': 'application/grpc', te: 'trailers' },
+      { endStream: false },
+    );
     const call = new GrpcClientCall(stream);
     call.pause();
     const got: Packet[] = [];
@@ -163,14 +174,37 @@ describe('gRPC client on node:http2', () => {
     expect(got[got.length - 1]?.type).toBe(PacketType.CLOSE_RSP);
     const data = got.slice(1, -1);
     expect(data.every((p) => p.type === PacketType.DATA)).toBe(true);
-    expect(Buffer.concat(data.map((p) => p.data?.data ?? Buffer.alloc(0))).equals(Buffer.concat([0, 1, 2, 3].map((i) => Buffer.alloc(8 * 1024, i))))).toBe(true);
+    expect(
+      Buffer.concat(data.map((p) => p.data?.data ?? Buffer.alloc(0))).equals(
+        Buffer.concat([0, 1, 2, 3].map((i) => Buffer.alloc(8 * 1024, i))),
+      ),
+    ).toBe(true);
   });
 
   it.each([
     ['HTTP 404', (st: ServerHttp2Stream) => st.respond({ ':status': 404 }, { endStream: true }), 'ERR_PROTOCOL', /HTTP status 404/],
-    ['a 200 that is not gRPC', (st: ServerHttp2Stream) => st.respond({ ':status': 200, 'content-type': 'text/html' }, { endStream: true }), 'ERR_TUNNEL_CLOSED', /content-type "text\/html"/],
-    ['a trailers-only refusal', (st: ServerHttp2Stream) => st.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'no%20token' }, { endStream: true }), 'ERR_AUTH_FAILED', /no token/],
-    ['RST_STREAM(REFUSED_STREAM)', (st: ServerHttp2Stream) => st.close(http2.constants.NGHTTP2_REFUSED_STREAM), 'ERR_TUNNEL_CLOSED', /refused the stream/],
+    [
+      'a 200 that is not gRPC',
+      (st: ServerHttp2Stream) => st.respond({ ':status': 200, 'content-type': 'text/html' }, { endStream: true }),
+      'ERR_TUNNEL_CLOSED',
+      /content-type "text\/html"/,
+    ],
+    [
+      'a trailers-only refusal',
+      (st: ServerHttp2Stream) =>
+        st.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'no%20token' },
+          { endStream: true },
+        ),
+      'ERR_AUTH_FAILED',
+      /no token/,
+    ],
+    [
+      'RST_STREAM(REFUSED_STREAM)',
+      (st: ServerHttp2Stream) => st.close(http2.constants.NGHTTP2_REFUSED_STREAM),
+      'ERR_TUNNEL_CLOSED',
+      /refused the stream/,
+    ],
   ] as const)('maps %s to a coded error', async (_name, answer, code, message) => {
     const srv = await serveProxy(echoProxy, (st) => {
       answer(st);
@@ -269,7 +303,17 @@ describe('gRPC client on node:http2', () => {
   it('does not keep the process alive once its calls are over (the dialer left open)', async () => {
     const srv = await serveProxy(echoProxy);
     const here = dirname(fileURLToPath(import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=@spoke/source', '--import', join(here, '..', '..', '..', 'scripts', 'ts-register.mjs'), join(here, 'fixtures', 'dial-once.ts'), srv.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=@spoke/source',
+        '--import',
+        join(here, '..', '..', '..', 'scripts', 'ts-register.mjs'),
+        join(here, 'fixtures', 'dial-once.ts'),
+        srv.path,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     // A bound, not a wait: the child should be gone long before.
     const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
     cleanups.push(() => {
@@ -308,11 +352,15 @@ describe('gRPC client on node:http2', () => {
       const ok = await dial(dialer({ mode: 'grpc', url: `127.0.0.1:${port}`, tls }));
       ok.destroy();
 
-      const untrusted = await dial(dialer({ mode: 'grpc', url: `127.0.0.1:${port}`, tls: { ...tls, ca: other.caPem } })).catch((e: unknown) => e);
+      const untrusted = await dial(dialer({ mode: 'grpc', url: `127.0.0.1:${port}`, tls: { ...tls, ca: other.caPem } })).catch(
+        (e: unknown) => e,
+      );
       expect((untrusted as SpokeError).code).toBe('ERR_CERT_UNTRUSTED');
 
       // An HTTPS server that only speaks HTTP/1.1.
-      const h1 = https.createServer({ cert: pki.serverCertPem, key: pki.serverKeyPem, ALPNProtocols: ['http/1.1'] }, (_req, res) => res.end());
+      const h1 = https.createServer({ cert: pki.serverCertPem, key: pki.serverKeyPem, ALPNProtocols: ['http/1.1'] }, (_req, res) =>
+        res.end(),
+      );
       h1.listen(0, '127.0.0.1');
       await once(h1, 'listening');
       cleanups.push(() => new Promise((r) => h1.close(r)));

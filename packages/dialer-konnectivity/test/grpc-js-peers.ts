@@ -12,7 +12,13 @@ import { decodePacket, encodePacket } from '../src/packet-codec.js';
 function withFastCodec<T extends ServiceDefinition>(service: T): T {
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(service)) {
-    out[name] = { ...method, requestSerialize: encodePacket, requestDeserialize: decodePacket, responseSerialize: encodePacket, responseDeserialize: decodePacket };
+    out[name] = {
+      ...method,
+      requestSerialize: encodePacket,
+      requestDeserialize: decodePacket,
+      responseSerialize: encodePacket,
+      responseDeserialize: decodePacket,
+    };
   }
   return out as T;
 }

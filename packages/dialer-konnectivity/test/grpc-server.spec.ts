@@ -61,7 +61,8 @@ describe('GrpcServer', () => {
       const r = await done;
       expect(r.code).toBe(status.OK);
       // A DATA message spread over HTTP/2 frames may come on as several DATA packets: the bytes per connection are what counts.
-      const bytes = (id: bigint): number => r.packets.filter((p) => p.data?.connectID === id).reduce((n, p) => n + (p.data?.data.length ?? 0), 0);
+      const bytes = (id: bigint): number =>
+        r.packets.filter((p) => p.data?.connectID === id).reduce((n, p) => n + (p.data?.data.length ?? 0), 0);
       expect([bytes(7n), bytes(8n)]).toEqual([4, 40_000]);
       expect(r.packets[0]?.data?.data.toString()).toBe('ping');
       expect(seen.metadata).toEqual([['one', 'two']]);
@@ -79,7 +80,9 @@ describe('GrpcServer', () => {
     const slow = new GrpcServer({
       routes: {
         '/ProxyService/Proxy': (call) => {
-          call.on('data', (p) => later(() => call.write(p.type === PacketType.DIAL_REQ ? dialResponse(p.dialRequest?.random ?? 0n, 5n) : p)));
+          call.on('data', (p) =>
+            later(() => call.write(p.type === PacketType.DIAL_REQ ? dialResponse(p.dialRequest?.random ?? 0n, 5n) : p)),
+          );
           call.on('end', () => later(() => call.end()));
         },
       },
@@ -211,4 +214,3 @@ describe('GrpcServer keepalive', () => {
     }
   });
 });
-

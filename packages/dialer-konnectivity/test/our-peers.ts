@@ -2,7 +2,12 @@ import { createKonnectivityAgent, createKonnectivityServer, type KonnectivityAge
 import type { TestPki } from './upstream/harness.js';
 
 /** Our proxy-server on loopback (agent and health ports 0) serving `uds`, with the test PKI. */
-export async function ourServer(pki: TestPki, mode: 'grpc' | 'http-connect', uds: string, extra: Partial<Parameters<typeof createKonnectivityServer>[0]> = {}): Promise<KonnectivityServer> {
+export async function ourServer(
+  pki: TestPki,
+  mode: 'grpc' | 'http-connect',
+  uds: string,
+  extra: Partial<Parameters<typeof createKonnectivityServer>[0]> = {},
+): Promise<KonnectivityServer> {
   return createKonnectivityServer({
     mode,
     udsName: uds,
@@ -20,5 +25,12 @@ export async function ourServer(pki: TestPki, mode: 'grpc' | 'http-connect', uds
 
 /** Our proxy-agent connecting to `port` on 127.0.0.1 with the test PKI's client certificate. */
 export function ourAgent(pki: TestPki, port: number, extra: Parameters<typeof createKonnectivityAgent>[0] = {}): KonnectivityAgent {
-  return createKonnectivityAgent({ proxyServerPort: port, caCert: pki.caPem, agentCert: pki.clientCertPem, agentKey: pki.clientKeyPem, agentId: 'spoke-agent', ...extra });
+  return createKonnectivityAgent({
+    proxyServerPort: port,
+    caCert: pki.caPem,
+    agentCert: pki.clientCertPem,
+    agentKey: pki.clientKeyPem,
+    agentId: 'spoke-agent',
+    ...extra,
+  });
 }

@@ -8,7 +8,15 @@ import { ourAgent, ourServer } from './our-peers.js';
 import { AgentClient, agentService, ProxyClient } from './grpc-js-peers.js';
 import { closeRequest, closeResponse, dialRequest, dialResponse, PacketType } from '../src/packets.js';
 import type { Packet } from '../src/gen/konnectivity-client/proto/client/client.js';
-import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
+import {
+  createTestPki,
+  removePki,
+  startUpstreamAgent,
+  startUpstreamServer,
+  waitForHttp,
+  type Proc,
+  type TestPki,
+} from './upstream/harness.js';
 import { addr } from './targets.js';
 
 /** TCP connects under way in this process (the in-process agent's dials). */
@@ -191,7 +199,15 @@ describe('our agent and a CLOSE_REQ for a connection it does not have', () => {
       });
     });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createSsl(Buffer.from(pki.caPem), [{ cert_chain: Buffer.from(pki.serverCertPem), private_key: Buffer.from(pki.serverKeyPem) }], true), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(
+        '127.0.0.1:0',
+        ServerCredentials.createSsl(
+          Buffer.from(pki.caPem),
+          [{ cert_chain: Buffer.from(pki.serverCertPem), private_key: Buffer.from(pki.serverKeyPem) }],
+          true,
+        ),
+        (err, p) => (err ? reject(err) : resolve(p)),
+      ),
     );
     const agent = ourAgent(pki, port);
     try {
@@ -232,7 +248,10 @@ describe('our server and a client that half-closes its Proxy stream', () => {
       call.write(dialRequest('127.0.0.1:9', 1234n));
       expect(await status).toBe(0);
       expect(received.map((p) => p.type)).toEqual([PacketType.DIAL_RSP]);
-      await waitFor(() => atAgent.some((p) => p.type === PacketType.CLOSE_REQ && p.closeRequest?.connectID === 9n), 'CLOSE_REQ at the agent');
+      await waitFor(
+        () => atAgent.some((p) => p.type === PacketType.CLOSE_REQ && p.closeRequest?.connectID === 9n),
+        'CLOSE_REQ at the agent',
+      );
     } finally {
       front.close();
       agentCall.cancel();

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError } from '@spoke/transport-core';
-import { closed, createHangingTarget, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
+import {
+  closed,
+  createHangingTarget,
+  readAll,
+  readDigest,
+  serveTcp,
+  waitFor,
+  writeBytes,
+  type ServedTarget,
+} from '@spoke/transport-core/testing';
 import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
 import { createTestPki, removePki, startUpstreamAgent, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
@@ -185,7 +194,6 @@ describe('our server: better than upstream', () => {
   });
 });
 
-
 describe('our server: static agent tokens', () => {
   it('accepts an agent whose token file matches (re-read on connect) and rejects a wrong one with ERR_AUTH_FAILED', async () => {
     const pki = createTestPki();
@@ -196,7 +204,12 @@ describe('our server: static agent tokens', () => {
     writeFileSync(bad, 'wrong');
     const logs: string[] = [];
     const ok = createKonnectivityAgent({ proxyServerPort: server.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: good });
-    const nope = createKonnectivityAgent({ proxyServerPort: server.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: bad, log: (m) => logs.push(m) });
+    const nope = createKonnectivityAgent({
+      proxyServerPort: server.ports.agent,
+      caCert: pki.caPem,
+      serviceAccountTokenPath: bad,
+      log: (m) => logs.push(m),
+    });
     try {
       await waitFor(() => ok.servers().length === 1, 'the agent with the right token to connect');
       await waitFor(() => logs.some((l) => /rejected our credentials/.test(l)), 'the wrong token to be refused');

@@ -1,7 +1,13 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAll, waitFor } from '@spoke/transport-core/testing';
-import { createKonnectivityAgent, createKonnectivityDialer, createKonnectivityServer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
+import {
+  createKonnectivityAgent,
+  createKonnectivityDialer,
+  createKonnectivityServer,
+  type KonnectivityAgent,
+  type KonnectivityServer,
+} from '../src/index.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 import { runGoClient } from './upstream/go-client.js';
 import { addr, serveLineUpper } from './targets.js';
@@ -11,7 +17,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function server(pki: TestPki, mode: 'grpc' | 'http-connect', extra: Partial<Parameters<typeof createKonnectivityServer>[0]> = {}): Promise<KonnectivityServer> {
+async function server(
+  pki: TestPki,
+  mode: 'grpc' | 'http-connect',
+  extra: Partial<Parameters<typeof createKonnectivityServer>[0]> = {},
+): Promise<KonnectivityServer> {
   const s = await createKonnectivityServer({
     mode,
     serverPort: 0,
@@ -43,25 +53,28 @@ function setup(): TestPki {
 }
 
 describe('our server over mTLS TCP front ends', () => {
-  it.each(['grpc', 'http-connect'] as const)('%s: carries our client (mTLS) to the target, and refuses a client without a certificate', async (mode) => {
-    const pki = setup();
-    const s = await server(pki, mode);
-    const a = agent(pki, s.ports.agent);
-    await waitFor(() => a.servers().length === 1, 'agent connected');
-    const t = await serveLineUpper();
-    cleanups.push(() => t.close());
-    const tls = { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem };
-    const dialer = createKonnectivityDialer({ mode, url: `127.0.0.1:${s.ports.server}`, tls });
-    cleanups.push(() => dialer.close());
-    const sock = await dialer.dial(addr(t), { signal: AbortSignal.timeout(10_000) });
-    sock.write('over tcp\n');
-    expect((await readAll(sock)).toString()).toBe('OVER TCP\n');
+  it.each(['grpc', 'http-connect'] as const)(
+    '%s: carries our client (mTLS) to the target, and refuses a client without a certificate',
+    async (mode) => {
+      const pki = setup();
+      const s = await server(pki, mode);
+      const a = agent(pki, s.ports.agent);
+      await waitFor(() => a.servers().length === 1, 'agent connected');
+      const t = await serveLineUpper();
+      cleanups.push(() => t.close());
+      const tls = { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem };
+      const dialer = createKonnectivityDialer({ mode, url: `127.0.0.1:${s.ports.server}`, tls });
+      cleanups.push(() => dialer.close());
+      const sock = await dialer.dial(addr(t), { signal: AbortSignal.timeout(10_000) });
+      sock.write('over tcp\n');
+      expect((await readAll(sock)).toString()).toBe('OVER TCP\n');
 
-    const anonymous = createKonnectivityDialer({ mode, url: `127.0.0.1:${s.ports.server}`, tls: { ca: pki.caPem } });
-    cleanups.push(() => anonymous.close());
-    const err = await anonymous.dial(addr(t), { timeoutMs: 5000 }).catch((e: unknown) => e);
-    expect(['ERR_AUTH_FAILED', 'ERR_TUNNEL_CLOSED', 'ERR_STREAM_RESET']).toContain((err as { code?: string }).code);
-  });
+      const anonymous = createKonnectivityDialer({ mode, url: `127.0.0.1:${s.ports.server}`, tls: { ca: pki.caPem } });
+      cleanups.push(() => anonymous.close());
+      const err = await anonymous.dial(addr(t), { timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(['ERR_AUTH_FAILED', 'ERR_TUNNEL_CLOSED', 'ERR_STREAM_RESET']).toContain((err as { code?: string }).code);
+    },
+  );
 
   it("http-connect: carries upstream's Go CONNECT client over mTLS", async () => {
     const pki = setup();
@@ -71,7 +84,20 @@ describe('our server over mTLS TCP front ends', () => {
     const t = await serveLineUpper();
     cleanups.push(() => t.close());
     const r = await runGoClient(
-      ['-mode', 'http-connect', '-addr', `127.0.0.1:${s.ports.server}`, '-ca', pki.ca, '-cert', pki.clientCert, '-key', pki.clientKey, '-target', addr(t)],
+      [
+        '-mode',
+        'http-connect',
+        '-addr',
+        `127.0.0.1:${s.ports.server}`,
+        '-ca',
+        pki.ca,
+        '-cert',
+        pki.clientCert,
+        '-key',
+        pki.clientKey,
+        '-target',
+        addr(t),
+      ],
       'go over tls\n',
     );
     expect(r.stdout.toString()).toBe('GO OVER TLS\n');
@@ -107,4 +133,3 @@ describe('agent sync loop behind a load balancer', () => {
     expect(one.agents + two.agents).toBe(2);
   });
 });
-

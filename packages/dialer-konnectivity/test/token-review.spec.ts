@@ -6,7 +6,13 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAll, waitFor } from '@spoke/transport-core/testing';
-import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer, type TokenReviewOptions } from '../src/index.js';
+import {
+  createKonnectivityAgent,
+  createKonnectivityDialer,
+  type KonnectivityAgent,
+  type KonnectivityServer,
+  type TokenReviewOptions,
+} from '../src/index.js';
 import { ourServer } from './our-peers.js';
 import { createTestPki, freePort, removePki, startUpstreamAgent, type Proc, type TestPki } from './upstream/harness.js';
 import { addr, serveLineUpper } from './targets.js';
@@ -35,28 +41,39 @@ interface ReviewSeen {
  */
 async function startFakeApiServer(pki: TestPki): Promise<{ url: string; seen: ReviewSeen[]; close(): Promise<void> }> {
   const seen: ReviewSeen[] = [];
-  const server = https.createServer({ cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const clientAuth = (req.socket as TLSSocket).authorized ? 'cert' : req.headers.authorization === `Bearer ${API_TOKEN}` ? 'token' : undefined;
-      res.setHeader('Content-Type', 'application/json');
-      if (clientAuth === undefined) {
-        res.statusCode = 401;
-        return void res.end(JSON.stringify({ kind: 'Status', message: 'Unauthorized' }));
-      }
-      if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
-        res.statusCode = 404;
-        return void res.end(JSON.stringify({ kind: 'Status', message: 'not found' }));
-      }
-      const review = JSON.parse(Buffer.concat(chunks).toString()) as { apiVersion: string; kind: string; spec: { token: string; audiences?: string[] } };
-      expect(review).toMatchObject({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview' });
-      seen.push({ token: review.spec.token, ...(review.spec.audiences ? { audiences: review.spec.audiences } : {}), clientAuth });
-      const username = TOKENS[review.spec.token];
-      res.statusCode = 201;
-      res.end(JSON.stringify({ ...review, status: username ? { authenticated: true, user: { username } } : { authenticated: false } }));
-    });
-  });
+  const server = https.createServer(
+    { cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caPem, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const clientAuth = (req.socket as TLSSocket).authorized
+          ? 'cert'
+          : req.headers.authorization === `Bearer ${API_TOKEN}`
+            ? 'token'
+            : undefined;
+        res.setHeader('Content-Type', 'application/json');
+        if (clientAuth === undefined) {
+          res.statusCode = 401;
+          return void res.end(JSON.stringify({ kind: 'Status', message: 'Unauthorized' }));
+        }
+        if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
+          res.statusCode = 404;
+          return void res.end(JSON.stringify({ kind: 'Status', message: 'not found' }));
+        }
+        const review = JSON.parse(Buffer.concat(chunks).toString()) as {
+          apiVersion: string;
+          kind: string;
+          spec: { token: string; audiences?: string[] };
+        };
+        expect(review).toMatchObject({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview' });
+        seen.push({ token: review.spec.token, ...(review.spec.audiences ? { audiences: review.spec.audiences } : {}), clientAuth });
+        const username = TOKENS[review.spec.token];
+        res.statusCode = 201;
+        res.end(JSON.stringify({ ...review, status: username ? { authenticated: true, user: { username } } : { authenticated: false } }));
+      });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -127,7 +144,13 @@ describe('our server: agents authenticated by TokenReview', () => {
   const startServer = (tokenReview: TokenReviewOptions, uds: string): Promise<KonnectivityServer> =>
     ourServer(pki, 'grpc', join(pki.dir, uds), { clusterCaCert: undefined, tokenReview, log: (m) => logs.push(m) });
   const agentWith = (token: string, agentLogs: string[] = []): KonnectivityAgent => {
-    const a = createKonnectivityAgent({ proxyServerPort: server.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: tokenFile(pki, token), agentId: token.replace('sa-token-', 'id-'), log: (m) => agentLogs.push(m) });
+    const a = createKonnectivityAgent({
+      proxyServerPort: server.ports.agent,
+      caCert: pki.caPem,
+      serviceAccountTokenPath: tokenFile(pki, token),
+      agentId: token.replace('sa-token-', 'id-'),
+      log: (m) => agentLogs.push(m),
+    });
     agents.push(a);
     return a;
   };
@@ -135,7 +158,10 @@ describe('our server: agents authenticated by TokenReview', () => {
   beforeAll(async () => {
     pki = createTestPki();
     api = await startFakeApiServer(pki);
-    server = await startServer({ kubeconfig: yamlKubeconfig(pki, api.url), namespace: 'kube-system', serviceAccount: 'konnectivity-agent', audience: AUDIENCE }, 'k.sock');
+    server = await startServer(
+      { kubeconfig: yamlKubeconfig(pki, api.url), namespace: 'kube-system', serviceAccount: 'konnectivity-agent', audience: AUDIENCE },
+      'k.sock',
+    );
   });
 
   afterAll(async () => {
@@ -153,7 +179,10 @@ describe('our server: agents authenticated by TokenReview', () => {
   });
 
   it.each([
-    ['sa-token-other-ns', /"system:serviceaccount:default:konnectivity-agent", expected system:serviceaccount:kube-system:konnectivity-agent/],
+    [
+      'sa-token-other-ns',
+      /"system:serviceaccount:default:konnectivity-agent", expected system:serviceaccount:kube-system:konnectivity-agent/,
+    ],
     ['sa-token-other-sa', /"system:serviceaccount:kube-system:someone-else"/],
     ['sa-token-revoked', /token not authenticated/],
   ])('refuses %s with UNAUTHENTICATED, logs why without the token, counts it', async (token, why) => {
@@ -175,12 +204,26 @@ describe('our server: agents authenticated by TokenReview', () => {
     const down = await ourServer(pki, 'grpc', join(pki.dir, 'down.sock'), {
       clusterCaCert: undefined,
       log: (m) => localLogs.push(m),
-      tokenReview: { kubeconfig: yamlKubeconfig(pki, `https://127.0.0.1:${deadPort}`), namespace: 'kube-system', serviceAccount: 'konnectivity-agent', audience: AUDIENCE, timeoutMs: 2000 },
+      tokenReview: {
+        kubeconfig: yamlKubeconfig(pki, `https://127.0.0.1:${deadPort}`),
+        namespace: 'kube-system',
+        serviceAccount: 'konnectivity-agent',
+        audience: AUDIENCE,
+        timeoutMs: 2000,
+      },
     });
     const agentLogs: string[] = [];
-    const agent = createKonnectivityAgent({ proxyServerPort: down.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: tokenFile(pki, 'sa-token-good'), log: (m) => agentLogs.push(m) });
+    const agent = createKonnectivityAgent({
+      proxyServerPort: down.ports.agent,
+      caCert: pki.caPem,
+      serviceAccountTokenPath: tokenFile(pki, 'sa-token-good'),
+      log: (m) => agentLogs.push(m),
+    });
     try {
-      await waitFor(() => localLogs.some((l) => /refused: token review at https:\/\/127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/.test(l)), 'the review failure to be logged');
+      await waitFor(
+        () => localLogs.some((l) => /refused: token review at https:\/\/127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/.test(l)),
+        'the review failure to be logged',
+      );
       await waitFor(() => agentLogs.some((l) => /unavailable/.test(l)), 'the agent to see the refusal');
       expect(agent.servers()).toEqual([]);
       expect(down.agents).toBe(0);
@@ -199,9 +242,18 @@ describe('our server: agents authenticated by TokenReview', () => {
     const slow = await ourServer(pki, 'grpc', join(pki.dir, 'slow.sock'), {
       clusterCaCert: undefined,
       log: (m) => localLogs.push(m),
-      tokenReview: { kubeconfig: yamlKubeconfig(pki, `https://127.0.0.1:${(silent.address() as AddressInfo).port}`), namespace: 'kube-system', serviceAccount: 'konnectivity-agent', timeoutMs: 300 },
+      tokenReview: {
+        kubeconfig: yamlKubeconfig(pki, `https://127.0.0.1:${(silent.address() as AddressInfo).port}`),
+        namespace: 'kube-system',
+        serviceAccount: 'konnectivity-agent',
+        timeoutMs: 300,
+      },
     });
-    const agent = createKonnectivityAgent({ proxyServerPort: slow.ports.agent, caCert: pki.caPem, serviceAccountTokenPath: tokenFile(pki, 'sa-token-good') });
+    const agent = createKonnectivityAgent({
+      proxyServerPort: slow.ports.agent,
+      caCert: pki.caPem,
+      serviceAccountTokenPath: tokenFile(pki, 'sa-token-good'),
+    });
     try {
       await waitFor(() => localLogs.some((l) => /token review at .* failed: no answer in time/.test(l)), 'the review to time out');
       expect(slow.agents).toBe(0);
@@ -249,7 +301,12 @@ describe('our server ↔ Go proxy-agent with --service-account-token-path (Token
   });
 
   it('authenticates the Go agent and carries our client through it', async () => {
-    goAgent = await startUpstreamAgent({ agentPort: server.ports.agent, pki, agentId: 'go-agent', extraArgs: [`--service-account-token-path=${tokenFile(pki, 'sa-token-good')}`] });
+    goAgent = await startUpstreamAgent({
+      agentPort: server.ports.agent,
+      pki,
+      agentId: 'go-agent',
+      extraArgs: [`--service-account-token-path=${tokenFile(pki, 'sa-token-good')}`],
+    });
     await waitFor(() => server.agents === 1, 'the Go agent to be accepted', 20_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\nreviews: ${JSON.stringify(api.seen)}\n${goAgent?.proc.output().slice(-3000)}`);
     });
@@ -258,11 +315,20 @@ describe('our server ↔ Go proxy-agent with --service-account-token-path (Token
   });
 
   it('the Go agent with a token of another service account is refused', async () => {
-    const other = await startUpstreamAgent({ agentPort: server.ports.agent, pki, agentId: 'go-agent-2', extraArgs: [`--service-account-token-path=${tokenFile(pki, 'sa-token-other-sa')}`] });
+    const other = await startUpstreamAgent({
+      agentPort: server.ports.agent,
+      pki,
+      agentId: 'go-agent-2',
+      extraArgs: [`--service-account-token-path=${tokenFile(pki, 'sa-token-other-sa')}`],
+    });
     try {
       await waitFor(() => api.seen.some((s) => s.token === 'sa-token-other-sa'), 'the second Go agent to be reviewed', 20_000);
       // The Go agent reads headers first; a refused stream has none (as with upstream's server), so this is what it logs.
-      await waitFor(() => /expected one server ID in the context, got \[\]/.test(other.proc.output()), 'the Go agent to log the refusal', 20_000).catch((err: unknown) => {
+      await waitFor(
+        () => /expected one server ID in the context, got \[\]/.test(other.proc.output()),
+        'the Go agent to log the refusal',
+        20_000,
+      ).catch((err: unknown) => {
         throw new Error(`${String(err)}\n${other.proc.output().slice(-1500)}`);
       });
       expect(server.agents).toBe(1);

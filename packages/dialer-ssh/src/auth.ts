@@ -40,7 +40,11 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
     try {
       key = readFileSync(options.privateKeyFile);
     } catch (err) {
-      throw new SpokeError('ERR_BAD_OPTION', `Cannot read privateKeyFile ${options.privateKeyFile} for ${what}: ${(err as Error).message}. Check the path.`, { cause: err });
+      throw new SpokeError(
+        'ERR_BAD_OPTION',
+        `Cannot read privateKeyFile ${options.privateKeyFile} for ${what}: ${(err as Error).message}. Check the path.`,
+        { cause: err },
+      );
     }
   }
   if (key !== undefined) {
@@ -48,7 +52,9 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
     const first = Array.isArray(parsed) ? parsed[0] : parsed;
     if (first === undefined || first instanceof Error) {
       const why = first instanceof Error ? first.message : 'no key found';
-      const hint = /passphrase|decrypt|Encrypted/i.test(why) ? ' Give the right passphrase.' : ' Check that it is an OpenSSH, PEM or PPK private key.';
+      const hint = /passphrase|decrypt|Encrypted/i.test(why)
+        ? ' Give the right passphrase.'
+        : ' Check that it is an OpenSSH, PEM or PPK private key.';
       throw new SpokeError('ERR_BAD_OPTION', `The private key for ${what} cannot be used: ${why}.${hint}`);
     }
     if (!first.isPrivateKey()) throw new SpokeError('ERR_BAD_OPTION', `The key given for ${what} is a public key; give the private key.`);
@@ -68,7 +74,13 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
           if (methodsLeft && !methodsLeft.includes('publickey')) continue;
           trace.triedMethods.push(a.method === 'agent' ? 'agent' : 'publickey');
           if (a.method === 'agent') next({ type: 'agent', username, agent: a.agent });
-          else next({ type: 'publickey', username, key: a.key, ...(a.passphrase !== undefined ? { passphrase: a.passphrase } : {}) } satisfies AnyAuthMethod);
+          else
+            next({
+              type: 'publickey',
+              username,
+              key: a.key,
+              ...(a.passphrase !== undefined ? { passphrase: a.passphrase } : {}),
+            } satisfies AnyAuthMethod);
           return;
         }
         if (attempts.length === 0 && !askedNone) {

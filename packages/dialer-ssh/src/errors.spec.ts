@@ -7,7 +7,11 @@ const hop = 'ssh://ops@node-1:22';
 
 describe('mapChannelOpenError', () => {
   const rows: Array<[string, Error, SpokeErrorCode]> = [
-    ['administratively prohibited', withFields('(SSH) Channel open failure: administratively prohibited: open failed', { reason: 1 }), 'ERR_DIAL_DENIED'],
+    [
+      'administratively prohibited',
+      withFields('(SSH) Channel open failure: administratively prohibited: open failed', { reason: 1 }),
+      'ERR_DIAL_DENIED',
+    ],
     ['connection refused', withFields('(SSH) Channel open failure: Connection refused', { reason: 2 }), 'ERR_DIAL_REFUSED'],
     ['unknown host', withFields('(SSH) Channel open failure: Name or service not known', { reason: 2 }), 'ERR_DIAL_UNREACHABLE'],
     ['no route', withFields('(SSH) Channel open failure: No route to host', { reason: 2 }), 'ERR_DIAL_UNREACHABLE'],
@@ -41,7 +45,11 @@ describe('mapClientError', () => {
   });
 
   it('lists the methods the server offered and those tried', () => {
-    const err = mapClientError(withFields('x', { level: 'client-authentication' }), { hop, serverMethods: ['publickey', 'password'], triedMethods: ['publickey'] });
+    const err = mapClientError(withFields('x', { level: 'client-authentication' }), {
+      hop,
+      serverMethods: ['publickey', 'password'],
+      triedMethods: ['publickey'],
+    });
     expect(err.message).toContain('accepts publickey, password');
     expect(err.message).toContain('tried publickey');
   });

@@ -44,15 +44,23 @@ export function mapClientError(err: unknown, ctx: ConnectContext): SpokeError {
       return new SpokeError(
         'ERR_AUTH_FAILED',
         `SSH authentication to ${ctx.hop} failed: the server accepts ${offered}; we tried ${tried}. ` +
-          'Check the username, that the public key is in the server\'s authorized_keys, or give privateKey/agent.',
+          "Check the username, that the public key is in the server's authorized_keys, or give privateKey/agent.",
         opts,
       );
     }
     case 'agent':
-      return new SpokeError('ERR_AUTH_FAILED', `The SSH agent failed while authenticating to ${ctx.hop}: ${msg}. Check SSH_AUTH_SOCK and \`ssh-add -l\`.`, opts);
+      return new SpokeError(
+        'ERR_AUTH_FAILED',
+        `The SSH agent failed while authenticating to ${ctx.hop}: ${msg}. Check SSH_AUTH_SOCK and \`ssh-add -l\`.`,
+        opts,
+      );
     case 'client-timeout':
       if (/keepalive/i.test(msg)) {
-        return new SpokeError('ERR_TUNNEL_CLOSED', `The SSH connection ${ctx.hop} stopped answering keepalives and was dropped. It is re-established on the next dial.`, opts);
+        return new SpokeError(
+          'ERR_TUNNEL_CLOSED',
+          `The SSH connection ${ctx.hop} stopped answering keepalives and was dropped. It is re-established on the next dial.`,
+          opts,
+        );
       }
       return new SpokeError(
         'ERR_HANDSHAKE_TIMEOUT',
@@ -82,12 +90,24 @@ export function mapClientError(err: unknown, ctx: ConnectContext): SpokeError {
   if (typeof e.code === 'number') {
     // SSH_MSG_DISCONNECT from the server: code is the disconnect reason.
     if (e.code === 14 /* NO_MORE_AUTH_METHODS_AVAILABLE */ || e.code === 13 /* AUTH_CANCELLED_BY_USER */) {
-      return new SpokeError('ERR_AUTH_FAILED', `The SSH server ${ctx.hop} ended authentication: ${msg}. Check the username and keys.`, opts);
+      return new SpokeError(
+        'ERR_AUTH_FAILED',
+        `The SSH server ${ctx.hop} ended authentication: ${msg}. Check the username and keys.`,
+        opts,
+      );
     }
-    return new SpokeError('ERR_TUNNEL_CLOSED', `The SSH server ${ctx.hop} disconnected (reason ${e.code}): ${msg}. Retry; if it persists, check the server's logs.`, opts);
+    return new SpokeError(
+      'ERR_TUNNEL_CLOSED',
+      `The SSH server ${ctx.hop} disconnected (reason ${e.code}): ${msg}. Retry; if it persists, check the server's logs.`,
+      opts,
+    );
   }
   if (/privateKey|passphrase|Unsupported key format|Encrypted/i.test(msg)) {
-    return new SpokeError('ERR_BAD_OPTION', `The private key for ${ctx.hop} cannot be used: ${msg}. Check the key file and passphrase.`, opts);
+    return new SpokeError(
+      'ERR_BAD_OPTION',
+      `The private key for ${ctx.hop} cannot be used: ${msg}. Check the key file and passphrase.`,
+      opts,
+    );
   }
   if (/Unsupported algorithm/i.test(msg)) {
     return new SpokeError('ERR_BAD_OPTION', `${msg} in the algorithms option for ${ctx.hop}. Use names ssh2 supports.`, opts);
@@ -108,31 +128,55 @@ export function mapChannelOpenError(err: unknown, target: Target | string, hop: 
   const where = typeof target === 'string' ? target : formatTarget(target);
   const opts = { cause: err, target, hop };
   if (/No response from server|Not connected|closed/i.test(e.message) && e.reason === undefined) {
-    return new SpokeError('ERR_TUNNEL_CLOSED', `The SSH connection ${hop} went away while opening a channel to ${where}. Retry the dial.`, opts);
+    return new SpokeError(
+      'ERR_TUNNEL_CLOSED',
+      `The SSH connection ${hop} went away while opening a channel to ${where}. Retry the dial.`,
+      opts,
+    );
   }
   switch (e.reason) {
     case OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED:
       return new SpokeError(
         'ERR_DIAL_DENIED',
         `The SSH server ${hop} refused to forward to ${where} (administratively prohibited: ${desc || 'no detail'}). ` +
-          'Its PermitOpen/AllowTcpForwarding/AllowStreamLocalForwarding settings or the key\'s permitopen= option forbid it.',
+          "Its PermitOpen/AllowTcpForwarding/AllowStreamLocalForwarding settings or the key's permitopen= option forbid it.",
         opts,
       );
     case OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE:
-      return new SpokeError('ERR_DIAL_DENIED', `The SSH server ${hop} does not support this kind of forwarding to ${where} (${desc}).`, opts);
+      return new SpokeError(
+        'ERR_DIAL_DENIED',
+        `The SSH server ${hop} does not support this kind of forwarding to ${where} (${desc}).`,
+        opts,
+      );
     case OPEN_FAILURE.RESOURCE_SHORTAGE:
-      return new SpokeError('ERR_TOO_MANY_STREAMS', `The SSH server ${hop} is out of resources for another channel to ${where} (${desc}). Retry later or lower concurrency (sshd MaxSessions).`, opts);
+      return new SpokeError(
+        'ERR_TOO_MANY_STREAMS',
+        `The SSH server ${hop} is out of resources for another channel to ${where} (${desc}). Retry later or lower concurrency (sshd MaxSessions).`,
+        opts,
+      );
     default:
       break;
   }
   if (/refused/i.test(desc)) {
-    return new SpokeError('ERR_DIAL_REFUSED', `The SSH server ${hop} could not connect to ${where}: connection refused. Check that the service is running at that address as seen from the SSH server.`, opts);
+    return new SpokeError(
+      'ERR_DIAL_REFUSED',
+      `The SSH server ${hop} could not connect to ${where}: connection refused. Check that the service is running at that address as seen from the SSH server.`,
+      opts,
+    );
   }
   if (/No such file|not found/i.test(desc) && typeof target !== 'string' && 'path' in target) {
     return new SpokeError('ERR_DIAL_REFUSED', `No socket exists at ${where} on the SSH server ${hop}. Check the path.`, opts);
   }
-  if (/Name or service not known|nodename nor servname|not known|No address|Temporary failure in name resolution|getaddrinfo|Name does not resolve/i.test(desc)) {
-    return new SpokeError('ERR_DIAL_UNREACHABLE', `The SSH server ${hop} cannot resolve the host of ${where} (${desc}). Check the name as seen from the SSH server.`, opts);
+  if (
+    /Name or service not known|nodename nor servname|not known|No address|Temporary failure in name resolution|getaddrinfo|Name does not resolve/i.test(
+      desc,
+    )
+  ) {
+    return new SpokeError(
+      'ERR_DIAL_UNREACHABLE',
+      `The SSH server ${hop} cannot resolve the host of ${where} (${desc}). Check the name as seen from the SSH server.`,
+      opts,
+    );
   }
   if (/unreachable|No route/i.test(desc)) {
     return new SpokeError('ERR_DIAL_UNREACHABLE', `The SSH server ${hop} has no route to ${where} (${desc}).`, opts);
@@ -141,9 +185,17 @@ export function mapChannelOpenError(err: unknown, target: Target | string, hop: 
     return new SpokeError('ERR_DIAL_TIMEOUT', `The SSH server ${hop} timed out connecting to ${where}. Check that the target is up.`, opts);
   }
   if (/Permission denied/i.test(desc)) {
-    return new SpokeError('ERR_DIAL_DENIED', `The SSH server ${hop} was denied access to ${where} (${desc}). Check socket permissions on the server.`, opts);
+    return new SpokeError(
+      'ERR_DIAL_DENIED',
+      `The SSH server ${hop} was denied access to ${where} (${desc}). Check socket permissions on the server.`,
+      opts,
+    );
   }
-  return new SpokeError('ERR_DIAL_FAILED', `The SSH server ${hop} could not open a channel to ${where}: ${desc || 'no reason given'}. Check the target as seen from the SSH server.`, opts);
+  return new SpokeError(
+    'ERR_DIAL_FAILED',
+    `The SSH server ${hop} could not open a channel to ${where}: ${desc || 'no reason given'}. Check the target as seen from the SSH server.`,
+    opts,
+  );
 }
 
 function hostOf(hop: string): string | undefined {

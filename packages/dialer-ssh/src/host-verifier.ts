@@ -38,7 +38,11 @@ export function createHostVerifier(host: string, port: number, options: HostKeyO
   if (options.hostKey !== undefined) {
     const pins = (typeof options.hostKey === 'string' ? [options.hostKey] : [...options.hostKey]).map((p) => {
       const fp = parseFingerprint(p);
-      if (!fp) throw new SpokeError('ERR_BAD_OPTION', `hostKey ${JSON.stringify(p)} is not a fingerprint. Use the SHA256:<base64> form that \`ssh-keygen -lf <host key .pub>\` prints.`);
+      if (!fp)
+        throw new SpokeError(
+          'ERR_BAD_OPTION',
+          `hostKey ${JSON.stringify(p)} is not a fingerprint. Use the SHA256:<base64> form that \`ssh-keygen -lf <host key .pub>\` prints.`,
+        );
       return fp;
     });
     return {
@@ -59,7 +63,9 @@ export function createHostVerifier(host: string, port: number, options: HostKeyO
   if (options.insecureAcceptAnyHostKey) {
     if (!warned) {
       warned = true;
-      warn('spoke: insecureAcceptAnyHostKey is set: SSH host keys are NOT verified, so the connection can be intercepted. Use knownHostsFile or hostKey instead.');
+      warn(
+        'spoke: insecureAcceptAnyHostKey is set: SSH host keys are NOT verified, so the connection can be intercepted. Use knownHostsFile or hostKey instead.',
+      );
     }
     return { preferredAlgorithms: [], description: 'no verification (insecureAcceptAnyHostKey)', verify: () => undefined };
   }
@@ -124,6 +130,8 @@ function readKnownHostsFile(file: string, explicit: boolean): string {
   } catch (err) {
     // A missing default file just means "no host known yet": every key is then unknown.
     if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw new SpokeError('ERR_BAD_OPTION', `Cannot read known_hosts file ${file}: ${(err as Error).message}. Check knownHostsFile.`, { cause: err });
+    throw new SpokeError('ERR_BAD_OPTION', `Cannot read known_hosts file ${file}: ${(err as Error).message}. Check knownHostsFile.`, {
+      cause: err,
+    });
   }
 }

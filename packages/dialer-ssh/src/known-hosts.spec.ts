@@ -11,7 +11,8 @@ const blob = (type: string, fill: number): Buffer => {
 };
 const A = blob('ssh-ed25519', 1);
 const B = blob('ssh-ed25519', 2);
-const line = (hosts: string, key: Buffer, marker = ''): string => `${marker}${marker ? ' ' : ''}${hosts} ${keyType(key)} ${key.toString('base64')}`;
+const line = (hosts: string, key: Buffer, marker = ''): string =>
+  `${marker}${marker ? ' ' : ''}${hosts} ${keyType(key)} ${key.toString('base64')}`;
 
 describe('known_hosts', () => {
   it('names non-22 ports in [host]:port form', () => {
@@ -37,7 +38,9 @@ describe('known_hosts', () => {
   });
 
   it('decides ok, mismatch, unknown and revoked', () => {
-    const entries = parseKnownHosts([`# a comment`, '', line('node-1', A), line('*', B, '@revoked'), line('*.ca', A, '@cert-authority')].join('\n'));
+    const entries = parseKnownHosts(
+      [`# a comment`, '', line('node-1', A), line('*', B, '@revoked'), line('*.ca', A, '@cert-authority')].join('\n'),
+    );
     expect(checkKnownHosts(entries, 'node-1', 22, A).status).toBe('ok');
     expect(checkKnownHosts(entries, 'node-1', 22, blob('ssh-ed25519', 3)).status).toBe('mismatch');
     expect(checkKnownHosts(entries, 'node-2', 22, A).status).toBe('unknown');

@@ -36,7 +36,8 @@ export function parseKnownHosts(text: string, sourceName = 'known_hosts'): Known
       else throw badLine(source, `unknown marker ${m ?? ''}`);
     }
     const [hosts, type, b64] = fields;
-    if (hosts === undefined || type === undefined || b64 === undefined) throw badLine(source, 'expected "hosts keytype base64-key [comment]"');
+    if (hosts === undefined || type === undefined || b64 === undefined)
+      throw badLine(source, 'expected "hosts keytype base64-key [comment]"');
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw badLine(source, 'the key is not base64');
     entries.push({ marker, hosts, type, key: Buffer.from(b64, 'base64'), source });
   }
@@ -44,7 +45,10 @@ export function parseKnownHosts(text: string, sourceName = 'known_hosts'): Known
 }
 
 function badLine(source: string, why: string): SpokeError {
-  return new SpokeError('ERR_BAD_CONFIG', `Malformed known_hosts line at ${source}: ${why}. Fix or remove the line (ssh-keygen -R host removes a host's lines).`);
+  return new SpokeError(
+    'ERR_BAD_CONFIG',
+    `Malformed known_hosts line at ${source}: ${why}. Fix or remove the line (ssh-keygen -R host removes a host's lines).`,
+  );
 }
 
 /**
@@ -83,7 +87,12 @@ function hashedMatches(field: string, name: string): boolean {
 // OpenSSH patterns: `*` any run, `?` one character; everything else literal.
 function globMatches(pattern: string, name: string): boolean {
   if (!pattern.includes('*') && !pattern.includes('?')) return pattern === name;
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(name);
 }
 

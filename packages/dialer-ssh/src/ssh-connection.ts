@@ -145,7 +145,9 @@ export class SshConnection {
   }
 
   #closedError(): SpokeError {
-    return new SpokeError('ERR_DIALER_CLOSED', `The SSH dialer for ${this.#init.hop} was closed. Create a new dialer to keep dialling.`, { hop: this.#init.hop });
+    return new SpokeError('ERR_DIALER_CLOSED', `The SSH dialer for ${this.#init.hop} was closed. Create a new dialer to keep dialling.`, {
+      hop: this.#init.hop,
+    });
   }
 
   #startIdle(): void {
@@ -228,15 +230,24 @@ export class SshConnection {
         sock.destroy();
         reject(err);
       };
-      const ctx = { hop: init.hop, serverMethods: trace.serverMethods, triedMethods: trace.triedMethods, readyTimeoutMs: init.readyTimeoutMs };
+      const ctx = {
+        hop: init.hop,
+        serverMethods: trace.serverMethods,
+        triedMethods: trace.triedMethods,
+        readyTimeoutMs: init.readyTimeoutMs,
+      };
       const onReady = (): void => finish();
       const onError = (err: Error): void => finish(mapClientError(refusal ?? err, ctx));
       const onClose = (): void =>
         finish(
           refusal ??
-            new SpokeError('ERR_TUNNEL_CLOSED', `The SSH server ${init.hop} closed the connection during the handshake. Check the server's logs (MaxStartups, AllowUsers).`, {
-              hop: init.hop,
-            }),
+            new SpokeError(
+              'ERR_TUNNEL_CLOSED',
+              `The SSH server ${init.hop} closed the connection during the handshake. Check the server's logs (MaxStartups, AllowUsers).`,
+              {
+                hop: init.hop,
+              },
+            ),
         );
       const onAbort = (): void => finish(abortReasonToError(signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -276,7 +287,14 @@ export class SshConnection {
 
 // Host key algorithms ssh2 1.17 can verify (its SUPPORTED_SERVER_HOST_KEY is not exported).
 const SSH2_HOST_KEY_ALGORITHMS = new Set([
-  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss',
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+  'ssh-dss',
 ]);
 
 function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

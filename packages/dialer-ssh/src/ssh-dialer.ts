@@ -72,9 +72,11 @@ export interface SshDialer extends Dialer {
  * ```
  */
 export function createSshDialer(options: SshDialerOptions): SshDialer {
-  if (typeof options?.host !== 'string' || options.host === '') throw new SpokeError('ERR_BAD_OPTION', 'createSshDialer: host is required (the SSH server to connect to).');
+  if (typeof options?.host !== 'string' || options.host === '')
+    throw new SpokeError('ERR_BAD_OPTION', 'createSshDialer: host is required (the SSH server to connect to).');
   const port = options.port ?? 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SpokeError('ERR_BAD_OPTION', `createSshDialer: port must be 1-65535, got ${String(options.port)}.`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new SpokeError('ERR_BAD_OPTION', `createSshDialer: port must be 1-65535, got ${String(options.port)}.`);
   const username = options.username ?? process.env.USER ?? 'root';
   const hostText = options.host.includes(':') ? `[${options.host}]` : options.host;
   const hop = `ssh://${username}@${hostText}:${port}`;
@@ -101,7 +103,10 @@ export function createSshDialer(options: SshDialerOptions): SshDialer {
   let closed = false;
 
   const closedError = (target?: Target): SpokeError =>
-    new SpokeError('ERR_DIALER_CLOSED', `The SSH dialer for ${hop} was closed. Create a new dialer to keep dialling.`, { hop, ...(target ? { target } : {}) });
+    new SpokeError('ERR_DIALER_CLOSED', `The SSH dialer for ${hop} was closed. Create a new dialer to keep dialling.`, {
+      hop,
+      ...(target ? { target } : {}),
+    });
 
   return {
     kind: 'ssh',
@@ -154,7 +159,13 @@ function openChannel(client: Client, target: Target): Promise<ClientChannel> {
       if ('path' in target) client.openssh_forwardOutStreamLocal(target.path, cb);
       else client.forwardOut('127.0.0.1', 0, target.host, target.port, cb);
     } catch (err) {
-      reject(new SpokeError('ERR_TUNNEL_CLOSED', `The SSH connection closed before a channel could be opened: ${(err as Error).message}. Retry the dial.`, { cause: err }));
+      reject(
+        new SpokeError(
+          'ERR_TUNNEL_CLOSED',
+          `The SSH connection closed before a channel could be opened: ${(err as Error).message}. Retry the dial.`,
+          { cause: err },
+        ),
+      );
     }
   });
 }

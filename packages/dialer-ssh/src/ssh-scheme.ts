@@ -4,7 +4,16 @@ import { createSshDialer, type SshDialerOptions } from './ssh-dialer.js';
 const USAGE =
   'ssh://[user@]host[:port][?identity=FILE][&passphrase-file=FILE][&agent=SOCKET|env][&known-hosts=FILE][&host-key=SHA256:B64]...[&insecure-accept-any-host-key=true]';
 
-const KNOWN = new Set(['identity', 'passphrase-file', 'agent', 'known-hosts', 'host-key', 'insecure-accept-any-host-key', 'keepalive-ms', 'idle-timeout-ms']);
+const KNOWN = new Set([
+  'identity',
+  'passphrase-file',
+  'agent',
+  'known-hosts',
+  'host-key',
+  'insecure-accept-any-host-key',
+  'keepalive-ms',
+  'idle-timeout-ms',
+]);
 
 /**
  * The `ssh://` dialer URI scheme, for registries built with

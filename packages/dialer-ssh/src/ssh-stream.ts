@@ -52,7 +52,11 @@ export class SshStream extends Duplex {
       if (!this.writableEnded) {
         // The server closed the channel while we could still write: the far end went away.
         this.destroy(
-          new SpokeError('ERR_STREAM_RESET', `The stream to ${formatTarget(target)} was closed by the far side (through ${hop}) before we finished writing.`, { target, hop }),
+          new SpokeError(
+            'ERR_STREAM_RESET',
+            `The stream to ${formatTarget(target)} was closed by the far side (through ${hop}) before we finished writing.`,
+            { target, hop },
+          ),
         );
       } else {
         this.#endReadable();
@@ -69,11 +73,15 @@ export class SshStream extends Duplex {
   connectionLost(cause?: Error): void {
     if (this.destroyed || (this.readableEnded && this.writableFinished)) return;
     this.destroy(
-      new SpokeError('ERR_TUNNEL_CLOSED', `The SSH connection ${this.hop} carrying the stream to ${formatTarget(this.#target)} was lost. Dial again; the connection is re-established.`, {
-        cause,
-        target: this.#target,
-        hop: this.hop,
-      }),
+      new SpokeError(
+        'ERR_TUNNEL_CLOSED',
+        `The SSH connection ${this.hop} carrying the stream to ${formatTarget(this.#target)} was lost. Dial again; the connection is re-established.`,
+        {
+          cause,
+          target: this.#target,
+          hop: this.hop,
+        },
+      ),
     );
   }
 

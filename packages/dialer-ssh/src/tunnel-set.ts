@@ -87,7 +87,8 @@ interface Entry {
  */
 export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
   const fallback = options.fallback ?? 'none';
-  if (fallback !== 'none' && fallback !== 'random') throw new SpokeError('ERR_BAD_OPTION', `fallback must be 'none' or 'random', got ${JSON.stringify(fallback)}.`);
+  if (fallback !== 'none' && fallback !== 'random')
+    throw new SpokeError('ERR_BAD_OPTION', `fallback must be 'none' or 'random', got ${JSON.stringify(fallback)}.`);
   const emit = (e: SshTunnelEvent): void => {
     try {
       options.onEvent?.(e);
@@ -110,8 +111,10 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
     if (closed) throw closedError();
     const names = new Set<string>();
     for (const n of nodes) {
-      if (typeof n.name !== 'string' || n.name === '' || names.has(n.name)) throw new SpokeError('ERR_BAD_OPTION', `Every tunnel node needs a unique name; got ${JSON.stringify(n.name)}.`);
-      if (typeof n.address !== 'string' || n.address === '') throw new SpokeError('ERR_BAD_OPTION', `Tunnel node ${n.name} needs an address.`);
+      if (typeof n.name !== 'string' || n.name === '' || names.has(n.name))
+        throw new SpokeError('ERR_BAD_OPTION', `Every tunnel node needs a unique name; got ${JSON.stringify(n.name)}.`);
+      if (typeof n.address !== 'string' || n.address === '')
+        throw new SpokeError('ERR_BAD_OPTION', `Tunnel node ${n.name} needs an address.`);
       names.add(n.name);
     }
     const closing: Promise<void>[] = [];
@@ -145,7 +148,11 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
       const error =
         err instanceof SpokeError
           ? err
-          : new SpokeError('ERR_TUNNEL_CLOSED', `The health check of tunnel ${e.node.name} (${e.dialer.hop}) failed: ${(err as Error)?.message ?? String(err)}. The tunnel is being replaced.`, { cause: err, hop: e.dialer.hop });
+          : new SpokeError(
+              'ERR_TUNNEL_CLOSED',
+              `The health check of tunnel ${e.node.name} (${e.dialer.hop}) failed: ${(err as Error)?.message ?? String(err)}. The tunnel is being replaced.`,
+              { cause: err, hop: e.dialer.hop },
+            );
       // Replace: a new connection is opened lazily on the next dial or probe.
       void e.dialer.close();
       e.dialer = open(e.node);

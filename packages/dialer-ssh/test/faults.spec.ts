@@ -69,7 +69,14 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
   });
 
   it('refuses an unknown host key with ERR_HOST_KEY_UNKNOWN and waits with backoff before retrying', async () => {
-    const stranger = createSshDialer({ host: server.host, port: server.port, username: server.username, privateKey: server.clientKey, knownHosts: '', reconnectBackoff: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 } });
+    const stranger = createSshDialer({
+      host: server.host,
+      port: server.port,
+      username: server.username,
+      privateKey: server.clientKey,
+      knownHosts: '',
+      reconnectBackoff: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 },
+    });
     try {
       const first = await stranger.dial(svc.target).catch((e: unknown) => e);
       expect((first as SpokeError).code).toBe('ERR_HOST_KEY_UNKNOWN');
@@ -85,7 +92,15 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
   });
 
   it('closes the pooled connection once idle and reopens it lazily', async () => {
-    const idle = createSshDialer({ host: server.host, port: server.port, username: server.username, privateKey: server.clientKey, insecureAcceptAnyHostKey: true, warn: () => {}, idleTimeoutMs: 50 });
+    const idle = createSshDialer({
+      host: server.host,
+      port: server.port,
+      username: server.username,
+      privateKey: server.clientKey,
+      insecureAcceptAnyHostKey: true,
+      warn: () => {},
+      idleTimeoutMs: 50,
+    });
     try {
       await ssh.close();
       const before = server.connections();

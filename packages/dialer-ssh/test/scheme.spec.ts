@@ -54,13 +54,21 @@ describe('ssh:// dialer URIs', () => {
     writeFileSync(auth, readFileSync(auth, 'utf8') + readFileSync(`${locked}.pub`, 'utf8'));
     const pass = join(sshd.dir, 'pass.txt');
     writeFileSync(pass, 'open sesame\n');
-    const d = chain([`ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${locked}&passphrase-file=${pass}&insecure-accept-any-host-key=true`]);
+    const d = chain([
+      `ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${locked}&passphrase-file=${pass}&insecure-accept-any-host-key=true`,
+    ]);
     expect(await roundTrip(d, 'insecure')).toBe('insecure');
     expect(warnings.some((w) => /NOT verified/.test(w))).toBe(true);
   });
 
   it('rejects malformed URIs with ERR_BAD_URI and the accepted form', () => {
-    for (const bad of ['ssh://', 'ssh://u:secret@h', `ssh://h?identity-file=x`, 'ssh://h/path', 'ssh://h?insecure-accept-any-host-key=yes']) {
+    for (const bad of [
+      'ssh://',
+      'ssh://u:secret@h',
+      `ssh://h?identity-file=x`,
+      'ssh://h/path',
+      'ssh://h?insecure-accept-any-host-key=yes',
+    ]) {
       let err: unknown;
       try {
         registry.create(bad, { warn: () => {} });

@@ -75,7 +75,8 @@ export async function startFakeSshServer(): Promise<FakeSshServer> {
       }
       const upstream = connect();
       upstream.once('error', (err: NodeJS.ErrnoException) => {
-        if (!channel) rejectWith(conn, { reason: 2, description: err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message }, reject);
+        if (!channel)
+          rejectWith(conn, { reason: 2, description: err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message }, reject);
       });
       let channel: ServerChannel | undefined;
       upstream.once('connect', () => {
@@ -95,7 +96,9 @@ export async function startFakeSshServer(): Promise<FakeSshServer> {
         const host = info.destIP.endsWith('.spoke.test') ? '127.0.0.1' : info.destIP;
         forward(accept, reject, () => net.connect({ host, port: info.destPort, allowHalfOpen: true }));
       });
-      conn.on('openssh.streamlocal', (accept, reject, info) => forward(accept, reject, () => net.connect({ path: info.socketPath, allowHalfOpen: true })));
+      conn.on('openssh.streamlocal', (accept, reject, info) =>
+        forward(accept, reject, () => net.connect({ path: info.socketPath, allowHalfOpen: true })),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

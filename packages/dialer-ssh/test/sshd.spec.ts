@@ -133,7 +133,9 @@ describe('SshDialer against OpenSSH sshd', () => {
 
   it('fails with ERR_AUTH_FAILED listing the methods the server offers', async () => {
     const other = await keygen(join(sshd.dir, 'stranger'));
-    const err = await make({ privateKeyFile: other }).dial('127.0.0.1:1').catch((e: unknown) => e);
+    const err = await make({ privateKeyFile: other })
+      .dial('127.0.0.1:1')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpokeError);
     expect((err as SpokeError).code).toBe('ERR_AUTH_FAILED');
     expect((err as SpokeError).message).toContain('the server accepts publickey');
@@ -142,7 +144,10 @@ describe('SshDialer against OpenSSH sshd', () => {
 
   it('logs in with a passphrase-protected key and refuses a wrong passphrase at creation', async () => {
     const locked = await keygen(join(sshd.dir, 'locked'), 'correct horse');
-    writeFileSync(join(sshd.dir, 'authorized_keys'), readFileSync(join(sshd.dir, 'authorized_keys'), 'utf8') + readFileSync(`${locked}.pub`, 'utf8'));
+    writeFileSync(
+      join(sshd.dir, 'authorized_keys'),
+      readFileSync(join(sshd.dir, 'authorized_keys'), 'utf8') + readFileSync(`${locked}.pub`, 'utf8'),
+    );
     const target = await serve(echo);
     const s = await make({ privateKeyFile: locked, passphrase: 'correct horse' }).dial(target);
     s.end('unlocked');
@@ -221,7 +226,9 @@ describe('SshDialer against OpenSSH sshd', () => {
     });
 
     it('refuses a @revoked key even when also listed', async () => {
-      const err = await connect(file('revoked', `@revoked * ${sshd.hostKeyLine}\n[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`)).catch((e: unknown) => e);
+      const err = await connect(file('revoked', `@revoked * ${sshd.hostKeyLine}\n[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`)).catch(
+        (e: unknown) => e,
+      );
       expect((err as SpokeError).code).toBe('ERR_HOST_KEY_REVOKED');
     });
 
@@ -245,7 +252,13 @@ describe('SshDialer against OpenSSH sshd', () => {
 describe('SshDialer against a restricted sshd', () => {
   it('maps a PermitOpen refusal to ERR_DIAL_DENIED', async () => {
     const sshd = await startSshd({ config: ['PermitOpen 127.0.0.1:1'] });
-    const ssh = createSshDialer({ host: sshd.host, port: sshd.port, username: sshd.username, privateKeyFile: sshd.clientKeyFile, knownHostsFile: sshd.knownHostsFile });
+    const ssh = createSshDialer({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKeyFile: sshd.clientKeyFile,
+      knownHostsFile: sshd.knownHostsFile,
+    });
     const svc = await serveTcp(echo);
     try {
       const err = await ssh.dial(svc.target).catch((e: unknown) => e);
@@ -260,7 +273,14 @@ describe('SshDialer against a restricted sshd', () => {
 
   it('fails streams with a coded error when sshd dies mid-transfer, and reconnects on the next dial', async () => {
     const sshd = await startSshd();
-    const ssh = createSshDialer({ host: sshd.host, port: sshd.port, username: sshd.username, privateKeyFile: sshd.clientKeyFile, knownHostsFile: sshd.knownHostsFile, keepaliveMs: 1000 });
+    const ssh = createSshDialer({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKeyFile: sshd.clientKeyFile,
+      knownHostsFile: sshd.knownHostsFile,
+      keepaliveMs: 1000,
+    });
     const svc = await serveTcp((s) => {
       s.on('error', () => {});
       s.resume();

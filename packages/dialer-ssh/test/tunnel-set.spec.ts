@@ -42,7 +42,10 @@ describe('createSshTunnelSet', () => {
       expect(await roundTrip(set.dialer().dial(`a.spoke.test:${port}`), 'to a')).toBe('to a');
       expect(await roundTrip(set.dialer().dial(`b.spoke.test:${port}`), 'to b')).toBe('to b');
       expect([a.channels() - ca, b.channels() - cb]).toEqual([1, 1]);
-      const err = await set.dialer().dial(`c.spoke.test:${port}`).catch((e: unknown) => e);
+      const err = await set
+        .dialer()
+        .dial(`c.spoke.test:${port}`)
+        .catch((e: unknown) => e);
       expect((err as SpokeError).code).toBe('ERR_NO_ROUTE');
       expect((err as SpokeError).message).toContain('a.spoke.test');
     } finally {
@@ -66,10 +69,22 @@ describe('createSshTunnelSet', () => {
     try {
       await set.update([node('b', b)]);
       expect(set.tunnels().map((t) => t.name)).toEqual(['b']);
-      expect(((await set.dialer().dial(`a.spoke.test:${port}`).catch((e: unknown) => e)) as SpokeError).code).toBe('ERR_NO_ROUTE');
+      expect(
+        (
+          (await set
+            .dialer()
+            .dial(`a.spoke.test:${port}`)
+            .catch((e: unknown) => e)) as SpokeError
+        ).code,
+      ).toBe('ERR_NO_ROUTE');
       expect(await roundTrip(set.dialer().dial(`b.spoke.test:${port}`), 'b only')).toBe('b only');
       await set.update([node('a', a), node('b', b)]);
-      expect(set.tunnels().map((t) => t.name).sort()).toEqual(['a', 'b']);
+      expect(
+        set
+          .tunnels()
+          .map((t) => t.name)
+          .sort(),
+      ).toEqual(['a', 'b']);
       expect(() => createSshTunnelSet({ nodes: [node('a', a), node('a', b)] })).toThrow(/unique name/);
     } finally {
       await set.close();

@@ -68,14 +68,24 @@ export function createHttpConnectDialer(options: HttpConnectDialerOptions): Dial
   return {
     kind: 'http-connect',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      return dialTarget<Duplex>(input, { timeoutMs: defaultTimeout, ...dialOptions }, hop, () => closed, async (target, signal) => {
-        // Checked before the proxy is dialled, so a unix target costs no connection.
-        if (isUnixTarget(target)) {
-          throw new SpokeError('ERR_BAD_TARGET', `An HTTP CONNECT proxy reaches host:port targets only, not unix:${target.path}. Dial the socket directly or through a dialer that can.`, { target, hop });
-        }
-        const stream = await toProxy.dial(proxy, { signal });
-        return httpConnect(stream, { target, proxy: proxyName, hop }, headers, signal);
-      });
+      return dialTarget<Duplex>(
+        input,
+        { timeoutMs: defaultTimeout, ...dialOptions },
+        hop,
+        () => closed,
+        async (target, signal) => {
+          // Checked before the proxy is dialled, so a unix target costs no connection.
+          if (isUnixTarget(target)) {
+            throw new SpokeError(
+              'ERR_BAD_TARGET',
+              `An HTTP CONNECT proxy reaches host:port targets only, not unix:${target.path}. Dial the socket directly or through a dialer that can.`,
+              { target, hop },
+            );
+          }
+          const stream = await toProxy.dial(proxy, { signal });
+          return httpConnect(stream, { target, proxy: proxyName, hop }, headers, signal);
+        },
+      );
     },
     async close() {
       closed = true;

@@ -17,7 +17,8 @@ export function checkHeaders(headers: Readonly<Record<string, string>>): void {
       // The value may be a credential: name the header only.
       throw badOption(`The value of header ${name} must be a single-line string.`);
     }
-    if (name.toLowerCase() === 'host') throw badOption('The Host header of a CONNECT request is set from the target; remove it from headers.');
+    if (name.toLowerCase() === 'host')
+      throw badOption('The Host header of a CONNECT request is set from the target; remove it from headers.');
   }
 }
 
@@ -43,7 +44,12 @@ interface Where {
  * Any other answer destroys the stream and rejects with a
  * {@link ProxyStatusError}; a malformed or oversized head with `ERR_PROTOCOL`.
  */
-export async function httpConnect(stream: Duplex, where: Where, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<Duplex> {
+export async function httpConnect(
+  stream: Duplex,
+  where: Where,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<Duplex> {
   try {
     stream.write(connectRequest(where.target, headers));
     const { head, rest } = await readUntil(stream, signal, where, (buf) => {
@@ -74,9 +80,16 @@ interface Head {
 }
 
 function parseHead(raw: Buffer, where: Where): Head {
-  const lines = raw.subarray(0, raw.length - 4).toString('latin1').split('\r\n');
+  const lines = raw
+    .subarray(0, raw.length - 4)
+    .toString('latin1')
+    .split('\r\n');
   const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
-  if (!match) throw protocolError(where, `it answered ${JSON.stringify(printable((lines[0] ?? '').slice(0, 80)))} instead of an HTTP/1.x status line`);
+  if (!match)
+    throw protocolError(
+      where,
+      `it answered ${JSON.stringify(printable((lines[0] ?? '').slice(0, 80)))} instead of an HTTP/1.x status line`,
+    );
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
@@ -183,10 +196,14 @@ function readUntil(
 }
 
 function protocolError(where: Where, why: string): SpokeError {
-  return new SpokeError('ERR_PROTOCOL', `The proxy ${where.proxy} does not speak HTTP CONNECT as expected: ${why}. Check that the proxy address points at an HTTP proxy (and whether it needs TLS).`, {
-    target: where.target,
-    hop: where.hop,
-  });
+  return new SpokeError(
+    'ERR_PROTOCOL',
+    `The proxy ${where.proxy} does not speak HTTP CONNECT as expected: ${why}. Check that the proxy address points at an HTTP proxy (and whether it needs TLS).`,
+    {
+      target: where.target,
+      hop: where.hop,
+    },
+  );
 }
 
 function printable(text: string): string {

@@ -9,7 +9,8 @@ import type { TlsOptions } from './tls-material.js';
 const TLS_PARAMS = ['ca', 'cert', 'key', 'servername', 'pin', 'insecure-skip-verify', 'min-version', 'alpn'];
 const PROXY_PARAMS = ['proxy-authorization-file'];
 
-const TLS_USAGE = 'tls://?ca=FILE&cert=FILE&key=FILE&servername=NAME&pin=sha256:B64&insecure-skip-verify=true&min-version=TLSv1.3&alpn=h2,http/1.1    TLS to the target itself (verified)';
+const TLS_USAGE =
+  'tls://?ca=FILE&cert=FILE&key=FILE&servername=NAME&pin=sha256:B64&insecure-skip-verify=true&min-version=TLSv1.3&alpn=h2,http/1.1    TLS to the target itself (verified)';
 const CONNECT_USAGE = [
   'http-connect://[user:pass@]proxy:3128?proxy-authorization-file=FILE    HTTP CONNECT through a plain proxy',
   'http-connect+tls://proxy:3129?ca=FILE&cert=FILE&key=FILE&servername=NAME&pin=sha256:B64&proxy-authorization-file=FILE    ... through an https proxy (mTLS)',
@@ -28,7 +29,11 @@ export const tlsScheme: DialerScheme = {
   usage: TLS_USAGE,
   create(uri, context) {
     if (uri.host !== '' || (uri.pathname !== '' && uri.pathname !== '/')) {
-      throw badUri(uri.href, 'tls:// takes no host or path: TLS goes to the dialled target itself (put the options in the query)', TLS_USAGE);
+      throw badUri(
+        uri.href,
+        'tls:// takes no host or path: TLS goes to the dialled target itself (put the options in the query)',
+        TLS_USAGE,
+      );
     }
     checkParams(uri, TLS_PARAMS, TLS_USAGE);
     return createTlsDialer({ ...tlsOptions(uri, TLS_USAGE), ...(context.via ? { via: context.via } : {}), warn: context.warn });
@@ -56,7 +61,8 @@ export const httpConnectScheme: DialerScheme = {
       }
       proxy = `unix:${decodeURIComponent(uri.pathname)}`;
     } else {
-      if (uri.hostname === '' || uri.port === '') throw badUri(uri.href, 'the proxy needs a host and a port, e.g. http-connect://proxy:3128', CONNECT_USAGE);
+      if (uri.hostname === '' || uri.port === '')
+        throw badUri(uri.href, 'the proxy needs a host and a port, e.g. http-connect://proxy:3128', CONNECT_USAGE);
       if (uri.pathname !== '' && uri.pathname !== '/') throw badUri(uri.href, 'a proxy URI takes no path', CONNECT_USAGE);
       proxy = `${uri.hostname}:${uri.port}`;
     }

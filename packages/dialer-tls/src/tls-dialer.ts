@@ -1,5 +1,14 @@
 import type tls from 'node:tls';
-import { checkTimeout, dialTarget, isUnixTarget, viaOrDirect, type Dialer, type DialOptions, type Target, type ViaOption } from '@spoke/transport-core';
+import {
+  checkTimeout,
+  dialTarget,
+  isUnixTarget,
+  viaOrDirect,
+  type Dialer,
+  type DialOptions,
+  type Target,
+  type ViaOption,
+} from '@spoke/transport-core';
 import { createTlsMaterial, type TlsOptions } from './tls-material.js';
 import { secureStream } from './tls-stream.js';
 
@@ -41,12 +50,18 @@ export function createTlsDialer(options: TlsDialerOptions = {}): Dialer {
   return {
     kind: 'tls',
     dial(input: Target | string, dialOptions?: DialOptions) {
-      return dialTarget<tls.TLSSocket>(input, { timeoutMs: defaultTimeout, ...dialOptions }, 'tls', () => closed, async (target, signal) => {
-        const tlsClient = await material.resolve();
-        const raw = await transport.dial(target, { signal });
-        const host = isUnixTarget(target) ? (tlsClient.servername ?? 'localhost') : target.host;
-        return secureStream(raw, { target, host, hop: 'tls', hasClientCert: material.hasClientCert }, tlsClient, signal);
-      });
+      return dialTarget<tls.TLSSocket>(
+        input,
+        { timeoutMs: defaultTimeout, ...dialOptions },
+        'tls',
+        () => closed,
+        async (target, signal) => {
+          const tlsClient = await material.resolve();
+          const raw = await transport.dial(target, { signal });
+          const host = isUnixTarget(target) ? (tlsClient.servername ?? 'localhost') : target.host;
+          return secureStream(raw, { target, host, hop: 'tls', hasClientCert: material.hasClientCert }, tlsClient, signal);
+        },
+      );
     },
     async close() {
       closed = true;

@@ -81,7 +81,11 @@ export function createTlsMaterial(options: TlsOptions): TlsMaterial {
   ): Promise<{ cert: Buffer | string; key: Buffer | string }> {
     const versions = `${cert?.version ?? 0}/${key?.version ?? 0}`;
     if (goodPair?.versions === versions) return goodPair;
-    const candidate = { versions, cert: cert?.data ?? (options.cert as Buffer | string), key: key?.data ?? (options.key as Buffer | string) };
+    const candidate = {
+      versions,
+      cert: cert?.data ?? (options.cert as Buffer | string),
+      key: key?.data ?? (options.key as Buffer | string),
+    };
     try {
       checkPair(candidate.cert, candidate.key);
     } catch (err) {

@@ -59,7 +59,9 @@ describe('EgressSelectorConfiguration fixtures', () => {
     const master = loadEgressSelectorConfiguration(join(root, 'valid', 'master-alias.yaml'));
     expect(master.egressSelections[0]?.name).toBe('controlplane');
     const grpc = loadEgressSelectorConfiguration(join(root, 'valid', 'grpc-tcp-next-to-uds.yaml'), { baseDir: root });
-    expect(grpc.egressSelections[0]?.connection.transport?.uds?.udsName).toBe('/etc/kubernetes/konnectivity-server/konnectivity-server.socket');
+    expect(grpc.egressSelections[0]?.connection.transport?.uds?.udsName).toBe(
+      '/etc/kubernetes/konnectivity-server/konnectivity-server.socket',
+    );
     const mtls = loadEgressSelectorConfiguration(join(root, 'valid', 'httpconnect-tcp-mtls.yaml'), { baseDir: root });
     expect(mtls.egressSelections[0]?.connection.transport?.tcp).toEqual({
       url: 'https://konnectivity.example:8131',

@@ -34,7 +34,9 @@ describe('createEgressSelector', () => {
     dir = await mkdtemp(join(tmpdir(), 'spoke-egress-'));
     target = await startBannerServer('BANNER\n');
     udsProxy = await startConnectProxy({ path: join(dir, 'konnectivity-server.socket') });
-    tlsProxy = await startConnectProxy({ tls: { cert: serving.cert, key: serving.key, ca: proxyCa.cert, requestCert: true, rejectUnauthorized: true } });
+    tlsProxy = await startConnectProxy({
+      tls: { cert: serving.cert, key: serving.key, ca: proxyCa.cert, requestCert: true, rejectUnauthorized: true },
+    });
     await writeFile(join(dir, 'ca.crt'), proxyCa.cert);
     await writeFile(join(dir, 'client.crt'), client.cert);
     await writeFile(join(dir, 'client.key'), client.key);
@@ -62,7 +64,9 @@ describe('createEgressSelector', () => {
   });
 
   it('runs HTTPConnect over the unix socket named by udsName', async () => {
-    const config = parseEgressSelectorConfiguration(`${head}- name: cluster\n  connection:\n    proxyProtocol: HTTPConnect\n    transport:\n      uds:\n        udsName: ${join(dir, 'konnectivity-server.socket')}\n`);
+    const config = parseEgressSelectorConfiguration(
+      `${head}- name: cluster\n  connection:\n    proxyProtocol: HTTPConnect\n    transport:\n      uds:\n        udsName: ${join(dir, 'konnectivity-server.socket')}\n`,
+    );
     const selector = createEgressSelector(config);
     expect(await greeting(selector.dialerFor('cluster'), target.address)).toBe('BANNER\n');
     expect(udsProxy.requests.at(-1)?.url).toBe(target.address);
@@ -80,7 +84,9 @@ describe('createEgressSelector', () => {
   });
 
   it('hands GRPC selections to the injected Konnectivity backend, and explains what to install without one', () => {
-    const config = parseEgressSelectorConfiguration(`${head}- name: cluster\n  connection:\n    proxyProtocol: GRPC\n    transport:\n      uds:\n        udsName: /run/konnectivity.sock\n`);
+    const config = parseEgressSelectorConfiguration(
+      `${head}- name: cluster\n  connection:\n    proxyProtocol: GRPC\n    transport:\n      uds:\n        udsName: /run/konnectivity.sock\n`,
+    );
     const err = (() => {
       try {
         createEgressSelector(config).dialerFor('cluster');
@@ -106,8 +112,12 @@ describe('createEgressSelector', () => {
   });
 
   it('rejects a tcp.url without a port and an unknown selection name', () => {
-    const config = parseEgressSelectorConfiguration(`${head}- name: cluster\n  connection:\n    proxyProtocol: HTTPConnect\n    transport:\n      tcp:\n        url: http://proxy.example\n`);
-    expect(() => createEgressSelector(config).dialerFor('cluster')).toThrow(/egressSelections\[0\]\.connection\.transport\.tcp\.url: .*has no port/);
+    const config = parseEgressSelectorConfiguration(
+      `${head}- name: cluster\n  connection:\n    proxyProtocol: HTTPConnect\n    transport:\n      tcp:\n        url: http://proxy.example\n`,
+    );
+    expect(() => createEgressSelector(config).dialerFor('cluster')).toThrow(
+      /egressSelections\[0\]\.connection\.transport\.tcp\.url: .*has no port/,
+    );
     expect(() => createEgressSelector(config).dialerFor('nodes' as 'cluster')).toThrow(/Unknown egress selection "nodes"/);
   });
 });

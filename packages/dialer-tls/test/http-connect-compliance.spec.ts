@@ -23,7 +23,9 @@ describeDialer(
     const ca = createCertificateAuthority({ commonName: 'proxy CA' });
     const serving = ca.issue({ commonName: 'proxy', altNames: ['127.0.0.1'], usages: ['server'] });
     const client = ca.issue({ commonName: 'client', usages: ['client'] });
-    const proxy = await startConnectProxy({ tls: { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true } });
+    const proxy = await startConnectProxy({
+      tls: { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
+    });
     return {
       dialer: createHttpConnectDialer({ proxy: proxy.address, tls: { ca: ca.cert, cert: client.cert, key: client.key } }),
       teardown: () => proxy.close(),
@@ -35,13 +37,18 @@ describeDialer(
   { bulkBytes: 16 * MiB },
 );
 
-
 describeDialer(
   'http-connect through the spoke hub CONNECT front end (hub → WSS agent → target)',
   async () => {
     const { createAgent, createHub } = await import('@spoke/transport-core');
     const hub = await createHub({ agentTokens: ['agent-token'], clientTokens: ['client-token'], connect: { host: '127.0.0.1', port: 0 } });
-    const agent = createAgent({ hub: hub.url, id: 'node-1', allow: ['127.0.0.1/32'], token: 'agent-token', tls: { fingerprint: hub.fingerprint as string } });
+    const agent = createAgent({
+      hub: hub.url,
+      id: 'node-1',
+      allow: ['127.0.0.1/32'],
+      token: 'agent-token',
+      tls: { fingerprint: hub.fingerprint as string },
+    });
     await agent.waitConnected(1, { signal: AbortSignal.timeout(10_000) });
     return {
       dialer: createHttpConnectDialer({ proxy: hub.connectAddress as string, headers: { 'Proxy-Authorization': 'Bearer client-token' } }),

@@ -17,7 +17,6 @@ function rest(s: Duplex): Promise<Buffer> {
   return all;
 }
 
-
 describe('createHttpConnectDialer', () => {
   let target: { address: string; close(): Promise<void> };
   let dir: string;
@@ -58,7 +57,9 @@ describe('createHttpConnectDialer', () => {
 
   it('fails with ProxyStatusError (ERR_PROXY_STATUS, status 407, the proxy text) without credentials, never printing them', async () => {
     const p = await proxy({ authorization: 'Basic c2VjcmV0OnNlY3JldA==' });
-    const err = await rejection(createHttpConnectDialer({ proxy: p.address, headers: { 'Proxy-Authorization': 'Basic d3Jvbmc6d3Jvbmc=' } }).dial(target.address));
+    const err = await rejection(
+      createHttpConnectDialer({ proxy: p.address, headers: { 'Proxy-Authorization': 'Basic d3Jvbmc6d3Jvbmc=' } }).dial(target.address),
+    );
     expect(err).toBeInstanceOf(ProxyStatusError);
     expect(err.code).toBe('ERR_PROXY_STATUS');
     expect((err as ProxyStatusError).status).toBe(407);
@@ -67,7 +68,9 @@ describe('createHttpConnectDialer', () => {
     expect(err.message).toContain('proxy credentials required');
     expect(err.message).toMatch(/Proxy-Authorization/);
     expect(err.message).not.toContain('d3Jvbmc6d3Jvbmc=');
-    const s = await createHttpConnectDialer({ proxy: p.address, headers: { 'Proxy-Authorization': 'Basic c2VjcmV0OnNlY3JldA==' } }).dial(target.address);
+    const s = await createHttpConnectDialer({ proxy: p.address, headers: { 'Proxy-Authorization': 'Basic c2VjcmV0OnNlY3JldA==' } }).dial(
+      target.address,
+    );
     expect((await readExactly(s, 7)).toString()).toBe('BANNER\n');
     s.destroy();
   });
@@ -80,7 +83,9 @@ describe('createHttpConnectDialer', () => {
   });
 
   it('maps Squid-style X-Squid-Error answers, and plain 5xx to ERR_PROXY_STATUS', async () => {
-    const squid = await proxy({ cannedAnswer: 'HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\nContent-Length: 0\r\n\r\n' });
+    const squid = await proxy({
+      cannedAnswer: 'HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\nContent-Length: 0\r\n\r\n',
+    });
     expect((await rejection(createHttpConnectDialer({ proxy: squid.address }).dial(target.address))).code).toBe('ERR_DIAL_REFUSED');
     const plain = await proxy({ cannedAnswer: 'HTTP/1.0 503 Nope\r\n\r\nupstream down' });
     const err = await rejection(createHttpConnectDialer({ proxy: plain.address }).dial(target.address));
@@ -124,13 +129,17 @@ describe('createHttpConnectDialer', () => {
     });
 
     it('tunnels over TLS presenting the client certificate, early data included', async () => {
-      const s = await createHttpConnectDialer({ proxy: p.address, tls: { ca: proxyCa.cert, cert: client.cert, key: client.key } }).dial(target.address);
+      const s = await createHttpConnectDialer({ proxy: p.address, tls: { ca: proxyCa.cert, cert: client.cert, key: client.key } }).dial(
+        target.address,
+      );
       s.end('x');
       expect((await readAll(s)).toString()).toBe('BANNER\nx');
     });
 
     it('fails with ERR_AUTH_FAILED without a client certificate and ERR_CERT_UNTRUSTED with the wrong CA', async () => {
-      expect((await rejection(createHttpConnectDialer({ proxy: p.address, tls: { ca: proxyCa.cert } }).dial(target.address))).code).toBe('ERR_AUTH_FAILED');
+      expect((await rejection(createHttpConnectDialer({ proxy: p.address, tls: { ca: proxyCa.cert } }).dial(target.address))).code).toBe(
+        'ERR_AUTH_FAILED',
+      );
       const wrongCa = createHttpConnectDialer({ proxy: p.address, tls: { ca: clientCa.cert, cert: client.cert, key: client.key } });
       expect((await rejection(wrongCa.dial(target.address))).code).toBe('ERR_CERT_UNTRUSTED');
     });

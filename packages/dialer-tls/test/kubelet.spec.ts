@@ -39,7 +39,6 @@ function get(dialer: Dialer, port: number, path = '/healthz'): Promise<{ status:
   }).finally(() => agent.destroy());
 }
 
-
 describe('kubelet-shaped HTTPS server with mTLS', () => {
   let kubelet: TestHttpsServer;
   let oldKubelet: TestHttpsServer;
@@ -101,7 +100,9 @@ describe('kubelet-shaped HTTPS server with mTLS', () => {
     // Node's https server closes silently on an untrusted client certificate; Go and OpenSSL send an alert.
     const openssl = await startOpenSslServer(serving.cert, serving.key, clientCa.cert);
     try {
-      const err = await rejection(get(createTlsDialer({ ca: kubeletCa.cert, cert: strangerClient.cert, key: strangerClient.key }), openssl.port, '/'));
+      const err = await rejection(
+        get(createTlsDialer({ ca: kubeletCa.cert, cert: strangerClient.cert, key: strangerClient.key }), openssl.port, '/'),
+      );
       expect(err.code).toBe('ERR_AUTH_FAILED');
       expect(err.message).toMatch(/refused the client certificate/);
       const ok = await get(createTlsDialer({ ca: kubeletCa.cert, ...mtls }), openssl.port, '/');
@@ -113,7 +114,14 @@ describe('kubelet-shaped HTTPS server with mTLS', () => {
 
   it('fails the dial itself (not the request) with ERR_AUTH_FAILED when TLS 1.2 is forced', async () => {
     // With TLS 1.2 the server's refusal comes inside the handshake, so dial() rejects.
-    const legacy = await startHttpsServer({ cert: serving.cert, key: serving.key, ca: clientCa.cert, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2' });
+    const legacy = await startHttpsServer({
+      cert: serving.cert,
+      key: serving.key,
+      ca: clientCa.cert,
+      requestCert: true,
+      rejectUnauthorized: true,
+      maxVersion: 'TLSv1.2',
+    });
     try {
       const err = await rejection(createTlsDialer({ ca: kubeletCa.cert }).dial(legacy.address, { timeoutMs: 10_000 }));
       expect(err.code).toBe('ERR_AUTH_FAILED');

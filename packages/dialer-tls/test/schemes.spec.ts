@@ -38,7 +38,9 @@ describe('tls:// and http-connect:// schemes', () => {
     await writeFile(join(dir, 'proxy-auth'), 'Bearer proxy-token\n');
     server = await startHttpsServer({ cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true });
     proxy = await startConnectProxy({ authorization: 'Bearer proxy-token' });
-    tlsProxy = await startConnectProxy({ tls: { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true } });
+    tlsProxy = await startConnectProxy({
+      tls: { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
+    });
     unixProxy = await startConnectProxy({ path: join(dir, 'proxy.sock') });
   });
   afterAll(async () => {
@@ -52,7 +54,10 @@ describe('tls:// and http-connect:// schemes', () => {
 
   it('chains http-connect:// (credentials from a file) then tls://', async () => {
     const before = proxy.requests.length;
-    const body = await healthz([`http-connect://127.0.0.1:${proxy.port}?proxy-authorization-file=${dir}/proxy-auth`, `tls://?ca=${dir}/ca.crt&cert=${dir}/client.crt&key=${dir}/client.key&servername=node-1`]);
+    const body = await healthz([
+      `http-connect://127.0.0.1:${proxy.port}?proxy-authorization-file=${dir}/proxy-auth`,
+      `tls://?ca=${dir}/ca.crt&cert=${dir}/client.crt&key=${dir}/client.key&servername=node-1`,
+    ]);
     expect(body).toBe('ok scheme-client');
     expect(proxy.requests.length).toBe(before + 1);
   });
@@ -67,7 +72,9 @@ describe('tls:// and http-connect:// schemes', () => {
   it('http-connect+tls:// (mTLS to the proxy) and http-connect+unix://, each followed by tls:// pinned by SPKI', async () => {
     const pin = encodeURIComponent(spkiPin(serving.cert));
     const tail = `tls://?pin=${pin}&cert=${dir}/client.crt&key=${dir}/client.key`;
-    expect(await healthz([`http-connect+tls://127.0.0.1:${tlsProxy.port}?ca=${dir}/ca.crt&cert=${dir}/client.crt&key=${dir}/client.key`, tail])).toBe('ok scheme-client');
+    expect(
+      await healthz([`http-connect+tls://127.0.0.1:${tlsProxy.port}?ca=${dir}/ca.crt&cert=${dir}/client.crt&key=${dir}/client.key`, tail]),
+    ).toBe('ok scheme-client');
     expect(await healthz([`http-connect+unix://${dir}/proxy.sock`, tail])).toBe('ok scheme-client');
   });
 

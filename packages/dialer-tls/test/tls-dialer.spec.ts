@@ -24,13 +24,18 @@ async function healthz(stream: Duplex): Promise<string> {
   return text.slice(text.indexOf('\r\n\r\n') + 4);
 }
 
-
 describe('createTlsDialer', () => {
   let dir: string;
   let server: TestHttpsServer;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'spoke-tls-'));
-    server = await startHttpsServer({ cert: servingB.cert, key: servingB.key, ca: clientCa.cert, requestCert: true, rejectUnauthorized: false });
+    server = await startHttpsServer({
+      cert: servingB.cert,
+      key: servingB.key,
+      ca: clientCa.cert,
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -125,7 +130,9 @@ describe('createTlsDialer', () => {
       const s = await createTlsDialer({ ca: caB.cert }).dial(`unix:${path}`);
       expect((await readAll(s)).toString()).toBe('hi over unix');
       s.end();
-      expect((await rejection(createTlsDialer({ ca: caB.cert, servername: 'node-9' }).dial(`unix:${path}`))).code).toBe('ERR_CERT_HOSTNAME');
+      expect((await rejection(createTlsDialer({ ca: caB.cert, servername: 'node-9' }).dial(`unix:${path}`))).code).toBe(
+        'ERR_CERT_HOSTNAME',
+      );
     } finally {
       for (const s of accepted) s.destroy();
       await new Promise((r) => unixServer.close(r));

@@ -128,7 +128,9 @@ export function dialTarget<T extends Duplex>(
     return Promise.reject(err);
   }
   if (isClosed()) {
-    return Promise.reject(new SpokeError('ERR_DIALER_CLOSED', `This ${hop} dialer was closed. Create a new one to keep dialling.`, { target, hop }));
+    return Promise.reject(
+      new SpokeError('ERR_DIALER_CLOSED', `This ${hop} dialer was closed. Create a new one to keep dialling.`, { target, hop }),
+    );
   }
   return runDial(options, { target, hop }, (signal) => attempt(target, signal));
 }

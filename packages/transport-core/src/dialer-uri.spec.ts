@@ -32,9 +32,13 @@ describe('dialer registry', () => {
   it('rejects malformed and unknown URIs with ERR_BAD_URI listing the forms', () => {
     const reg = createDialerRegistry([fake]);
     for (const bad of ['not a uri', 'nope://x']) {
-      expect(() => reg.create(bad, { warn: () => {} })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_URI', message: expect.stringContaining('fake://NAME') }));
+      expect(() => reg.create(bad, { warn: () => {} })).toThrowError(
+        expect.objectContaining({ code: 'ERR_BAD_URI', message: expect.stringContaining('fake://NAME') }),
+      );
     }
-    expect(() => reg.create('tcp://host:1', { warn: () => {} })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_URI', message: expect.stringContaining('takes no host') }));
+    expect(() => reg.create('tcp://host:1', { warn: () => {} })).toThrowError(
+      expect.objectContaining({ code: 'ERR_BAD_URI', message: expect.stringContaining('takes no host') }),
+    );
   });
 
   it('refuses a scheme registered twice', () => {
@@ -42,6 +46,8 @@ describe('dialer registry', () => {
   });
 
   it('redacts secrets', () => {
-    expect(redactUri('spoke+wss://u:hunter2@hub:1/?token=abc&token-file=/t&ca=/c')).toBe('spoke+wss://u:***@hub:1/?token=***&token-file=%2Ft&ca=%2Fc');
+    expect(redactUri('spoke+wss://u:hunter2@hub:1/?token=abc&token-file=/t&ca=/c')).toBe(
+      'spoke+wss://u:***@hub:1/?token=***&token-file=%2Ft&ca=%2Fc',
+    );
   });
 });

@@ -52,7 +52,8 @@ export function createDialerRegistry(schemes: readonly DialerScheme[] = []): Dia
   const registry: DialerRegistry = {
     register(scheme) {
       for (const name of scheme.schemes) {
-        if (table.has(name)) throw new SpokeError('ERR_BAD_OPTION', `The URI scheme ${name}:// is registered twice; register each backend once.`);
+        if (table.has(name))
+          throw new SpokeError('ERR_BAD_OPTION', `The URI scheme ${name}:// is registered twice; register each backend once.`);
         table.set(name, scheme);
       }
     },
@@ -109,6 +110,10 @@ export function readUriFile(uri: URL, name: string): Buffer | undefined {
   try {
     return readFileSync(full);
   } catch (err) {
-    throw new SpokeError('ERR_BAD_URI', `Cannot read ${name}=${path} (${full}) from ${redactUri(uri.href)}: ${(err as Error).message}. Check the path.`, { cause: err });
+    throw new SpokeError(
+      'ERR_BAD_URI',
+      `Cannot read ${name}=${path} (${full}) from ${redactUri(uri.href)}: ${(err as Error).message}. Check the path.`,
+      { cause: err },
+    );
   }
 }

@@ -53,12 +53,34 @@ export const RETRYABLE_CODES: ReadonlySet<SpokeErrorCode> = new Set<SpokeErrorCo
 
 /** Every code in {@link SpokeErrorCode}, for validation and documentation. */
 export const SPOKE_ERROR_CODES: readonly SpokeErrorCode[] = [
-  'ERR_BAD_TARGET', 'ERR_BAD_OPTION', 'ERR_BAD_URI', 'ERR_BAD_CONFIG', 'ERR_DIAL_TIMEOUT',
-  'ERR_DIAL_REFUSED', 'ERR_DIAL_DENIED', 'ERR_DIAL_UNREACHABLE', 'ERR_DIAL_FAILED', 'ERR_NO_ROUTE',
-  'ERR_DIALER_CLOSED', 'ERR_TUNNEL_CLOSED', 'ERR_STREAM_RESET', 'ERR_PROTOCOL', 'ERR_VERSION_MISMATCH',
-  'ERR_FRAME_TOO_LARGE', 'ERR_FLOW_CONTROL', 'ERR_TOO_MANY_STREAMS', 'ERR_HANDSHAKE_TIMEOUT',
-  'ERR_AUTH_FAILED', 'ERR_HOST_KEY_UNKNOWN', 'ERR_HOST_KEY_MISMATCH', 'ERR_HOST_KEY_REVOKED',
-  'ERR_CERT_UNTRUSTED', 'ERR_CERT_HOSTNAME', 'ERR_CERT_EXPIRED', 'ERR_CERT_PIN', 'ERR_PROXY_STATUS',
+  'ERR_BAD_TARGET',
+  'ERR_BAD_OPTION',
+  'ERR_BAD_URI',
+  'ERR_BAD_CONFIG',
+  'ERR_DIAL_TIMEOUT',
+  'ERR_DIAL_REFUSED',
+  'ERR_DIAL_DENIED',
+  'ERR_DIAL_UNREACHABLE',
+  'ERR_DIAL_FAILED',
+  'ERR_NO_ROUTE',
+  'ERR_DIALER_CLOSED',
+  'ERR_TUNNEL_CLOSED',
+  'ERR_STREAM_RESET',
+  'ERR_PROTOCOL',
+  'ERR_VERSION_MISMATCH',
+  'ERR_FRAME_TOO_LARGE',
+  'ERR_FLOW_CONTROL',
+  'ERR_TOO_MANY_STREAMS',
+  'ERR_HANDSHAKE_TIMEOUT',
+  'ERR_AUTH_FAILED',
+  'ERR_HOST_KEY_UNKNOWN',
+  'ERR_HOST_KEY_MISMATCH',
+  'ERR_HOST_KEY_REVOKED',
+  'ERR_CERT_UNTRUSTED',
+  'ERR_CERT_HOSTNAME',
+  'ERR_CERT_EXPIRED',
+  'ERR_CERT_PIN',
+  'ERR_PROXY_STATUS',
   'ERR_INTERNAL',
 ];
 
@@ -129,29 +151,61 @@ export class SpokeError extends Error {
     const opts = { ...init, cause: err };
     switch (sys) {
       case 'ECONNREFUSED':
-        return new SpokeError('ERR_DIAL_REFUSED', `Connection to${where} was refused${via}: nothing is listening there. Check the address and port, and that the service is running.`, opts);
+        return new SpokeError(
+          'ERR_DIAL_REFUSED',
+          `Connection to${where} was refused${via}: nothing is listening there. Check the address and port, and that the service is running.`,
+          opts,
+        );
       case 'ENOENT':
-        return new SpokeError('ERR_DIAL_REFUSED', `No socket exists at${where}${via}. Check the path and that the service is running.`, opts);
+        return new SpokeError(
+          'ERR_DIAL_REFUSED',
+          `No socket exists at${where}${via}. Check the path and that the service is running.`,
+          opts,
+        );
       case 'ETIMEDOUT':
-        return new SpokeError('ERR_DIAL_TIMEOUT', `Connecting to${where} timed out${via}. Check that the host is up and no firewall drops the traffic, or raise timeoutMs.`, opts);
+        return new SpokeError(
+          'ERR_DIAL_TIMEOUT',
+          `Connecting to${where} timed out${via}. Check that the host is up and no firewall drops the traffic, or raise timeoutMs.`,
+          opts,
+        );
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
       case 'EAI_NONAME':
-        return new SpokeError('ERR_DIAL_UNREACHABLE', `Cannot resolve the host of${where}${via} (${sys}). Check the name, or use an IP address.`, opts);
+        return new SpokeError(
+          'ERR_DIAL_UNREACHABLE',
+          `Cannot resolve the host of${where}${via} (${sys}). Check the name, or use an IP address.`,
+          opts,
+        );
       case 'EHOSTUNREACH':
       case 'ENETUNREACH':
       case 'EADDRNOTAVAIL':
-        return new SpokeError('ERR_DIAL_UNREACHABLE', `No network path to${where}${via} (${sys}). Check routing, or dial through a tunnel that can reach it.`, opts);
+        return new SpokeError(
+          'ERR_DIAL_UNREACHABLE',
+          `No network path to${where}${via} (${sys}). Check routing, or dial through a tunnel that can reach it.`,
+          opts,
+        );
       case 'ECONNRESET':
       case 'EPIPE':
       case 'ECONNABORTED':
       case 'ERR_STREAM_PREMATURE_CLOSE':
-        return new SpokeError('ERR_STREAM_RESET', `The connection to${where} was reset by the peer${via} (${sys}). Retry; if it persists, check the peer's logs.`, opts);
+        return new SpokeError(
+          'ERR_STREAM_RESET',
+          `The connection to${where} was reset by the peer${via} (${sys}). Retry; if it persists, check the peer's logs.`,
+          opts,
+        );
       case 'EACCES':
       case 'EPERM':
-        return new SpokeError('ERR_DIAL_DENIED', `Permission denied connecting to${where}${via} (${sys}). Check socket permissions or firewall rules.`, opts);
+        return new SpokeError(
+          'ERR_DIAL_DENIED',
+          `Permission denied connecting to${where}${via} (${sys}). Check socket permissions or firewall rules.`,
+          opts,
+        );
       default:
-        return new SpokeError('ERR_INTERNAL', `Unexpected error${where ? ` dialling${where}` : ''}${via}: ${detail}. This is likely a bug; please report it with this message.`, opts);
+        return new SpokeError(
+          'ERR_INTERNAL',
+          `Unexpected error${where ? ` dialling${where}` : ''}${via}: ${detail}. This is likely a bug; please report it with this message.`,
+          opts,
+        );
     }
   }
 }

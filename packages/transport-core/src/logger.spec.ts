@@ -13,6 +13,11 @@ describe('logger', () => {
   it('writes JSON lines', () => {
     const lines: string[] = [];
     createLogger({ format: 'json', write: (l) => lines.push(l), now }).warn('denied', { target: '10.0.0.1:22' });
-    expect(JSON.parse(lines[0] as string)).toEqual({ time: '2026-01-02T03:04:05.000Z', level: 'warn', msg: 'denied', target: '10.0.0.1:22' });
+    expect(JSON.parse(lines[0] as string)).toEqual({
+      time: '2026-01-02T03:04:05.000Z',
+      level: 'warn',
+      msg: 'denied',
+      target: '10.0.0.1:22',
+    });
   });
 });

@@ -43,7 +43,10 @@ export function createMemoryDialer(): MemoryDialer {
       const target = parseTarget(address);
       const key = formatTarget(target);
       if (listeners.has(key)) {
-        throw new SpokeError('ERR_BAD_OPTION', `Something already listens on memory address ${key}; pick another address or stop the first listener.`);
+        throw new SpokeError(
+          'ERR_BAD_OPTION',
+          `Something already listens on memory address ${key}; pick another address or stop the first listener.`,
+        );
       }
       const entry: Listener = { target, onConnection, options };
       listeners.set(key, entry);
@@ -52,20 +55,26 @@ export function createMemoryDialer(): MemoryDialer {
       };
     },
     dial(input: Target | string, dialOptions?: DialOptions) {
-      return dialTarget(input, dialOptions, 'memory', () => closed, async (target, signal) => {
-        const key = formatTarget(target);
-        const listener = listeners.get(key);
-        if (listener === undefined) throw missing(target);
-        await listener.options.accept?.(signal);
-        signal.throwIfAborted();
-        const [client, server] = createDuplexPair({
-          highWaterMark: listener.options.highWaterMark,
-          remoteAddress: key,
-          localAddress: 'memory',
-        });
-        listener.onConnection(server);
-        return client;
-      });
+      return dialTarget(
+        input,
+        dialOptions,
+        'memory',
+        () => closed,
+        async (target, signal) => {
+          const key = formatTarget(target);
+          const listener = listeners.get(key);
+          if (listener === undefined) throw missing(target);
+          await listener.options.accept?.(signal);
+          signal.throwIfAborted();
+          const [client, server] = createDuplexPair({
+            highWaterMark: listener.options.highWaterMark,
+            remoteAddress: key,
+            localAddress: 'memory',
+          });
+          listener.onConnection(server);
+          return client;
+        },
+      );
     },
     async close() {
       closed = true;
@@ -78,9 +87,15 @@ export function createMemoryDialer(): MemoryDialer {
     if (!isUnixTarget(target)) {
       const hostKnown = [...listeners.values()].some((l) => !isUnixTarget(l.target) && l.target.host === target.host);
       if (!hostKnown) {
-        return new SpokeError('ERR_DIAL_UNREACHABLE', `No host ${target.host} exists on this memory network. Call listen() on it first.`, { target, hop: 'memory' });
+        return new SpokeError('ERR_DIAL_UNREACHABLE', `No host ${target.host} exists on this memory network. Call listen() on it first.`, {
+          target,
+          hop: 'memory',
+        });
       }
     }
-    return new SpokeError('ERR_DIAL_REFUSED', `Nothing listens on memory address ${text}. Call listen() on it first.`, { target, hop: 'memory' });
+    return new SpokeError('ERR_DIAL_REFUSED', `Nothing listens on memory address ${text}. Call listen() on it first.`, {
+      target,
+      hop: 'memory',
+    });
   }
 }

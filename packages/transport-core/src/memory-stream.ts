@@ -66,7 +66,11 @@ export class MemoryStream extends SocketLikeDuplex {
     const clean = this.writableFinished && peer !== undefined && (peer.writableFinished || peer.writableEnded);
     if (peer !== undefined && !peer.destroyed && !clean) {
       peer.destroy(
-        new SpokeError('ERR_STREAM_RESET', 'The other end reset this in-memory stream. Open a new stream to retry.', err ? { cause: err } : {}),
+        new SpokeError(
+          'ERR_STREAM_RESET',
+          'The other end reset this in-memory stream. Open a new stream to retry.',
+          err ? { cause: err } : {},
+        ),
       );
     }
     callback(err);

@@ -29,7 +29,9 @@ export function createMetricsRegistry(): MetricsRegistry {
   return {
     counter(name, help) {
       const values = new Map<string, number>();
-      blocks.push(() => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, ...[...values].map(([k, v]) => `${name}${braces(k)} ${v}`)].join('\n'));
+      blocks.push(() =>
+        [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, ...[...values].map(([k, v]) => `${name}${braces(k)} ${v}`)].join('\n'),
+      );
       return { inc: (labels, by = 1) => values.set(key(labels), (values.get(key(labels)) ?? 0) + by) };
     },
     gauge(name, help, collect) {
@@ -47,7 +49,11 @@ export function createMetricsRegistry(): MetricsRegistry {
         for (const [k, s] of series) {
           const sep = k ? `${k},` : '';
           buckets.forEach((b, i) => lines.push(`${name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
-          lines.push(`${name}_bucket{${sep}le="+Inf"} ${s.count}`, `${name}_sum${braces(k)} ${s.sum}`, `${name}_count${braces(k)} ${s.count}`);
+          lines.push(
+            `${name}_bucket{${sep}le="+Inf"} ${s.count}`,
+            `${name}_sum${braces(k)} ${s.sum}`,
+            `${name}_count${braces(k)} ${s.count}`,
+          );
         }
         return lines.join('\n');
       });

@@ -49,7 +49,13 @@ export class SpokeSocket extends net.Socket {
     const handle = (this as unknown as { _handle?: { reset?: unknown } })._handle;
     // Only TCP handles can send a RST; unix sockets just close.
     const wrapped = (this as unknown as Record<symbol, unknown>)[kHandleWrapped] === true;
-    if (!wrapped && typeof handle?.reset === 'function' && !this.destroyed && !this.connecting && !(this.writableFinished && this.readableEnded)) {
+    if (
+      !wrapped &&
+      typeof handle?.reset === 'function' &&
+      !this.destroyed &&
+      !this.connecting &&
+      !(this.writableFinished && this.readableEnded)
+    ) {
       // Node's own flag behind resetAndDestroy(); that method takes no error, this one must.
       (this as unknown as { resetAndClosing: boolean }).resetAndClosing = true;
     }
@@ -57,7 +63,8 @@ export class SpokeSocket extends net.Socket {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    const mapped = err === null || err === undefined ? err : SpokeError.from(err, { hop: 'net', ...(this.#target ? { target: this.#target } : {}) });
+    const mapped =
+      err === null || err === undefined ? err : SpokeError.from(err, { hop: 'net', ...(this.#target ? { target: this.#target } : {}) });
     super._destroy(mapped, callback);
   }
 }

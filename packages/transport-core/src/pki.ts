@@ -1,4 +1,13 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 
 /**
@@ -100,7 +109,12 @@ function keyIdentifier(spki: Buffer): Buffer {
   return createHash('sha1').update(spki).digest();
 }
 
-function build(req: CertificateRequest, subjectKey: KeyObject, issuer: { name: Buffer; key: KeyObject; spki: Buffer } | undefined, isCa: boolean): CertifiedKey {
+function build(
+  req: CertificateRequest,
+  subjectKey: KeyObject,
+  issuer: { name: Buffer; key: KeyObject; spki: Buffer } | undefined,
+  isCa: boolean,
+): CertifiedKey {
   const spki = createPublicKey(subjectKey).export({ type: 'spki', format: 'der' });
   const subject = name(req.commonName, req.organization);
   const notBefore = req.notBefore ?? new Date(Date.now() - 60_000);
@@ -118,7 +132,9 @@ function build(req: CertificateRequest, subjectKey: KeyObject, issuer: { name: B
   }
   const alt = req.altNames ?? [];
   if (alt.length > 0) {
-    exts.push(extension('2.5.29.17', false, seq(...alt.map((a) => (isIP(a) ? tlv(0x87, ipBytes(a)) : tlv(0x82, Buffer.from(a, 'ascii')))))));
+    exts.push(
+      extension('2.5.29.17', false, seq(...alt.map((a) => (isIP(a) ? tlv(0x87, ipBytes(a)) : tlv(0x82, Buffer.from(a, 'ascii')))))),
+    );
   }
   const serial = randomBytes(16);
   serial[0] = (serial[0] ?? 0) & 0x7f;
@@ -150,7 +166,9 @@ export interface CertificateAuthority extends CertifiedKey {
 }
 
 /** Creates a self-signed CA (ECDSA P-256). */
-export function createCertificateAuthority(req: Omit<CertificateRequest, 'altNames' | 'usages'> = { commonName: 'spoke test CA' }): CertificateAuthority {
+export function createCertificateAuthority(
+  req: Omit<CertificateRequest, 'altNames' | 'usages'> = { commonName: 'spoke test CA' },
+): CertificateAuthority {
   const caKey = newKey();
   const ca = build(req, caKey, undefined, true);
   const issuer = {

@@ -32,7 +32,8 @@ export function splice(a: Duplex, b: Duplex, onClose?: (err?: Error) => void): v
     });
     from.once('close', () => {
       // Closed without finishing both directions: the other side must not wait forever.
-      if (!to.destroyed && !(from.readableEnded && from.writableFinished)) resetStream(to, firstError ?? new Error('the other side closed without finishing'));
+      if (!to.destroyed && !(from.readableEnded && from.writableFinished))
+        resetStream(to, firstError ?? new Error('the other side closed without finishing'));
       if (--open === 0) onClose?.(firstError);
     });
   };

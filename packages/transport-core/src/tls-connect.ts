@@ -70,7 +70,13 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
     } catch (err) {
       // Bad PEM material throws synchronously from tls.connect.
       socket.destroy();
-      reject(new SpokeError('ERR_BAD_OPTION', `Invalid TLS material for ${peer.host}: ${(err as Error).message}. Check the ca/cert/key PEM files.`, { cause: err, target: peer.host, hop }));
+      reject(
+        new SpokeError(
+          'ERR_BAD_OPTION',
+          `Invalid TLS material for ${peer.host}: ${(err as Error).message}. Check the ca/cert/key PEM files.`,
+          { cause: err, target: peer.host, hop },
+        ),
+      );
       return;
     }
     mapSocketErrors(secure, peer.host, hop);
@@ -97,7 +103,11 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
 
   function verify(secure: tls.TLSSocket): SpokeError | undefined {
     const raw = secure.getPeerX509Certificate();
-    if (raw === undefined) return new SpokeError('ERR_CERT_UNTRUSTED', `The server at ${peer.host} presented no certificate. Check that it really serves TLS.`, { target: peer.host, hop });
+    if (raw === undefined)
+      return new SpokeError('ERR_CERT_UNTRUSTED', `The server at ${peer.host} presented no certificate. Check that it really serves TLS.`, {
+        target: peer.host,
+        hop,
+      });
     const presented = describe(raw);
     if (pins.length > 0 || fingerprints.length > 0) {
       const pin = spkiPin(raw);
@@ -147,10 +157,18 @@ export function tlsErrorToSpoke(err: unknown, host: string, hop: string): SpokeE
   const code = typeof err === 'object' && err !== null ? String((err as { code?: unknown }).code ?? '') : '';
   const detail = err instanceof Error ? err.message : String(err);
   if (/ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code)) {
-    return new SpokeError('ERR_AUTH_FAILED', `The server at ${host} refused the TLS client authentication (${code}). Pass a client cert/key signed by a CA it trusts.`, { cause: err, target: host, hop });
+    return new SpokeError(
+      'ERR_AUTH_FAILED',
+      `The server at ${host} refused the TLS client authentication (${code}). Pass a client cert/key signed by a CA it trusts.`,
+      { cause: err, target: host, hop },
+    );
   }
-  if (code.startsWith('ERR_SSL_') || code === 'ECONNRESET' && /handshake|TLS/i.test(detail)) {
-    return new SpokeError('ERR_PROTOCOL', `The TLS handshake with ${host} failed (${code}: ${detail}). Check that it serves TLS and supports the configured minVersion.`, { cause: err, target: host, hop });
+  if (code.startsWith('ERR_SSL_') || (code === 'ECONNRESET' && /handshake|TLS/i.test(detail))) {
+    return new SpokeError(
+      'ERR_PROTOCOL',
+      `The TLS handshake with ${host} failed (${code}: ${detail}). Check that it serves TLS and supports the configured minVersion.`,
+      { cause: err, target: host, hop },
+    );
   }
   return SpokeError.from(err, { target: host, hop });
 }

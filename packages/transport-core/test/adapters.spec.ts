@@ -58,7 +58,9 @@ describe('adapters over the net dialer', () => {
     secure = https.createServer({ cert: leaf.cert, key: leaf.key }, handler);
     wss = new WebSocketServer({ noServer: true });
     for (const server of [plain, secure]) {
-      server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`))));
+      server.on('upgrade', (req, socket, head) =>
+        wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`))),
+      );
     }
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));

@@ -53,14 +53,18 @@ describe('withRetry', () => {
 
   it('gives up after `retries` with the last error', async () => {
     const f = flaky(createMemoryDialer(), 10);
-    const err = await withRetry({ retries: 2, initialDelayMs: 1 })(f).dial('svc:1').catch((e: unknown) => e);
+    const err = await withRetry({ retries: 2, initialDelayMs: 1 })(f)
+      .dial('svc:1')
+      .catch((e: unknown) => e);
     expect((err as SpokeError).code).toBe('ERR_DIAL_REFUSED');
     expect(f.attempts).toBe(3);
   });
 
   it('does not retry permanent errors', async () => {
     const f = flaky(createMemoryDialer(), 10, 'ERR_AUTH_FAILED');
-    const err = await withRetry({ retries: 5, initialDelayMs: 1 })(f).dial('svc:1').catch((e: unknown) => e);
+    const err = await withRetry({ retries: 5, initialDelayMs: 1 })(f)
+      .dial('svc:1')
+      .catch((e: unknown) => e);
     expect((err as SpokeError).code).toBe('ERR_AUTH_FAILED');
     expect(f.attempts).toBe(1);
   });
@@ -81,11 +85,15 @@ describe('withRetry', () => {
 
 describe('withTimeout', () => {
   it('bounds a backend that ignores time', async () => {
-    const err = await withTimeout(50)(hang).dial('a:1').catch((e: unknown) => e);
+    const err = await withTimeout(50)(hang)
+      .dial('a:1')
+      .catch((e: unknown) => e);
     expect((err as SpokeError).code).toBe('ERR_DIAL_TIMEOUT');
   });
   it('lets a shorter per-dial timeout win', async () => {
-    const err = await withTimeout(60_000)(hang).dial('a:1', { timeoutMs: 30 }).catch((e: unknown) => e);
+    const err = await withTimeout(60_000)(hang)
+      .dial('a:1', { timeoutMs: 30 })
+      .catch((e: unknown) => e);
     expect((err as SpokeError).code).toBe('ERR_DIAL_TIMEOUT');
   });
   it('rejects a bad timeout', () => {
@@ -138,12 +146,7 @@ describe('withHooks and withDiagnostics', () => {
     const ac = new AbortController();
     ac.abort();
     await d.dial('svc:1', { signal: ac.signal }).catch(() => {});
-    expect(events).toEqual([
-      'spoke:dial:start svc:1',
-      'spoke:dial:connected svc:1',
-      'spoke:dial:start svc:1',
-      'spoke:dial:error svc:1',
-    ]);
+    expect(events).toEqual(['spoke:dial:start svc:1', 'spoke:dial:connected svc:1', 'spoke:dial:start svc:1', 'spoke:dial:error svc:1']);
   });
 });
 
@@ -169,7 +172,9 @@ describe('runDial', () => {
   });
 
   it('rejects invalid timeoutMs with ERR_BAD_OPTION', async () => {
-    const err = await runDial({ timeoutMs: Number.NaN }, { target: 'x:1', hop: 't' }, () => new Promise<Duplex>(() => {})).catch((e: unknown) => e);
+    const err = await runDial({ timeoutMs: Number.NaN }, { target: 'x:1', hop: 't' }, () => new Promise<Duplex>(() => {})).catch(
+      (e: unknown) => e,
+    );
     expect((err as SpokeError).code).toBe('ERR_BAD_OPTION');
   });
 });

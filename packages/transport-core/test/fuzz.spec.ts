@@ -42,7 +42,16 @@ function generator(seed: number) {
       case 2:
         return { type: 'FIN', stream: stream() || 1 };
       case 3:
-        return { type: 'HELLO', versions: [pick([1, 1, 2])], role: pick(['initiator', 'responder'] as const), id: 'f', identifiers: '', maxFrame: 65536, initialWindow: 65536, sessionWindow: 1 << 20 };
+        return {
+          type: 'HELLO',
+          versions: [pick([1, 1, 2])],
+          role: pick(['initiator', 'responder'] as const),
+          id: 'f',
+          identifiers: '',
+          maxFrame: 65536,
+          initialWindow: 65536,
+          sessionWindow: 1 << 20,
+        };
       case 4:
         return { type: 'DIAL', stream: stream() || 2, target: pick(['a.local:1', 'bad', '[::1]:2', 'unix:/x']) };
       case 5:
@@ -118,7 +127,8 @@ describe(`fuzz (${FRAMES} frames, seed ${SEED})`, () => {
         decodeFrame(input, 65536);
         decoded++;
       } catch (err) {
-        if (!(err instanceof SpokeError)) throw new Error(`decoder threw a non-SpokeError for ${input.toString('hex')}: ${String(err)}`, { cause: err });
+        if (!(err instanceof SpokeError))
+          throw new Error(`decoder threw a non-SpokeError for ${input.toString('hex')}: ${String(err)}`, { cause: err });
         rejected++;
       }
     }
@@ -135,7 +145,16 @@ describe(`fuzz (${FRAMES} frames, seed ${SEED})`, () => {
     };
     process.on('unhandledRejection', onRejection);
     const sessions: Session[] = [];
-    const hello = encodeFrame({ type: 'HELLO', versions: [1], role: 'responder', id: 'fuzz', identifiers: '', maxFrame: 65536, initialWindow: 65536, sessionWindow: 1 << 20 });
+    const hello = encodeFrame({
+      type: 'HELLO',
+      versions: [1],
+      role: 'responder',
+      id: 'fuzz',
+      identifiers: '',
+      maxFrame: 65536,
+      initialWindow: 65536,
+      sessionWindow: 1 << 20,
+    });
     let carrier = new DirectCarrier();
     let session: Session | undefined;
     let fed = 0;
@@ -157,7 +176,11 @@ describe(`fuzz (${FRAMES} frames, seed ${SEED})`, () => {
           sessions.push(session);
           carrier.handlers?.frame(hello);
           // Our own dials give the fuzzer live odd-numbered streams to hit.
-          for (let i = 0; i < 3; i++) session.dial(`x${i}.local:1`).then((s) => s.on('error', () => {}).resume(), () => {});
+          for (let i = 0; i < 3; i++)
+            session.dial(`x${i}.local:1`).then(
+              (s) => s.on('error', () => {}).resume(),
+              () => {},
+            );
         }
         const base = encodeFrame(g.valid());
         carrier.handlers?.frame(g.r() < 0.5 ? g.mutate(base) : base);

@@ -96,7 +96,16 @@ describe('hub and agent', () => {
         s.end(id);
       });
       return track(
-        createAgent({ hub: hub.url, id, identifiers, allow: ['10.0.0.0/8'], token: AGENT_TOKEN, tls: { fingerprint: hub.fingerprint as string }, dialer: mem, session: fast }),
+        createAgent({
+          hub: hub.url,
+          id,
+          identifiers,
+          allow: ['10.0.0.0/8'],
+          token: AGENT_TOKEN,
+          tls: { fingerprint: hub.fingerprint as string },
+          dialer: mem,
+          session: fast,
+        }),
       );
     };
     const a = mkAgent('a', 'ipv4=10.0.0.5');
@@ -107,7 +116,12 @@ describe('hub and agent', () => {
     expect((await readAll(await hub.dial('10.0.0.5:80'))).toString()).toBe('a');
     expect((await readAll(await hub.dial('10.9.9.9:80'))).toString()).toBe('b');
     expect(seen).toEqual(['a', 'b']);
-    expect(hub.agents().map((x) => x.id).sort()).toEqual(['a', 'b']);
+    expect(
+      hub
+        .agents()
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual(['a', 'b']);
   });
 
   it('fails with ERR_NO_ROUTE when no agent is connected; /readyz says so', async () => {
@@ -120,10 +134,19 @@ describe('hub and agent', () => {
 
   it('refuses a wrong token (401, ERR_AUTH_FAILED) without logging the token', async () => {
     const lines: string[] = [];
-    const hub = track(await createHub({ agentTokens: [AGENT_TOKEN], logger: createLogger({ write: (l) => lines.push(l), level: 'debug' }) }));
+    const hub = track(
+      await createHub({ agentTokens: [AGENT_TOKEN], logger: createLogger({ write: (l) => lines.push(l), level: 'debug' }) }),
+    );
     const errors: SpokeError[] = [];
     const agent = track(
-      createAgent({ hub: hub.url, id: 'bad', allow: [], token: 'wrong-token-789', tls: { fingerprint: hub.fingerprint as string }, backoff: { initialDelayMs: 10_000, maxDelayMs: 10_000 } }),
+      createAgent({
+        hub: hub.url,
+        id: 'bad',
+        allow: [],
+        token: 'wrong-token-789',
+        tls: { fingerprint: hub.fingerprint as string },
+        backoff: { initialDelayMs: 10_000, maxDelayMs: 10_000 },
+      }),
     );
     const client = createSpokeDialer({ url: hub.url, token: 'wrong-token-789', tls: { fingerprint: hub.fingerprint as string } });
     errors.push((await client.dial('127.0.0.1:1').catch((e: unknown) => e)) as SpokeError);
@@ -148,7 +171,15 @@ describe('hub and agent', () => {
     const server = ca.issue({ commonName: 'hub', altNames: ['127.0.0.1', 'localhost'], usages: ['server'] });
     const agentCert = ca.issue({ commonName: 'node-7', usages: ['client'] });
     const hub = track(await createHub({ tls: { cert: server.cert, key: server.key }, clientCa: ca.cert, session: fast }));
-    const agent = track(createAgent({ hub: hub.url, id: 'node-7', allow: ['127.0.0.1/32'], tls: { ca: ca.cert, cert: agentCert.cert, key: agentCert.key }, session: fast }));
+    const agent = track(
+      createAgent({
+        hub: hub.url,
+        id: 'node-7',
+        allow: ['127.0.0.1/32'],
+        tls: { ca: ca.cert, cert: agentCert.cert, key: agentCert.key },
+        session: fast,
+      }),
+    );
     await agent.waitConnected(1, { signal: AbortSignal.timeout(10_000) });
     expect(hub.agents()[0]?.id).toBe('node-7');
   });
@@ -166,7 +197,16 @@ describe('hub and agent', () => {
     const err = await failed;
     expect(err).toBeInstanceOf(SpokeError);
     expect((err as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
-    const again = track(createAgent({ hub: hub.url, id: 'node-1', allow: ['127.0.0.1/32'], token: AGENT_TOKEN, tls: { fingerprint: hub.fingerprint as string }, session: fast }));
+    const again = track(
+      createAgent({
+        hub: hub.url,
+        id: 'node-1',
+        allow: ['127.0.0.1/32'],
+        token: AGENT_TOKEN,
+        tls: { fingerprint: hub.fingerprint as string },
+        session: fast,
+      }),
+    );
     await again.waitConnected();
     const target = await serveTcp(echo);
     cleanups.push(() => target.close());
@@ -180,7 +220,17 @@ describe('hub and agent', () => {
     const cert = ca.issue({ commonName: 'hub', altNames: ['127.0.0.1'], usages: ['server'] });
     const first = await createHub({ agentTokens: [AGENT_TOKEN], tls: cert, session: fast });
     const port = Number(new URL(first.url).port);
-    const agent = track(createAgent({ hub: first.url, id: 'node-1', allow: ['127.0.0.1/32'], token: AGENT_TOKEN, tls: { ca: ca.cert }, backoff: { initialDelayMs: 20, maxDelayMs: 100 }, session: fast }));
+    const agent = track(
+      createAgent({
+        hub: first.url,
+        id: 'node-1',
+        allow: ['127.0.0.1/32'],
+        token: AGENT_TOKEN,
+        tls: { ca: ca.cert },
+        backoff: { initialDelayMs: 20, maxDelayMs: 100 },
+        session: fast,
+      }),
+    );
     await agent.waitConnected();
     const disconnected = once(agent, 'disconnected');
     first.destroy();
@@ -198,8 +248,19 @@ describe('hub and agent', () => {
     const { hub, agent } = await startPair();
     track(agent);
     hub.destroy();
-    const front = track(await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }));
-    const a2 = track(createAgent({ hub: front.url, id: 'node-1', allow: ['127.0.0.1/32'], token: AGENT_TOKEN, tls: { fingerprint: front.fingerprint as string }, session: fast }));
+    const front = track(
+      await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }),
+    );
+    const a2 = track(
+      createAgent({
+        hub: front.url,
+        id: 'node-1',
+        allow: ['127.0.0.1/32'],
+        token: AGENT_TOKEN,
+        tls: { fingerprint: front.fingerprint as string },
+        session: fast,
+      }),
+    );
     await a2.waitConnected();
     const target = await serveTcp(echo);
     cleanups.push(() => target.close());
@@ -208,7 +269,13 @@ describe('hub and agent', () => {
     const connect = (auth?: string) =>
       new Promise<{ status: number; socket: net.Socket; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
         http
-          .request({ host, port: Number(port), method: 'CONNECT', path: `${t.host}:${t.port}`, headers: auth ? { 'proxy-authorization': auth } : {} })
+          .request({
+            host,
+            port: Number(port),
+            method: 'CONNECT',
+            path: `${t.host}:${t.port}`,
+            headers: auth ? { 'proxy-authorization': auth } : {},
+          })
           .on('connect', (res, socket) => resolve({ status: res.statusCode ?? 0, socket, headers: res.headers }))
           .on('error', reject)
           .end();
@@ -228,7 +295,13 @@ describe('hub and agent', () => {
     });
     const refused = await new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
       http
-        .request({ host, port: Number(port), method: 'CONNECT', path: `127.0.0.1:${refusedPort}`, headers: { 'proxy-authorization': `Bearer ${CLIENT_TOKEN}` } })
+        .request({
+          host,
+          port: Number(port),
+          method: 'CONNECT',
+          path: `127.0.0.1:${refusedPort}`,
+          headers: { 'proxy-authorization': `Bearer ${CLIENT_TOKEN}` },
+        })
         .on('connect', (res, socket) => {
           socket.destroy();
           resolve({ status: res.statusCode ?? 0, headers: res.headers });
@@ -242,8 +315,19 @@ describe('hub and agent', () => {
 
   // Regression: a CONNECT client that gave up while the hub was dialling left the agent's dial open.
   it('cancels the agent-side dial when a CONNECT client goes away before the tunnel is up', async () => {
-    const front = track(await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }));
-    const a = track(createAgent({ hub: front.url, id: 'node-1', allow: ['127.0.0.1/32'], token: AGENT_TOKEN, tls: { fingerprint: front.fingerprint as string }, session: fast }));
+    const front = track(
+      await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }),
+    );
+    const a = track(
+      createAgent({
+        hub: front.url,
+        id: 'node-1',
+        allow: ['127.0.0.1/32'],
+        token: AGENT_TOKEN,
+        tls: { fingerprint: front.fingerprint as string },
+        session: fast,
+      }),
+    );
     await a.waitConnected();
     const hanging = await createHangingTarget();
     cleanups.push(() => hanging.close());
@@ -280,7 +364,9 @@ describe('hub and agent', () => {
     const cert = ca.issue({ commonName: 'hub', altNames: ['127.0.0.1'], usages: ['server'] });
     const h1 = track(await createHub({ id: 'hub-1', hubCount: 2, agentTokens: [AGENT_TOKEN], tls: cert, session: fast }));
     const h2 = track(await createHub({ id: 'hub-2', hubCount: 2, agentTokens: [AGENT_TOKEN], tls: cert, session: fast }));
-    const listed = track(createAgent({ hub: [h1.url, h2.url], id: 'listed', allow: [], token: AGENT_TOKEN, tls: { ca: ca.cert }, session: fast }));
+    const listed = track(
+      createAgent({ hub: [h1.url, h2.url], id: 'listed', allow: [], token: AGENT_TOKEN, tls: { ca: ca.cert }, session: fast }),
+    );
     await listed.waitConnected(2, { signal: AbortSignal.timeout(10_000) });
     expect(listed.connectedHubs().sort()).toEqual(['hub-1', 'hub-2']);
 
@@ -296,7 +382,15 @@ describe('hub and agent', () => {
     await new Promise<void>((r) => lb.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => lb.close(r)));
     const behindLb = track(
-      createAgent({ hub: `wss://127.0.0.1:${(lb.address() as net.AddressInfo).port}`, id: 'lb', allow: [], token: AGENT_TOKEN, tls: { ca: ca.cert }, backoff: { initialDelayMs: 10, maxDelayMs: 50 }, session: fast }),
+      createAgent({
+        hub: `wss://127.0.0.1:${(lb.address() as net.AddressInfo).port}`,
+        id: 'lb',
+        allow: [],
+        token: AGENT_TOKEN,
+        tls: { ca: ca.cert },
+        backoff: { initialDelayMs: 10, maxDelayMs: 50 },
+        session: fast,
+      }),
     );
     await behindLb.waitConnected(2, { signal: AbortSignal.timeout(10_000) });
     expect(behindLb.connectedHubs().sort()).toEqual(['hub-1', 'hub-2']);

@@ -13,7 +13,17 @@ import {
   type Session,
   type SessionOptions,
 } from '@spoke/transport-core';
-import { closed, createSessionPair, echo, readAll, readDigest, serveTcp, waitFor, writeBytes, type SessionPair } from '@spoke/transport-core/testing';
+import {
+  closed,
+  createSessionPair,
+  echo,
+  readAll,
+  readDigest,
+  serveTcp,
+  waitFor,
+  writeBytes,
+  type SessionPair,
+} from '@spoke/transport-core/testing';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -62,7 +72,17 @@ function rawPeer(options: Partial<SessionOptions> = {}) {
     send: (f: Frame) => sendRaw(encodeFrame(f)),
     hello: (over: Partial<Extract<Frame, { type: 'HELLO' }>> = {}) =>
       sendRaw(
-        encodeFrame({ type: 'HELLO', versions: [1], role: 'responder', id: 'raw', identifiers: '', maxFrame: 65536, initialWindow: 65536, sessionWindow: 1 << 20, ...over }),
+        encodeFrame({
+          type: 'HELLO',
+          versions: [1],
+          role: 'responder',
+          id: 'raw',
+          identifiers: '',
+          maxFrame: 65536,
+          initialWindow: 65536,
+          sessionWindow: 1 << 20,
+          ...over,
+        }),
       ),
     waitFor: async <T extends Frame['type']>(type: T) => {
       await waitFor(() => received.some((f) => f.type === type), `a ${type} frame from the session`);
@@ -120,8 +140,15 @@ describe('spoke/1 session: streams', () => {
   it('validates options with ERR_BAD_OPTION', () => {
     const [a, b] = createDuplexPair();
     b.on('error', () => {});
-    for (const bad of [{ maxFrame: 10 }, { initialWindow: 100 }, { keepaliveMs: 100, idleTimeoutMs: 50 }, { role: 'boss' }] as Partial<SessionOptions>[]) {
-      expect(() => sessionOverStream(a, { role: 'initiator', ...bad } as SessionOptions)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
+    for (const bad of [
+      { maxFrame: 10 },
+      { initialWindow: 100 },
+      { keepaliveMs: 100, idleTimeoutMs: 50 },
+      { role: 'boss' },
+    ] as Partial<SessionOptions>[]) {
+      expect(() => sessionOverStream(a, { role: 'initiator', ...bad } as SessionOptions)).toThrowError(
+        expect.objectContaining({ code: 'ERR_BAD_OPTION' }),
+      );
     }
     a.destroy();
   });
@@ -145,11 +172,15 @@ describe('spoke/1 session: flow control and fairness', () => {
     // Wait for the writer to stall against the paused reader.
     let last = -1;
     let still = 0;
-    await waitFor(() => {
-      still = written === last ? still + 1 : 0;
-      last = written;
-      return still >= 20;
-    }, 'the bulk writer to stall', 30_000);
+    await waitFor(
+      () => {
+        still = written === last ? still + 1 : 0;
+        last = written;
+        return still >= 20;
+      },
+      'the bulk writer to stall',
+      30_000,
+    );
     expect(sinkStream).toBeDefined();
     // Stream window (256 KiB) + kernel buffers + one Writable buffer; far from 1 GiB.
     expect(written).toBeLessThan(32 * 1024 * 1024);
@@ -170,27 +201,36 @@ describe('spoke/1 session: flow control and fairness', () => {
   // chunk it returns; a reader that took the whole buffer in one read() granted nothing and
   // was never asked again, so both sides waited forever (a window equal to the buffer).
   it.each([
-    ['an async iterator', async (s: Duplex) => {
-      const h = createHash('sha256');
-      for await (const c of s) h.update(c as Buffer);
-      return h.digest('hex');
-    }],
-    ['"readable" + read() until null', (s: Duplex) =>
-      new Promise<string>((resolve, reject) => {
+    [
+      'an async iterator',
+      async (s: Duplex) => {
         const h = createHash('sha256');
-        s.on('readable', () => {
-          for (let c = s.read() as Buffer | null; c !== null; c = s.read() as Buffer | null) h.update(c);
-        });
-        s.once('end', () => resolve(h.digest('hex')));
-        s.once('error', reject);
-      })],
-    ['a reader that pauses until the window is full, then drains it', async (s: Duplex) => {
-      s.pause();
-      await waitFor(() => s.readableLength >= 64 * 1024, 'the window to fill');
-      const digest = readDigest(s);
-      s.resume(); // an explicit pause() outlives new 'data' listeners
-      return (await digest).sha256;
-    }],
+        for await (const c of s) h.update(c as Buffer);
+        return h.digest('hex');
+      },
+    ],
+    [
+      '"readable" + read() until null',
+      (s: Duplex) =>
+        new Promise<string>((resolve, reject) => {
+          const h = createHash('sha256');
+          s.on('readable', () => {
+            for (let c = s.read() as Buffer | null; c !== null; c = s.read() as Buffer | null) h.update(c);
+          });
+          s.once('end', () => resolve(h.digest('hex')));
+          s.once('error', reject);
+        }),
+    ],
+    [
+      'a reader that pauses until the window is full, then drains it',
+      async (s: Duplex) => {
+        s.pause();
+        await waitFor(() => s.readableLength >= 64 * 1024, 'the window to fill');
+        const digest = readDigest(s);
+        s.resume(); // an explicit pause() outlives new 'data' listeners
+        return (await digest).sha256;
+      },
+    ],
   ])('every byte arrives through %s when the window equals the read buffer', async (_name, consume) => {
     const p = await pair('memory', { initiator: { initialWindow: 64 * 1024, maxFrame: 16 * 1024 } });
     const received = new Promise<string>((resolve, reject) =>
@@ -223,7 +263,8 @@ describe('spoke/1 session: flow control and fairness', () => {
         cleanups.push(() => void stream.destroy()); // before the session goes: no stray errors
         streams.push(stream);
       }
-      const data = (stream: number) => raw.received.filter((f): f is Extract<Frame, { type: 'DATA' }> => f.type === 'DATA' && f.stream === stream);
+      const data = (stream: number) =>
+        raw.received.filter((f): f is Extract<Frame, { type: 'DATA' }> => f.type === 'DATA' && f.stream === stream);
       const bytes = (stream: number) => data(stream).reduce((n, f) => n + f.data.length, 0);
       return { raw, streams, data, bytes };
     }
@@ -285,14 +326,22 @@ describe('spoke/1 session: flow control and fairness', () => {
       for (let i = 0; i < 16; i++) raw.send({ type: 'DATA', stream: a.id, data: Buffer.alloc(16 * 1024) });
       await waitFor(() => a.readableLength === 256 * 1024, 'the window filled, unread');
       expect(granted()).toBe(0);
-      for (let n = 0; n < 128 * 1024; ) n += (a.read(16 * 1024) as Buffer).length;
+      for (let n = 0; n < 128 * 1024;) n += (a.read(16 * 1024) as Buffer).length;
       await waitFor(() => granted() > 0, 'a grant for what was read');
       // 128 KiB unread: the open credit is initialWindow minus that, not soloWindow.
       expect(256 * 1024 + granted() - 256 * 1024 + a.readableLength).toBe(256 * 1024);
     });
 
     it('validates the policy options with ERR_BAD_OPTION', () => {
-      for (const bad of [{ soloWindow: 1024 }, { soloWindow: 64 * 1024 * 1024 }, { sharedWindow: 512 }, { sharedWindow: 300_000 }, { frameSize: 100 }, { frameSize: 32768, sharedFrameSize: 65536 }, { contentionHoldMs: 0 }]) {
+      for (const bad of [
+        { soloWindow: 1024 },
+        { soloWindow: 64 * 1024 * 1024 },
+        { sharedWindow: 512 },
+        { sharedWindow: 300_000 },
+        { frameSize: 100 },
+        { frameSize: 32768, sharedFrameSize: 65536 },
+        { contentionHoldMs: 0 },
+      ]) {
         const [x] = createDuplexPair();
         expect(() => sessionOverStream(x, { role: 'initiator', ...bad })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
       }
@@ -382,7 +431,10 @@ describe('spoke/1 session: liveness and shutdown', () => {
       initiator: { auth: 'wrong' },
     });
     cleanups.push(() => p.close());
-    await expect(p.initiator.ready()).rejects.toMatchObject({ code: 'ERR_AUTH_FAILED', message: expect.stringContaining('check --token-file') });
+    await expect(p.initiator.ready()).rejects.toMatchObject({
+      code: 'ERR_AUTH_FAILED',
+      message: expect.stringContaining('check --token-file'),
+    });
     await p.initiator.closed();
     expect(p.initiator.closeError?.code).toBe('ERR_AUTH_FAILED');
   });

@@ -50,14 +50,27 @@ describe('https through createHttpsAgent(net dialer) with mTLS', () => {
     const { default: https } = await import('node:https');
     const { createHttpsAgent } = await import('@spoke/transport-core');
     const client = ca.issue({ commonName: 'apiserver', usages: ['client'] });
-    const server = https.createServer({ cert: leaf.cert, key: leaf.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (_req, res) => res.end('ok'));
+    const server = https.createServer(
+      { cert: leaf.cert, key: leaf.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
+      (_req, res) => res.end('ok'),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const agent = createHttpsAgent(createNetDialer());
     try {
       const body = await new Promise<string>((resolve, reject) => {
         https
           .get(
-            { host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/healthz', agent, ca: ca.cert, cert: client.cert, key: client.key, servername: 'localhost', signal: AbortSignal.timeout(5000) },
+            {
+              host: '127.0.0.1',
+              port: (server.address() as AddressInfo).port,
+              path: '/healthz',
+              agent,
+              ca: ca.cert,
+              cert: client.cert,
+              key: client.key,
+              servername: 'localhost',
+              signal: AbortSignal.timeout(5000),
+            },
             (res) => {
               let b = '';
               res.on('data', (c: Buffer) => (b += c.toString()));

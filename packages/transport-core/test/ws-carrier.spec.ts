@@ -5,7 +5,17 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { certFingerprint, connectToHub, createSelfSignedCertificate, frameLimit, isLoopbackHost, sessionOverWebSocket, type CertifiedKey, type Dialer, type Session } from '@spoke/transport-core';
+import {
+  certFingerprint,
+  connectToHub,
+  createSelfSignedCertificate,
+  frameLimit,
+  isLoopbackHost,
+  sessionOverWebSocket,
+  type CertifiedKey,
+  type Dialer,
+  type Session,
+} from '@spoke/transport-core';
 import WebSocket, { WebSocketServer } from 'ws';
 import { closed, readDigest, waitFor, writeBytes, type Digest } from '@spoke/transport-core/testing';
 import { FramePool, dataFramePool } from '../src/mux/frame-pool.js';
@@ -27,7 +37,9 @@ async function maskProbe(secure: boolean): Promise<{ port: number; firstMask: Pr
       const accept = createHash('sha1')
         .update(`${req.headers['sec-websocket-key'] as string}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
         .digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
       let got = Buffer.alloc(0);
       socket.on('data', (chunk: Buffer) => {
         got = Buffer.concat([got, chunk]);
@@ -128,7 +140,11 @@ describe('WebSocket carrier: pooled DATA frames', () => {
     // The server sends unmasked, so ws writes our pooled buffers as they are (a masking client
     // would copy them).
     const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}/`, { perMessageDeflate: false });
-    const initiator = sessionOverWebSocket(client, { role: 'initiator', initialWindow: 16 * 1024 * 1024, sessionWindow: 128 * 1024 * 1024 });
+    const initiator = sessionOverWebSocket(client, {
+      role: 'initiator',
+      initialWindow: 16 * 1024 * 1024,
+      sessionWindow: 128 * 1024 * 1024,
+    });
     const { ws: serverWs, session: responder } = await accepted;
     cleanups.push(() => {
       initiator.destroy();

@@ -26,7 +26,11 @@ describe('SPDY/3 framing', () => {
     const deflater = new HeaderDeflater();
     const inflater = new HeaderInflater();
     for (let i = 0; i < 3; i++) {
-      const headers = new Map([['streamtype', 'data'], ['port', String(8000 + i)], ['requestid', String(i)]]);
+      const headers = new Map([
+        ['streamtype', 'data'],
+        ['port', String(8000 + i)],
+        ['requestid', String(i)],
+      ]);
       expect(decodeHeaderBlock(await inflater.decompress(deflater.compress(encodeHeaderBlock(headers))))).toEqual(headers);
     }
     inflater.close();
@@ -43,7 +47,10 @@ describe('SPDY/3 framing', () => {
       });
     const inflater = new HeaderInflater();
     for (const port of ['80', '443']) {
-      const headers = new Map([['streamtype', 'error'], ['port', port]]);
+      const headers = new Map([
+        ['streamtype', 'error'],
+        ['port', port],
+      ]);
       expect(decodeHeaderBlock(await inflater.decompress(await compress(encodeHeaderBlock(headers))))).toEqual(headers);
     }
     deflate.destroy();

@@ -1,6 +1,18 @@
 import { Duplex } from 'node:stream';
 import { SpokeError } from '@spoke/transport-core';
-import { ControlType, FLAG_FIN, FrameReader, MAX_FRAME_PAYLOAD, RstStatus, controlFrame, dataFrame, decodeHeaderBlock, encodeHeaderBlock, u32, type SpdyFrame } from './frames.js';
+import {
+  ControlType,
+  FLAG_FIN,
+  FrameReader,
+  MAX_FRAME_PAYLOAD,
+  RstStatus,
+  controlFrame,
+  dataFrame,
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  u32,
+  type SpdyFrame,
+} from './frames.js';
 import { HeaderDeflater, HeaderInflater } from './header-zlib.js';
 
 /** One SPDY stream opened by the peer, as a Duplex: `end()` sends FIN, `destroy()` sends RST_STREAM. */
@@ -146,7 +158,8 @@ export class SpdyServerSession {
       if (frame.flags & FLAG_FIN) stream.push(null);
       return;
     }
-    if (frame.version !== 3) throw new SpokeError('ERR_VERSION_MISMATCH', `The peer speaks SPDY version ${frame.version}; only SPDY/3.1 is supported.`);
+    if (frame.version !== 3)
+      throw new SpokeError('ERR_VERSION_MISMATCH', `The peer speaks SPDY version ${frame.version}; only SPDY/3.1 is supported.`);
     const p = frame.payload;
     switch (frame.type) {
       case ControlType.SYN_STREAM: {

@@ -7,13 +7,31 @@ import { readFlagFile } from '../files.js';
 import { aborted } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
-  hub: { type: 'string', multiple: true, value: 'wss://HOST:PORT', description: 'hub to connect to; repeat for several hubs (or give one address in front of --hub-count hubs)' },
-  id: { type: 'string', value: 'ID', description: 'this agent\'s id (required)' },
-  identifiers: { type: 'string', value: "'host=a&ipv4=10.0.0.5&cidr=10.0.0.0/24&default-route=true'", description: 'what this agent serves, for the hub\'s routing (Konnectivity format)' },
-  allow: { type: 'string', multiple: true, value: 'CIDR[:PORT[-PORT]]', description: 'targets this agent may dial; repeat (none: every dial is refused)' },
+  hub: {
+    type: 'string',
+    multiple: true,
+    value: 'wss://HOST:PORT',
+    description: 'hub to connect to; repeat for several hubs (or give one address in front of --hub-count hubs)',
+  },
+  id: { type: 'string', value: 'ID', description: "this agent's id (required)" },
+  identifiers: {
+    type: 'string',
+    value: "'host=a&ipv4=10.0.0.5&cidr=10.0.0.0/24&default-route=true'",
+    description: "what this agent serves, for the hub's routing (Konnectivity format)",
+  },
+  allow: {
+    type: 'string',
+    multiple: true,
+    value: 'CIDR[:PORT[-PORT]]',
+    description: 'targets this agent may dial; repeat (none: every dial is refused)',
+  },
   'token-file': { type: 'string', value: 'FILE', description: 'bearer token for the hub (re-read on every connect)' },
   ca: { type: 'string', value: 'FILE', description: 'PEM CA bundle that signed the hub certificate' },
-  'hub-fingerprint': { type: 'string', value: 'sha256:HEX', description: 'pin the hub certificate (as `spoke hub` prints it) instead of --ca' },
+  'hub-fingerprint': {
+    type: 'string',
+    value: 'sha256:HEX',
+    description: 'pin the hub certificate (as `spoke hub` prints it) instead of --ca',
+  },
   cert: { type: 'string', value: 'FILE', description: 'PEM client certificate (mTLS)' },
   key: { type: 'string', value: 'FILE', description: 'PEM key of --cert' },
   via: VIA_OPTION,
@@ -23,13 +41,18 @@ const OPTIONS: OptionDefs = {
 /** `spoke agent --hub wss://HOST:PORT --id ID --allow CIDR...`: the node-network end of spoke's reverse tunnels. */
 export const agentCommand: Command = {
   name: 'agent',
-  summary: "run an agent: connect out to the hub(s) and serve their dials inside --allow",
+  summary: 'run an agent: connect out to the hub(s) and serve their dials inside --allow',
   help: () =>
     formatHelp(
       "spoke agent --hub wss://HOST:PORT --id ID [--identifiers 'host=a&ipv4=10.0.0.5&default-route=true']\n                   --allow CIDR[:PORT[-PORT]]... [--token-file F] [--ca F | --hub-fingerprint sha256:HEX] [--cert F --key F]",
-      'Dials out to the hub (verified by --ca or --hub-fingerprint), authenticates with a token or a client\ncertificate, and serves the hub\'s dials to targets inside --allow (host names are resolved, then\nchecked; everything else is refused with ERR_DIAL_DENIED). Reconnects with backoff. SIGINT/SIGTERM:\nannounce draining, let streams finish, exit.',
+      "Dials out to the hub (verified by --ca or --hub-fingerprint), authenticates with a token or a client\ncertificate, and serves the hub's dials to targets inside --allow (host names are resolved, then\nchecked; everything else is refused with ERR_DIAL_DENIED). Reconnects with backoff. SIGINT/SIGTERM:\nannounce draining, let streams finish, exit.",
       OPTIONS,
-      [['Examples', "spoke agent --hub wss://hub.example:8443 --id node-1 --identifiers 'host=node-1&ipv4=10.0.0.5' \\\n  --allow 10.0.0.5/32:10250 --allow 10.0.0.0/24:80-443 --token-file /etc/spoke/agent.token --hub-fingerprint sha256:…"]],
+      [
+        [
+          'Examples',
+          "spoke agent --hub wss://hub.example:8443 --id node-1 --identifiers 'host=node-1&ipv4=10.0.0.5' \\\n  --allow 10.0.0.5/32:10250 --allow 10.0.0.0/24:80-443 --token-file /etc/spoke/agent.token --hub-fingerprint sha256:…",
+        ],
+      ],
     ),
   async run(argv, context) {
     const parsed = parseOrHelp(argv, agentCommand, context, OPTIONS, { max: 0 });
@@ -48,7 +71,9 @@ export const agentCommand: Command = {
     const tls: TlsClientOptions = {
       ...(caFile !== undefined ? { ca: readFlagFile(caFile, 'ca', usage) } : {}),
       ...(fingerprint !== undefined ? { fingerprint } : {}),
-      ...(certFile !== undefined && keyFile !== undefined ? { cert: readFlagFile(certFile, 'cert', usage), key: readFlagFile(keyFile, 'key', usage) } : {}),
+      ...(certFile !== undefined && keyFile !== undefined
+        ? { cert: readFlagFile(certFile, 'cert', usage), key: readFlagFile(keyFile, 'key', usage) }
+        : {}),
     };
     const tokenFile = stringFlag(values, 'token-file');
     if (tokenFile !== undefined) readFlagFile(tokenFile, 'token-file', usage);
@@ -71,7 +96,9 @@ export const agentCommand: Command = {
       }),
     );
     try {
-      context.io.stdout.write(`spoke agent ${id}: connecting to ${hubs.join(', ')} (allow: ${allow.length > 0 ? allow.join(', ') : 'nothing'})\n`);
+      context.io.stdout.write(
+        `spoke agent ${id}: connecting to ${hubs.join(', ')} (allow: ${allow.length > 0 ? allow.join(', ') : 'nothing'})\n`,
+      );
       await aborted(context.shutdown);
       context.logger.info('shutting down: draining');
       await agent.close();

@@ -12,7 +12,11 @@ import { dialTimeoutMs } from './dial.js';
 
 const OPTIONS: OptionDefs = {
   via: VIA_OPTION,
-  target: { type: 'string', value: 'HOST:PORT', description: 'an echo service to measure against (default: one started here on 127.0.0.1)' },
+  target: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'an echo service to measure against (default: one started here on 127.0.0.1)',
+  },
   streams: { type: 'string', value: 'N', description: 'concurrent streams (default 4)' },
   bytes: { type: 'string', value: 'SIZE', description: 'bytes each stream sends and reads back, e.g. 64MiB (default 16MiB)' },
   'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
@@ -25,7 +29,8 @@ const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m:
 export function parseSize(text: string, usage: string): number {
   const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
   const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
-  if (!match || unit === undefined || Number(match[1]) === 0) throw new UsageError(`--bytes takes a size such as 65536, 64KiB or 16MiB, got ${JSON.stringify(text)}`, usage);
+  if (!match || unit === undefined || Number(match[1]) === 0)
+    throw new UsageError(`--bytes takes a size such as 65536, 64KiB or 16MiB, got ${JSON.stringify(text)}`, usage);
   return Number(match[1]) * unit;
 }
 
@@ -49,7 +54,9 @@ async function measure(dialer: Dialer, target: Target, bytes: number, timeoutMs:
       hash.update(c);
       got += c.length;
     });
-    stream.once('end', () => (got === bytes ? resolve(hash.digest('hex')) : reject(new Error(`the echo returned ${got} of ${bytes} bytes`))));
+    stream.once('end', () =>
+      got === bytes ? resolve(hash.digest('hex')) : reject(new Error(`the echo returned ${got} of ${bytes} bytes`)),
+    );
     stream.once('error', reject);
   });
   await writeAll(stream, chunk, bytes, sentHash);
@@ -60,7 +67,7 @@ async function measure(dialer: Dialer, target: Target, bytes: number, timeoutMs:
 }
 
 async function writeAll(stream: Duplex, chunk: Buffer, total: number, hash: ReturnType<typeof createHash>): Promise<void> {
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
     hash.update(piece);
     sent += piece.length;
@@ -80,7 +87,10 @@ export const benchCommand: Command = {
       'Opens --streams connections at once through the --via hops to an echo service, sends --bytes on\neach and reads them back (sha256-checked), then prints dial latency and throughput. Without\n--target it starts an echo service on 127.0.0.1 (reachable when the last hop runs on this machine).',
       OPTIONS,
       [
-        ['Examples', 'spoke bench --via ssh://ops@127.0.0.1 --streams 8 --bytes 64MiB\nspoke bench --via konnectivity+grpc+unix:///run/konnectivity.sock --target 10.0.0.5:7 --json'],
+        [
+          'Examples',
+          'spoke bench --via ssh://ops@127.0.0.1 --streams 8 --bytes 64MiB\nspoke bench --via konnectivity+grpc+unix:///run/konnectivity.sock --target 10.0.0.5:7 --json',
+        ],
         ['Dialer URIs', registry.usage()],
       ],
     ),
@@ -113,7 +123,7 @@ export const benchCommand: Command = {
         streams,
         bytesPerStream: bytes,
         seconds: Number(seconds.toFixed(3)),
-        mibPerSecondEachWay: Number((streams * bytes / 1024 ** 2 / seconds).toFixed(1)),
+        mibPerSecondEachWay: Number(((streams * bytes) / 1024 ** 2 / seconds).toFixed(1)),
         dialMsP50: Number((dials[Math.floor(dials.length / 2)] ?? 0).toFixed(1)),
         dialMsMax: Number((dials[dials.length - 1] ?? 0).toFixed(1)),
         intact: results.every((r) => r.intact),

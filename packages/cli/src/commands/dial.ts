@@ -59,7 +59,10 @@ export const dialCommand: Command = {
       'Opens one connection to TARGET (host:port, [v6]:port or unix:/path) and copies stdin to it and\nit to stdout. Closing stdin half-closes the connection; the command exits 0 once the far side\nhas finished sending, 1 if the dial or the connection fails.',
       DIAL_OPTIONS,
       [
-        ['Examples', "spoke dial 10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nssh -o ProxyCommand='spoke dial %h %p --via ssh://ops@bastion:22?identity=id_ed25519' node-1"],
+        [
+          'Examples',
+          "spoke dial 10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nssh -o ProxyCommand='spoke dial %h %p --via ssh://ops@bastion:22?identity=id_ed25519' node-1",
+        ],
         ['Dialer URIs', registry.usage()],
       ],
     ),

@@ -8,7 +8,11 @@ import { FORWARD_OPTIONS, forwardSpecs, metricsFlag, relayDurations, runForwarde
 
 const OPTIONS: OptionDefs = {
   config: { type: 'string', value: 'FILE', description: "kube-apiserver's EgressSelectorConfiguration (--egress-selector-config-file)" },
-  selection: { type: 'string', value: EGRESS_SELECTION_NAMES.join('|'), description: 'traffic class whose egress to use (master = controlplane)' },
+  selection: {
+    type: 'string',
+    value: EGRESS_SELECTION_NAMES.join('|'),
+    description: 'traffic class whose egress to use (master = controlplane)',
+  },
   ...FORWARD_OPTIONS,
 };
 
@@ -42,7 +46,11 @@ export const egressCommand: Command = {
     if (configFile === undefined) throw new UsageError('--config FILE is required', usage);
     if (selection === undefined) throw new UsageError(`--selection is required (${EGRESS_SELECTION_NAMES.join(', ')})`, usage);
     const [action, ...rest] = positionals;
-    if (action !== 'dial' && action !== 'forward') throw new UsageError(`give an action: dial TARGET or forward -L ...${action === undefined ? '' : `, not ${JSON.stringify(action)}`}`, usage);
+    if (action !== 'dial' && action !== 'forward')
+      throw new UsageError(
+        `give an action: dial TARGET or forward -L ...${action === undefined ? '' : `, not ${JSON.stringify(action)}`}`,
+        usage,
+      );
     const config = inputStep(usage, () => loadEgressSelectorConfiguration(configFile));
     const selector = createEgressSelector(config, { grpc: (s) => konnectivityEgressBackend(s.connection) });
     const dialer = inputStep(usage, () => selector.dialerFor(selection as EgressSelectionName | 'master'));

@@ -16,10 +16,20 @@ import { TransferStats, startStatusLine } from '../transfer-stats.js';
 
 /** Flags of `spoke forward` (also accepted by `spoke egress ... forward`). */
 export const FORWARD_OPTIONS: OptionDefs = {
-  local: { type: 'string', short: 'L', multiple: true, value: '[bind:]port:host:port', description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)' },
+  local: {
+    type: 'string',
+    short: 'L',
+    multiple: true,
+    value: '[bind:]port:host:port',
+    description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)',
+  },
   'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
   grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
-  metrics: { type: 'string', value: 'HOST:PORT', description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz' },
+  metrics: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz',
+  },
 };
 
 const GRACE_MS = 10_000;
@@ -60,7 +70,14 @@ export async function runForwarders(
 ): Promise<number> {
   const stats = new TransferStats();
   const tracker = new ConnectionTracker();
-  const relay: RelayContext = { dialer, logger: context.logger, stats, tracker, dialTimeoutMs: durations.dialTimeoutMs, signal: context.shutdown };
+  const relay: RelayContext = {
+    dialer,
+    logger: context.logger,
+    stats,
+    tracker,
+    dialTimeoutMs: durations.dialTimeoutMs,
+    signal: context.shutdown,
+  };
   const servers: net.Server[] = [];
   try {
     const lines: string[] = [];
@@ -114,7 +131,10 @@ export const forwardCommand: Command = {
       'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`. Prints one line with the\naddresses it listens on; shows live byte counters on stderr when it is a terminal.\nSIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
       { ...FORWARD_OPTIONS, via: VIA_OPTION },
       [
-        ['Examples', 'spoke forward -L 10250:10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nspoke forward -L 0.0.0.0:8443:kube-apiserver:443 -L 0:unix:/run/app.sock --via http-connect://proxy:3128'],
+        [
+          'Examples',
+          'spoke forward -L 10250:10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nspoke forward -L 0.0.0.0:8443:kube-apiserver:443 -L 0:unix:/run/app.sock --via http-connect://proxy:3128',
+        ],
         ['Dialer URIs', registry.usage()],
       ],
     ),

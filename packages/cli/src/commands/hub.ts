@@ -12,16 +12,44 @@ import { startMetricsServer } from '../metrics-server.js';
 import { aborted } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
-  listen: { type: 'string', value: 'HOST:PORT', description: 'where agents and clients connect (WSS; default 127.0.0.1:8443, port 0 = any)' },
-  'tls-cert': { type: 'string', value: 'FILE', description: 'PEM serving certificate (default: a self-signed one; its fingerprint is printed)' },
+  listen: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'where agents and clients connect (WSS; default 127.0.0.1:8443, port 0 = any)',
+  },
+  'tls-cert': {
+    type: 'string',
+    value: 'FILE',
+    description: 'PEM serving certificate (default: a self-signed one; its fingerprint is printed)',
+  },
   'tls-key': { type: 'string', value: 'FILE', description: 'PEM key of --tls-cert' },
-  'client-ca': { type: 'string', value: 'FILE', description: 'PEM CA bundle: agents and clients with a certificate it signed are authenticated (mTLS)' },
-  'agent-token-file': { type: 'string', value: 'FILE', description: 'bearer tokens accepted from agents, one per line (default: one is generated; its path is printed)' },
-  'client-token-file': { type: 'string', value: 'FILE', description: 'bearer tokens accepted from clients, one per line (default: one is generated)' },
-  connect: { type: 'string', value: 'HOST:PORT', description: 'also serve HTTP CONNECT for clients here (Proxy-Authorization: Bearer TOKEN)' },
+  'client-ca': {
+    type: 'string',
+    value: 'FILE',
+    description: 'PEM CA bundle: agents and clients with a certificate it signed are authenticated (mTLS)',
+  },
+  'agent-token-file': {
+    type: 'string',
+    value: 'FILE',
+    description: 'bearer tokens accepted from agents, one per line (default: one is generated; its path is printed)',
+  },
+  'client-token-file': {
+    type: 'string',
+    value: 'FILE',
+    description: 'bearer tokens accepted from clients, one per line (default: one is generated)',
+  },
+  connect: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'also serve HTTP CONNECT for clients here (Proxy-Authorization: Bearer TOKEN)',
+  },
   metrics: { type: 'string', value: 'HOST:PORT', description: 'serve /metrics, /healthz and /readyz on a separate plain-HTTP address' },
   id: { type: 'string', value: 'ID', description: 'hub id announced to agents (default: random)' },
-  'hub-count': { type: 'string', value: 'N', description: 'hubs behind one address; agents connect until they reach N distinct hubs (default 1)' },
+  'hub-count': {
+    type: 'string',
+    value: 'N',
+    description: 'hubs behind one address; agents connect until they reach N distinct hubs (default 1)',
+  },
   'insecure-plaintext': { type: 'boolean', description: 'serve ws:// without TLS (loopback only; for tests)' },
 };
 
@@ -61,7 +89,9 @@ export const hubCommand: Command = {
       listen: address,
       logger: context.logger,
       hubCount: integerFlag(values, 'hub-count', 1, usage),
-      ...(certFile !== undefined && keyFile !== undefined ? { tls: { cert: readFlagFile(certFile, 'tls-cert', usage), key: readFlagFile(keyFile, 'tls-key', usage) } } : {}),
+      ...(certFile !== undefined && keyFile !== undefined
+        ? { tls: { cert: readFlagFile(certFile, 'tls-cert', usage), key: readFlagFile(keyFile, 'tls-key', usage) } }
+        : {}),
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
       ...(agentTokenFile !== undefined ? { agentTokens: readTokenFile(agentTokenFile, 'agent-token-file', usage) } : {}),
       ...(clientTokenFile !== undefined ? { clientTokens: readTokenFile(clientTokenFile, 'client-token-file', usage) } : {}),
@@ -74,7 +104,10 @@ export const hubCommand: Command = {
     let tokenDir: string | undefined;
     if (clientCaFile === undefined && (options.agentTokens === undefined || options.clientTokens === undefined)) {
       tokenDir = mkdtempSync(join(tmpdir(), 'spoke-hub-'));
-      for (const [flag, key] of [['agent-token-file', 'agentTokens'], ['client-token-file', 'clientTokens']] as const) {
+      for (const [flag, key] of [
+        ['agent-token-file', 'agentTokens'],
+        ['client-token-file', 'clientTokens'],
+      ] as const) {
         if (options[key] !== undefined) continue;
         const generated = generateTokenFile(`${flag.split('-')[0]}.token`, tokenDir);
         options[key] = [generated.token];
@@ -103,7 +136,12 @@ export const hubCommand: Command = {
         metricsServer = started.server;
         notes.push(`metrics=${started.url}`);
       }
-      const parts = [hub.url, ...(hub.fingerprint ? [`fingerprint=${hub.fingerprint}`] : []), ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []), ...notes];
+      const parts = [
+        hub.url,
+        ...(hub.fingerprint ? [`fingerprint=${hub.fingerprint}`] : []),
+        ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []),
+        ...notes,
+      ];
       context.io.stdout.write(`spoke hub listening: ${parts.join(' ')}\n`);
       context.logger.info('hub ready', { id: hub.id, url: hub.url });
       await aborted(context.shutdown);

@@ -12,4 +12,13 @@ import { benchCommand } from './bench.js';
  * The `spoke` command table, in help order. A new command is one file in this
  * folder exporting a {@link Command}, plus one line here.
  */
-export const COMMANDS: readonly Command[] = [dialCommand, forwardCommand, proxyCommand, hubCommand, agentCommand, konnectivityCommand, egressCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [
+  dialCommand,
+  forwardCommand,
+  proxyCommand,
+  hubCommand,
+  agentCommand,
+  konnectivityCommand,
+  egressCommand,
+  benchCommand,
+];

@@ -23,11 +23,11 @@ const SERVER_FLAGS = [
 ].join('\n');
 
 const AGENT_FLAGS = [
-  '--proxy-server-host HOST --proxy-server-port N   the server\'s agent port (default 127.0.0.1:8091)',
+  "--proxy-server-host HOST --proxy-server-port N   the server's agent port (default 127.0.0.1:8091)",
   '--ca-cert F                                      CA that signed the server certificate',
   '--agent-cert F --agent-key F                     client certificate (mTLS)',
   '--service-account-token-path F                   bearer token, re-read on every connect',
-  '--agent-id ID --agent-identifiers \'host=a&ipv4=10.0.0.5&default-route=true\'',
+  "--agent-id ID --agent-identifiers 'host=a&ipv4=10.0.0.5&default-route=true'",
   '--sync-interval D --sync-interval-cap D --sync-forever   reconnect loop (1s ×1.5 → 10s)',
   '--keepalive-time D                               gRPC keepalive (≥ 30s)',
   '--health-server-host H --health-server-port N    /healthz /readyz /metrics (default 8093)',
@@ -50,12 +50,15 @@ function splitGlobal(argv: readonly string[]): { own: string[]; help: boolean } 
 function help(): string {
   return formatHelp(
     'spoke konnectivity server [upstream proxy-server flags]\n       spoke konnectivity agent [upstream proxy-agent flags]',
-    'Drop-in replacements for apiserver-network-proxy\'s proxy-server and proxy-agent (wire-compatible with\nupstream\'s agents, servers and konnectivity-client), taking upstream\'s flag names and defaults, so\nthey fit existing manifests. Upstream flags we accept but do not implement are listed in a warning.',
+    "Drop-in replacements for apiserver-network-proxy's proxy-server and proxy-agent (wire-compatible with\nupstream's agents, servers and konnectivity-client), taking upstream's flag names and defaults, so\nthey fit existing manifests. Upstream flags we accept but do not implement are listed in a warning.",
     GLOBAL_OPTIONS,
     [
       ['server flags', SERVER_FLAGS],
       ['agent flags', AGENT_FLAGS],
-      ['Examples', 'spoke konnectivity server --uds-name=/etc/kubernetes/konnectivity-server/konnectivity-server.socket --server-port=0 \\\n  --cluster-cert=/etc/kubernetes/pki/konnectivity.crt --cluster-key=/etc/kubernetes/pki/konnectivity.key --agent-token-file=tokens\nspoke konnectivity agent --proxy-server-host=cp.example --ca-cert=ca.crt --service-account-token-path=token --agent-identifiers=\'host=node-1\''],
+      [
+        'Examples',
+        "spoke konnectivity server --uds-name=/etc/kubernetes/konnectivity-server/konnectivity-server.socket --server-port=0 \\\n  --cluster-cert=/etc/kubernetes/pki/konnectivity.crt --cluster-key=/etc/kubernetes/pki/konnectivity.key --agent-token-file=tokens\nspoke konnectivity agent --proxy-server-host=cp.example --ca-cert=ca.crt --service-account-token-path=token --agent-identifiers='host=node-1'",
+      ],
     ],
   );
 }
@@ -79,11 +82,15 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
   });
   try {
     const where = [
-      options.udsName !== undefined ? `front=unix:${options.udsName}` : `front=${options.serverBindAddress ?? '0.0.0.0'}:${server.ports.server ?? ''}`,
+      options.udsName !== undefined
+        ? `front=unix:${options.udsName}`
+        : `front=${options.serverBindAddress ?? '0.0.0.0'}:${server.ports.server ?? ''}`,
       `agents=${options.agentBindAddress ?? '0.0.0.0'}:${server.ports.agent}`,
       ...(server.ports.health !== undefined ? [`health=${options.healthBindAddress ?? '0.0.0.0'}:${server.ports.health}`] : []),
     ];
-    context.io.stdout.write(`spoke konnectivity server listening: mode=${options.mode ?? 'grpc'} ${where.join(' ')} id=${server.serverId}\n`);
+    context.io.stdout.write(
+      `spoke konnectivity server listening: mode=${options.mode ?? 'grpc'} ${where.join(' ')} id=${server.serverId}\n`,
+    );
     await aborted(context.shutdown);
     context.logger.info('shutting down');
     await server.close();

@@ -20,15 +20,36 @@ import { TransferStats, startStatusLine } from '../transfer-stats.js';
 import { metricsFlag, relayDurations } from './forward.js';
 
 const OPTIONS: OptionDefs = {
-  socks5: { type: 'string', value: 'HOST:PORT', description: 'serve SOCKS5 (no auth, CONNECT; host names resolved on the far side) on this address' },
-  http: { type: 'string', value: 'HOST:PORT', description: 'serve an HTTP proxy (CONNECT and absolute-form http:// requests) on this address' },
+  socks5: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'serve SOCKS5 (no auth, CONNECT; host names resolved on the far side) on this address',
+  },
+  http: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'serve an HTTP proxy (CONNECT and absolute-form http:// requests) on this address',
+  },
   via: VIA_OPTION,
-  route: { type: 'string', multiple: true, value: 'CIDR=URI', description: 'send targets whose IP is in CIDR through URI instead (most specific wins)' },
+  route: {
+    type: 'string',
+    multiple: true,
+    value: 'CIDR=URI',
+    description: 'send targets whose IP is in CIDR through URI instead (most specific wins)',
+  },
   'max-connections': { type: 'string', value: 'N', description: 'client connections held at once, both listeners together (default 1024)' },
-  'handshake-timeout': { type: 'string', value: 'DURATION', description: 'time a client has to send its SOCKS5 request or HTTP head (default 10s)' },
+  'handshake-timeout': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'time a client has to send its SOCKS5 request or HTTP head (default 10s)',
+  },
   'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
   grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
-  metrics: { type: 'string', value: 'HOST:PORT', description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz' },
+  metrics: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz',
+  },
 };
 
 const MAX_CONNECTIONS = 1024;
@@ -83,9 +104,19 @@ export const proxyCommand: Command = {
     const stats = new TransferStats();
     const tracker = new ConnectionTracker();
     const admission = new Admission(maxConnections);
-    const relay: RelayContext = { dialer, logger: context.logger, stats, tracker, dialTimeoutMs: durations.dialTimeoutMs, signal: context.shutdown };
+    const relay: RelayContext = {
+      dialer,
+      logger: context.logger,
+      stats,
+      tracker,
+      dialTimeoutMs: durations.dialTimeoutMs,
+      signal: context.shutdown,
+    };
     const httpProxy = createHttpProxyServer(relay, { handshakeTimeoutMs: handshakeMs });
-    const tooMany = new SpokeError('ERR_TOO_MANY_STREAMS', `spoke proxy holds ${maxConnections} connections already (--max-connections); retry later.`);
+    const tooMany = new SpokeError(
+      'ERR_TOO_MANY_STREAMS',
+      `spoke proxy holds ${maxConnections} connections already (--max-connections); retry later.`,
+    );
     const admit = (socket: net.Socket, protocol: string): boolean => {
       socket.on('error', () => {});
       if (!admission.admit(socket)) {

@@ -59,7 +59,10 @@ export function httpStatusFor(err: unknown): number {
  * into the same code, so codes survive proxy hops) and a text body naming
  * the code and what happened.
  */
-export function httpErrorResponse(err: unknown, fallback: SpokeErrorCode = 'ERR_DIAL_FAILED'): { status: number; code: SpokeErrorCode; headers: Record<string, string>; body: string } {
+export function httpErrorResponse(
+  err: unknown,
+  fallback: SpokeErrorCode = 'ERR_DIAL_FAILED',
+): { status: number; code: SpokeErrorCode; headers: Record<string, string>; body: string } {
   const code = codeOf(err) ?? fallback;
   const status = httpStatusFor(err);
   const message = err instanceof Error ? err.message : String(err);
@@ -68,18 +71,31 @@ export function httpErrorResponse(err: unknown, fallback: SpokeErrorCode = 'ERR_
     status,
     code,
     body,
-    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'X-Spoke-Error-Code': code, Connection: 'close' },
+    headers: {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'X-Spoke-Error-Code': code,
+      Connection: 'close',
+    },
   };
 }
 
 /** The same response serialised for a raw socket (CONNECT, over-limit connections). */
 export function rawHttpError(err: unknown, fallback?: SpokeErrorCode): string {
   const { status, headers, body } = httpErrorResponse(err, fallback);
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${head}\r\n${body}`;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 function codeOf(err: unknown): SpokeErrorCode | undefined {
   return isSpokeError(err) ? err.code : undefined;

@@ -5,7 +5,17 @@ import { closeWith, dialForClient, peerName, relayClient, type RelayContext } fr
 import { httpErrorResponse, rawHttpError } from './error-map.js';
 
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1); never forwarded.
-const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** Options of {@link createHttpProxyServer}. */
 export interface HttpProxyOptions {
@@ -69,7 +79,8 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
     url = new URL(req.url ?? '');
     if (url.protocol !== 'http:') throw new Error('not http');
   } catch {
-    const body = 'spoke proxy: send CONNECT host:port, or an absolute-form http:// request (e.g. GET http://host/path); https:// goes through CONNECT.\n';
+    const body =
+      'spoke proxy: send CONNECT host:port, or an absolute-form http:// request (e.g. GET http://host/path); https:// goes through CONNECT.\n';
     res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
     return;
   }
@@ -105,7 +116,12 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
 
 // Raw header pairs minus hop-by-hop ones (and those the Connection header names), keeping order and case.
 function endToEnd(raw: readonly string[], connection: string | undefined): string[] {
-  const named = new Set((connection ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  const named = new Set(
+    (connection ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] ?? '';

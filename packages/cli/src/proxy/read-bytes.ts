@@ -25,7 +25,11 @@ export function readBytes(stream: Duplex, n: number, signal: AbortSignal): Promi
     };
     const onAbort = (): void => {
       cleanup();
-      reject(signal.reason instanceof Error ? signal.reason : new SpokeError('ERR_HANDSHAKE_TIMEOUT', 'The client did not finish the handshake in time.'));
+      reject(
+        signal.reason instanceof Error
+          ? signal.reason
+          : new SpokeError('ERR_HANDSHAKE_TIMEOUT', 'The client did not finish the handshake in time.'),
+      );
     };
     function attempt(): void {
       const chunk = stream.read(n) as Buffer | null;

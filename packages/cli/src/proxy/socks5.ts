@@ -32,7 +32,9 @@ export async function serveSocks5(socket: net.Socket, relay: RelayContext, hands
   }
   try {
     // BND.ADDR/PORT describe the far side's socket, which a tunnel does not expose: all zeros, as many proxies send.
-    await relayClient(relay, socket, target, client, () => socket.write(Buffer.from([VERSION, SOCKS5_REPLY.succeeded, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])));
+    await relayClient(relay, socket, target, client, () =>
+      socket.write(Buffer.from([VERSION, SOCKS5_REPLY.succeeded, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])),
+    );
   } catch (err) {
     reply(socket, socksReplyFor(err));
   }

@@ -52,9 +52,16 @@ export interface CliProcess {
 }
 
 /** Starts `spoke args...` from source; `entry` overrides the program (e.g. bin/spoke.js). */
-export function startCli(args: readonly string[], options: { entry?: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+export function startCli(
+  args: readonly string[],
+  options: { entry?: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): CliProcess {
   const [command = process.execPath, ...prefix] = options.entry ?? SPOKE_FROM_SOURCE;
-  const child = spawn(command, [...prefix, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd ?? root });
+  const child = spawn(command, [...prefix, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? root,
+  });
   let stdout = '';
   let stderr = '';
   const waiters: Array<() => void> = [];
@@ -88,7 +95,8 @@ export function startCli(args: readonly string[], options: { entry?: readonly st
       const check = (): void => {
         const match = pattern.exec(get());
         if (match) resolve(match);
-        else if (done) reject(new Error(`spoke exited (${child.exitCode}) before printing ${pattern}:\nstdout: ${stdout}\nstderr: ${stderr}`));
+        else if (done)
+          reject(new Error(`spoke exited (${child.exitCode}) before printing ${pattern}:\nstdout: ${stdout}\nstderr: ${stderr}`));
         else waiters.push(check);
       };
       check();
@@ -112,7 +120,10 @@ export function startCli(args: readonly string[], options: { entry?: readonly st
 }
 
 /** Runs `spoke args...` to completion, feeding `input` on stdin (then EOF). */
-export async function runCli(args: readonly string[], options: { input?: string | Buffer; entry?: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { input?: string | Buffer; entry?: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
   const proc = startCli(args, options);
   proc.child.stdin?.end(options.input ?? '');
   return proc.exited;

@@ -61,7 +61,9 @@ export async function startTcpServer(handler: (socket: net.Socket) => void): Pro
  * proves the client did not resolve it), records each CONNECT target, and
  * refuses targets in `deny` with 403 + `X-Spoke-Error-Code: ERR_DIAL_DENIED`.
  */
-export async function startConnectProxy(options: { names?: Record<string, string>; deny?: string[] } = {}): Promise<Served & { connects: string[] }> {
+export async function startConnectProxy(
+  options: { names?: Record<string, string>; deny?: string[] } = {},
+): Promise<Served & { connects: string[] }> {
   const connects: string[] = [];
   const server = http.createServer((_req, res) => res.writeHead(405).end());
   server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

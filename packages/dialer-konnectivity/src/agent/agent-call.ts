@@ -79,9 +79,13 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
       settle();
       resolve({ call, metadata: (name) => metadataValues(raw, name) });
     };
-    const onError = (err: Error): void => settle(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcCode.UNAVAILABLE, err.message));
+    const onError = (err: Error): void =>
+      settle(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcCode.UNAVAILABLE, err.message));
     const onEnd = (): void => settle(new GrpcStatusError(GrpcCode.UNAVAILABLE, `${authority} ended the stream at once`));
-    const timer = setTimeout(() => settle(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, `no answer from ${authority} within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
+    const timer = setTimeout(
+      () => settle(new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, `no answer from ${authority} within ${o.handshakeTimeoutMs} ms`)),
+      o.handshakeTimeoutMs,
+    );
     call.once('response', onResponse);
     call.once('error', onError);
     call.once('end', onEnd);

@@ -12,7 +12,11 @@ export interface AgentHealthSource {
  * The agent's health port, as upstream's: `/healthz` → ok; `/readyz` and
  * `/ready` → 200 ok with at least one server stream, else 503; `/metrics`.
  */
-export async function startAgentHealth(port: number, host: string | undefined, src: AgentHealthSource): Promise<{ port: number; close(): void }> {
+export async function startAgentHealth(
+  port: number,
+  host: string | undefined,
+  src: AgentHealthSource,
+): Promise<{ port: number; close(): void }> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return void res.end('ok');

@@ -114,7 +114,10 @@ export class AgentSession {
     }
     const socket = net.connect({ host, port });
     this.#pending.set(random, socket);
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timeout'), { code: 'SPOKE_DIAL_TIMEOUT' })), this.#init.dialTimeoutMs);
+    const timer = setTimeout(
+      () => socket.destroy(Object.assign(new Error('timeout'), { code: 'SPOKE_DIAL_TIMEOUT' })),
+      this.#init.dialTimeoutMs,
+    );
     const fail = (err: Error): void => {
       clearTimeout(timer);
       if (this.#pending.get(random) !== socket) return;
@@ -174,7 +177,9 @@ export class AgentSession {
     for (const [id, conn] of this.#conns) {
       if (conn.socket.writableLength <= this.#init.maxQueuedBytes) conn.stalledSince = undefined;
       else if (conn.stalledSince !== undefined && now - conn.stalledSince > this.#init.stallTimeoutMs) {
-        this.#init.log(`closing connection ${id} to a destination that stopped reading (${conn.socket.writableLength} bytes queued for ${now - conn.stalledSince} ms)`);
+        this.#init.log(
+          `closing connection ${id} to a destination that stopped reading (${conn.socket.writableLength} bytes queued for ${now - conn.stalledSince} ms)`,
+        );
         this.#conns.delete(id);
         conn.socket.destroy();
         this.#send(closeResponse(id, 'destination stopped reading: queue limit exceeded'));

@@ -28,7 +28,10 @@ export function createAllowList(entries: readonly string[]): (host: string, port
 
 function parseRule(entry: string): Rule {
   const bad = (): SpokeError =>
-    new SpokeError('ERR_BAD_OPTION', `Invalid allow entry ${JSON.stringify(entry)}: use CIDR[:PORT[-PORT]], IP[:PORT[-PORT]] or HOST[:PORT[-PORT]], e.g. 10.0.0.0/8:10250 or [fd00::/8]:443.`);
+    new SpokeError(
+      'ERR_BAD_OPTION',
+      `Invalid allow entry ${JSON.stringify(entry)}: use CIDR[:PORT[-PORT]], IP[:PORT[-PORT]] or HOST[:PORT[-PORT]], e.g. 10.0.0.0/8:10250 or [fd00::/8]:443.`,
+    );
   let addr = entry;
   let ports = '';
   const v6 = /^\[([^\]]+)\](?::(.+))?$/.exec(entry);

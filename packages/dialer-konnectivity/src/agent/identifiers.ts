@@ -23,16 +23,21 @@ export function parseAgentIdentifiers(text: string, strict = true): AgentIdentif
   let sawDefault = false;
   for (const [key, value] of q) {
     if (!KEYS.has(key)) {
-      if (strict) throw new SpokeError('ERR_BAD_OPTION', `Unknown agent identifier ${JSON.stringify(key)} in ${JSON.stringify(text)}; use host, ipv4, ipv6, cidr or default-route.`);
+      if (strict)
+        throw new SpokeError(
+          'ERR_BAD_OPTION',
+          `Unknown agent identifier ${JSON.stringify(key)} in ${JSON.stringify(text)}; use host, ipv4, ipv6, cidr or default-route.`,
+        );
       continue;
     }
     if (key === 'default-route') {
-      if (!sawDefault) out.defaultRoute = value === 'true' || value === '1' || value === 't' || value === 'T' || value === 'TRUE' || value === 'True';
+      if (!sawDefault)
+        out.defaultRoute = value === 'true' || value === '1' || value === 't' || value === 'T' || value === 'TRUE' || value === 'True';
       sawDefault = true;
     } else if (key === 'ipv4' && strict && isIP(value) !== 4) {
       throw new SpokeError('ERR_BAD_OPTION', `Agent identifier ipv4=${value} is not an IPv4 address.`);
     } else {
-      (out[key as 'host' | 'ipv4' | 'ipv6' | 'cidr']).push(value);
+      out[key as 'host' | 'ipv4' | 'ipv6' | 'cidr'].push(value);
     }
   }
   return out;

@@ -128,7 +128,10 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
     const counts = opened.metadata('servercount');
     if (ids.length !== 1 || counts.length !== 1) {
       call.cancel();
-      throw new SpokeError('ERR_PROTOCOL', `${where} sent ${ids.length} serverid and ${counts.length} servercount headers (need exactly one each). Is it a Konnectivity proxy-server?`);
+      throw new SpokeError(
+        'ERR_PROTOCOL',
+        `${where} sent ${ids.length} serverid and ${counts.length} servercount headers (need exactly one each). Is it a Konnectivity proxy-server?`,
+      );
     }
     const serverId = ids[0] as string;
     const count = Number(counts[0]);
@@ -185,7 +188,10 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
 
   const stopAll = (): void => {
     stopped = true;
-    void healthStarted.then((h) => h?.close(), () => {});
+    void healthStarted.then(
+      (h) => h?.close(),
+      () => {},
+    );
     if (timer) clearTimeout(timer);
     timer = undefined;
     for (const s of [...sessions.values()]) s.close();
@@ -219,11 +225,15 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   };
   return Object.defineProperties(emitter, {
     agentId: { value: agentId, enumerable: true },
-    health: { value: healthStarted.then((h) => h?.port, () => undefined) },
+    health: {
+      value: healthStarted.then(
+        (h) => h?.port,
+        () => undefined,
+      ),
+    },
     serverCount: { get: () => serverCount, enumerable: true },
     servers: { value: () => [...sessions.keys()] },
     close: { value: close },
     destroy: { value: stopAll },
   }) as KonnectivityAgent;
 }
-

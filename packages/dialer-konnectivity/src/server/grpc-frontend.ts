@@ -48,7 +48,8 @@ export function serveGrpcFrontend(call: PacketCall, core: TunnelCore, onDone: ()
     },
     failed(reason: PendingFailure, text: string) {
       if (random === undefined || finished) return;
-      if (reason === 'no_agent' || reason === 'backend_dial_timeout' || reason === 'backend_close') call.write(dialResponse(random, 0n, text));
+      if (reason === 'no_agent' || reason === 'backend_dial_timeout' || reason === 'backend_close')
+        call.write(dialResponse(random, 0n, text));
       else call.write({ type: PacketType.DIAL_CLS, closeDial: { random } });
       finish();
     },
@@ -98,4 +99,3 @@ export function serveGrpcFrontend(call: PacketCall, core: TunnelCore, onDone: ()
   call.on('end', finish);
   call.on('close', () => finish());
 }
-

@@ -35,11 +35,22 @@ export class GrpcServer {
   constructor(options: GrpcServerOptions) {
     this.#options = options;
     this.#server = options.tls
-      ? http2.createSecureServer({ ...http2SessionOptions, cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}), requestCert: options.tls.requestCert, rejectUnauthorized: options.tls.requestCert, minVersion: 'TLSv1.2', ALPNProtocols: ['h2'] })
+      ? http2.createSecureServer({
+          ...http2SessionOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}),
+          requestCert: options.tls.requestCert,
+          rejectUnauthorized: options.tls.requestCert,
+          minVersion: 'TLSv1.2',
+          ALPNProtocols: ['h2'],
+        })
       : http2.createServer(http2SessionOptions);
     this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     this.#server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
-    this.#server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => this.#onStream(stream, headers, raw));
+    this.#server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) =>
+      this.#onStream(stream, headers, raw),
+    );
     // TLS handshake failures and garbage from clients are theirs, not ours: drop the socket.
     this.#server.on('tlsClientError', () => {});
     this.#server.on('sessionError', () => {});
@@ -49,7 +60,10 @@ export class GrpcServer {
   listen(at: { path: string } | { port: number; host?: string | undefined }): Promise<number | undefined> {
     const where = 'path' in at ? at.path : `${at.host ?? '*'}:${at.port}`;
     return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${where}: ${err.message}. Check that the address is free.`, { cause: err }));
+      const onError = (err: Error): void =>
+        reject(
+          new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${where}: ${err.message}. Check that the address is free.`, { cause: err }),
+        );
       this.#server.once('error', onError);
       const done = (): void => {
         this.#server.removeListener('error', onError);
@@ -95,7 +109,10 @@ export class GrpcServer {
     const path = headers[':path'] ?? '';
     const handler = Object.hasOwn(this.#options.routes, path) ? this.#options.routes[path] : undefined;
     if (!handler) {
-      stream.respond({ ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusHeaders(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`) }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...statusHeaders(GrpcCode.UNIMPLEMENTED, `unknown method ${path}`) },
+        { endStream: true },
+      );
       return;
     }
     handler(new PacketCall(stream, raw, this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE));

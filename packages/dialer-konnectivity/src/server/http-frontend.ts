@@ -13,7 +13,9 @@ export function statusForDialError(text: string): string {
 }
 
 function reply(socket: Duplex, status: string, body: string, type = 'text/plain; charset=utf-8'): void {
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: ${type}\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body) + 1}\r\nConnection: close\r\n\r\n${body}\n`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: ${type}\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body) + 1}\r\nConnection: close\r\n\r\n${body}\n`,
+  );
 }
 
 /**

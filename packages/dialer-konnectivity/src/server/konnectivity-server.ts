@@ -97,16 +97,29 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   const mode = options.mode ?? 'grpc';
   const strategies = options.proxyStrategies ?? ['default'];
   for (const s of strategies) {
-    if (!PROXY_STRATEGIES.includes(s)) throw new SpokeError('ERR_BAD_OPTION', `Unknown proxy strategy ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
+    if (!PROXY_STRATEGIES.includes(s))
+      throw new SpokeError('ERR_BAD_OPTION', `Unknown proxy strategy ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
   }
   if (options.clusterCaCert !== undefined && options.agentTokens !== undefined) {
-    throw new SpokeError('ERR_BAD_OPTION', 'clusterCaCert (agent mTLS) and agentTokens (token auth) are exclusive, as upstream\'s --cluster-ca-cert and token auth are.');
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      "clusterCaCert (agent mTLS) and agentTokens (token auth) are exclusive, as upstream's --cluster-ca-cert and token auth are.",
+    );
   }
   if (options.tokenReview !== undefined && (options.clusterCaCert !== undefined || options.agentTokens !== undefined)) {
-    throw new SpokeError('ERR_BAD_OPTION', 'tokenReview excludes clusterCaCert and agentTokens: upstream rejects --cluster-ca-cert when agent token authentication is on.');
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'tokenReview excludes clusterCaCert and agentTokens: upstream rejects --cluster-ca-cert when agent token authentication is on.',
+    );
   }
-  if (options.udsName === undefined && (options.serverCert === undefined || options.serverKey === undefined || options.serverCaCert === undefined)) {
-    throw new SpokeError('ERR_BAD_OPTION', 'A TCP front end needs serverCert, serverKey and serverCaCert (mTLS), or give udsName for a unix socket.');
+  if (
+    options.udsName === undefined &&
+    (options.serverCert === undefined || options.serverKey === undefined || options.serverCaCert === undefined)
+  ) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'A TCP front end needs serverCert, serverKey and serverCaCert (mTLS), or give udsName for a unix socket.',
+    );
   }
   const serverId = options.serverId ?? process.env.PROXY_SERVER_ID ?? randomUUID();
   const serverCount = options.serverCount ?? 1;
@@ -181,7 +194,12 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     call.on('close', onGone);
   }
   const agentServer = new GrpcServer({
-    tls: { cert: options.clusterCert, key: options.clusterKey, ...(options.clusterCaCert !== undefined ? { ca: options.clusterCaCert } : {}), requestCert: options.clusterCaCert !== undefined },
+    tls: {
+      cert: options.clusterCert,
+      key: options.clusterKey,
+      ...(options.clusterCaCert !== undefined ? { ca: options.clusterCaCert } : {}),
+      requestCert: options.clusterCaCert !== undefined,
+    },
     routes: { '/AgentService/Connect': connect },
     keepaliveTimeMs: options.keepaliveTimeMs ?? 3_600_000,
   });
@@ -210,7 +228,15 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
       frontGrpc = new GrpcServer({ routes });
       await frontGrpc.listen({ path: options.udsName });
     } else {
-      frontGrpc = new GrpcServer({ routes, tls: { cert: options.serverCert as string | Buffer, key: options.serverKey as string | Buffer, ca: options.serverCaCert as string | Buffer, requestCert: true } });
+      frontGrpc = new GrpcServer({
+        routes,
+        tls: {
+          cert: options.serverCert as string | Buffer,
+          key: options.serverKey as string | Buffer,
+          ca: options.serverCaCert as string | Buffer,
+          requestCert: true,
+        },
+      });
       serverPort = await frontGrpc.listen({ port: options.serverPort ?? 8090, host: options.serverBindAddress });
     }
   } else {
@@ -226,13 +252,25 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
       options.udsName !== undefined
         ? net.createServer({ allowHalfOpen: true }, onSocket)
         : tls.createServer(
-            { cert: options.serverCert, key: options.serverKey, ca: options.serverCaCert, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true },
+            {
+              cert: options.serverCert,
+              key: options.serverKey,
+              ca: options.serverCaCert,
+              requestCert: true,
+              rejectUnauthorized: true,
+              minVersion: 'TLSv1.2',
+              allowHalfOpen: true,
+            },
             onSocket,
           );
     await new Promise<void>((resolve, reject) => {
       frontNet?.once('error', reject);
       if (options.udsName !== undefined) frontNet?.listen(options.udsName, resolve);
-      else frontNet?.listen({ port: options.serverPort ?? 8090, ...(options.serverBindAddress ? { host: options.serverBindAddress } : {}) }, resolve);
+      else
+        frontNet?.listen(
+          { port: options.serverPort ?? 8090, ...(options.serverBindAddress ? { host: options.serverBindAddress } : {}) },
+          resolve,
+        );
     });
     if (options.udsName === undefined) serverPort = (frontNet.address() as AddressInfo).port;
   }
@@ -244,7 +282,11 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
     res.setHeader('Content-Type', 'text/plain; version=0.0.4');
     res.end(renderMetrics());
   };
-  const listenHttp = async (port: number, host: string | undefined, handle: (path: string, res: http.ServerResponse) => void): Promise<[http.Server, number]> => {
+  const listenHttp = async (
+    port: number,
+    host: string | undefined,
+    handle: (path: string, res: http.ServerResponse) => void,
+  ): Promise<[http.Server, number]> => {
     const server = http.createServer((req, res) => handle((req.url ?? '/').split('?')[0] ?? '/', res));
     await new Promise<void>((resolve) => server.listen({ port, ...(host ? { host } : {}) }, resolve));
     return [server, (server.address() as AddressInfo).port];
@@ -288,20 +330,21 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   };
 
   return {
-    ports: { agent: agentPort, ...(serverPort !== undefined ? { server: serverPort } : {}), ...(healthPort !== undefined ? { health: healthPort } : {}), ...(adminPort !== undefined ? { admin: adminPort } : {}) },
+    ports: {
+      agent: agentPort,
+      ...(serverPort !== undefined ? { server: serverPort } : {}),
+      ...(healthPort !== undefined ? { health: healthPort } : {}),
+      ...(adminPort !== undefined ? { admin: adminPort } : {}),
+    },
     serverId,
     get agents() {
       return backends.size;
     },
     metrics: renderMetrics,
     async close() {
-      await Promise.all([
-        frontGrpc?.close(),
-        new Promise<void>((r) => (frontNet ? frontNet.close(() => r()) : r())),
-      ]);
+      await Promise.all([frontGrpc?.close(), new Promise<void>((r) => (frontNet ? frontNet.close(() => r()) : r()))]);
       stopAll();
     },
     destroy: stopAll,
   };
 }
-

@@ -36,7 +36,7 @@ users:
 
 describe('kubeconfig', () => {
   it('parses the YAML subset kubectl writes', () => {
-    expect(parseYamlSubset('a:\n  b: "x: y"\n  c:\n    - 1\n    - k: v\n      l: \'it\'\'s\'\nd: {}\ne: true # c\n')).toEqual({
+    expect(parseYamlSubset("a:\n  b: \"x: y\"\n  c:\n    - 1\n    - k: v\n      l: 'it''s'\nd: {}\ne: true # c\n")).toEqual({
       a: { b: 'x: y', c: ['1', { k: 'v', l: "it's" }] },
       d: {},
       e: true,

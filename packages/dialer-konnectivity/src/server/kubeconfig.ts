@@ -40,7 +40,9 @@ export function loadKubeconfig(source: string | Record<string, unknown>): KubeAp
     try {
       text = readFileSync(source, 'utf8');
     } catch (err) {
-      throw new SpokeError('ERR_BAD_CONFIG', `Cannot read kubeconfig ${source}: ${(err as Error).message}. Check --kubeconfig.`, { cause: err });
+      throw new SpokeError('ERR_BAD_CONFIG', `Cannot read kubeconfig ${source}: ${(err as Error).message}. Check --kubeconfig.`, {
+        cause: err,
+      });
     }
     doc = text.trimStart().startsWith('{') ? parseJson(text, source) : parseYamlSubset(text);
   }
@@ -59,7 +61,8 @@ export function loadKubeconfig(source: string | Record<string, unknown>): KubeAp
   const context = named('contexts', current, 'context');
   const cluster = named('clusters', context.cluster, 'cluster');
   const user = context.user === undefined || context.user === null ? {} : named('users', context.user, 'user');
-  if (typeof cluster.server !== 'string' || !/^https?:\/\//.test(cluster.server)) return bad(`cluster ${String(context.cluster)} has no https server URL`);
+  if (typeof cluster.server !== 'string' || !/^https?:\/\//.test(cluster.server))
+    return bad(`cluster ${String(context.cluster)} has no https server URL`);
   const file = (obj: Obj, dataKey: string, pathKey: string): Buffer | undefined => {
     const data = obj[dataKey];
     if (typeof data === 'string' && data !== '') return Buffer.from(data, 'base64');
@@ -69,16 +72,22 @@ export function loadKubeconfig(source: string | Record<string, unknown>): KubeAp
     try {
       return readFileSync(full);
     } catch (err) {
-      throw new SpokeError('ERR_BAD_CONFIG', `Kubeconfig ${where}: cannot read ${pathKey} ${full}: ${(err as Error).message}.`, { cause: err });
+      throw new SpokeError('ERR_BAD_CONFIG', `Kubeconfig ${where}: cannot read ${pathKey} ${full}: ${(err as Error).message}.`, {
+        cause: err,
+      });
     }
   };
-  const access: KubeApiAccess = { server: cluster.server.replace(/\/+$/, ''), insecure: cluster['insecure-skip-tls-verify'] === true || cluster['insecure-skip-tls-verify'] === 'true' };
+  const access: KubeApiAccess = {
+    server: cluster.server.replace(/\/+$/, ''),
+    insecure: cluster['insecure-skip-tls-verify'] === true || cluster['insecure-skip-tls-verify'] === 'true',
+  };
   const ca = file(cluster, 'certificate-authority-data', 'certificate-authority');
   if (ca) access.ca = ca;
   if (typeof cluster['tls-server-name'] === 'string') access.serverName = cluster['tls-server-name'];
   const cert = file(user, 'client-certificate-data', 'client-certificate');
   const key = file(user, 'client-key-data', 'client-key');
-  if ((cert === undefined) !== (key === undefined)) bad(`user ${String(context.user)} has a client certificate without its key (or the reverse)`);
+  if ((cert === undefined) !== (key === undefined))
+    bad(`user ${String(context.user)} has a client certificate without its key (or the reverse)`);
   if (cert && key) Object.assign(access, { cert, key });
   if (typeof user.token === 'string' && user.token !== '') {
     const token = user.token;
@@ -104,7 +113,11 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env): KubeApiAc
   try {
     ca = readFileSync(`${IN_CLUSTER_DIR}/ca.crt`);
   } catch (err) {
-    throw new SpokeError('ERR_BAD_CONFIG', `Cannot read the in-cluster CA ${IN_CLUSTER_DIR}/ca.crt: ${(err as Error).message}. Give --kubeconfig instead.`, { cause: err });
+    throw new SpokeError(
+      'ERR_BAD_CONFIG',
+      `Cannot read the in-cluster CA ${IN_CLUSTER_DIR}/ca.crt: ${(err as Error).message}. Give --kubeconfig instead.`,
+      { cause: err },
+    );
   }
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -26,7 +26,9 @@ const PREFIX = 'Bearer ';
  * access is resolved once (bad kubeconfigs fail at start); the token file of
  * a kubeconfig user is read on each review.
  */
-export function createTokenReviewer(options: TokenReviewOptions): (authorization: readonly string[], signal: AbortSignal) => Promise<ReviewOutcome> {
+export function createTokenReviewer(
+  options: TokenReviewOptions,
+): (authorization: readonly string[], signal: AbortSignal) => Promise<ReviewOutcome> {
   if (!options.namespace || !options.serviceAccount) {
     throw new SpokeError('ERR_BAD_OPTION', 'tokenReview needs namespace and serviceAccount (--agent-namespace, --agent-service-account).');
   }
@@ -34,7 +36,8 @@ export function createTokenReviewer(options: TokenReviewOptions): (authorization
   const want = `system:serviceaccount:${options.namespace}:${options.serviceAccount}`;
   const timeoutMs = options.timeoutMs ?? 10_000;
   return async (authorization, signal) => {
-    if (authorization.length !== 1) return refused(authorization.length === 0 ? 'no authorization metadata' : `${authorization.length} authorization values`);
+    if (authorization.length !== 1)
+      return refused(authorization.length === 0 ? 'no authorization metadata' : `${authorization.length} authorization values`);
     const header = authorization[0] as string;
     if (!header.startsWith(PREFIX)) return refused('authorization is not a Bearer token');
     let status: ReviewStatus;
@@ -108,14 +111,20 @@ function postReview(access: KubeApiAccess, token: string, audience: string | und
             return;
           }
           try {
-            resolve(((JSON.parse(text) as { status?: ReviewStatus }).status ?? {}));
+            resolve((JSON.parse(text) as { status?: ReviewStatus }).status ?? {});
           } catch {
             reject(new Error('the answer is not a TokenReview'));
           }
         });
       },
     );
-    req.on('error', (err: Error) => reject(signal.aborted ? new Error(`no answer in time (${String(signal.reason instanceof Error ? signal.reason.message : signal.reason)})`) : err));
+    req.on('error', (err: Error) =>
+      reject(
+        signal.aborted
+          ? new Error(`no answer in time (${String(signal.reason instanceof Error ? signal.reason.message : signal.reason)})`)
+          : err,
+      ),
+    );
     req.end(body);
   });
 }

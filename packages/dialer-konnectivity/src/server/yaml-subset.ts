@@ -32,7 +32,10 @@ export function parseYamlSubset(text: string): YamlValue {
 }
 
 function unsupported(no: number, what: string): never {
-  throw new SpokeError('ERR_BAD_CONFIG', `Kubeconfig line ${no}: ${what} is not supported by our YAML reader; write the kubeconfig as JSON (kubectl config view --raw -o json).`);
+  throw new SpokeError(
+    'ERR_BAD_CONFIG',
+    `Kubeconfig line ${no}: ${what} is not supported by our YAML reader; write the kubeconfig as JSON (kubectl config view --raw -o json).`,
+  );
 }
 
 function stripComment(raw: string): string {

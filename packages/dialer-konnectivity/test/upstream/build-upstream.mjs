@@ -53,7 +53,9 @@ export function ensureUpstreamBinaries() {
     const r = spawnSync('go', ['build', '-o', join(tmp, name), pkg], { cwd: moduleDir, env, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.error || r.status !== 0) {
       rmSync(tmp, { recursive: true, force: true });
-      throw new Error(`go build ${pkg} failed (${r.error?.message ?? `exit ${r.status}`}). Konnectivity interop tests need Go >= 1.26 and the Go module proxy.`);
+      throw new Error(
+        `go build ${pkg} failed (${r.error?.message ?? `exit ${r.status}`}). Konnectivity interop tests need Go >= 1.26 and the Go module proxy.`,
+      );
     }
   }
   mkdirSync(dirname(dir), { recursive: true });

@@ -117,7 +117,8 @@ export async function waitForHttp(url: string, status: number, proc?: Proc, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let last: string;
-    if (proc && proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before ${url} answered ${status}:\n${proc.output().slice(-4000)}`);
+    if (proc && proc.child.exitCode !== null)
+      throw new Error(`process exited (${proc.child.exitCode}) before ${url} answered ${status}:\n${proc.output().slice(-4000)}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       last = `${res.status} ${await res.text()}`;
@@ -125,7 +126,8 @@ export async function waitForHttp(url: string, status: number, proc?: Proc, time
     } catch (err) {
       last = String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url} to answer ${status} (last: ${last})\n${proc?.output().slice(-4000) ?? ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${url} to answer ${status} (last: ${last})\n${proc?.output().slice(-4000) ?? ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -149,7 +151,12 @@ export interface UpstreamServerOptions {
 
 /** Starts upstream proxy-server on loopback and waits until /healthz answers. */
 export async function startUpstreamServer(o: UpstreamServerOptions): Promise<{ proc: Proc; ports: ServerPorts }> {
-  const ports: ServerPorts = { agentPort: await freePort(), healthPort: await freePort(), adminPort: await freePort(), serverPort: o.uds ? 0 : await freePort() };
+  const ports: ServerPorts = {
+    agentPort: await freePort(),
+    healthPort: await freePort(),
+    adminPort: await freePort(),
+    serverPort: o.uds ? 0 : await freePort(),
+  };
   const args = [
     `--mode=${o.mode}`,
     `--agent-port=${ports.agentPort}`,
@@ -163,7 +170,13 @@ export async function startUpstreamServer(o: UpstreamServerOptions): Promise<{ p
     '--server-id=upstream-server-1',
     ...(o.uds
       ? [`--uds-name=${o.uds}`, '--server-port=0']
-      : [`--server-port=${ports.serverPort}`, '--server-bind-address=127.0.0.1', `--server-cert=${o.pki.serverCert}`, `--server-key=${o.pki.serverKey}`, `--server-ca-cert=${o.pki.ca}`]),
+      : [
+          `--server-port=${ports.serverPort}`,
+          '--server-bind-address=127.0.0.1',
+          `--server-cert=${o.pki.serverCert}`,
+          `--server-key=${o.pki.serverKey}`,
+          `--server-ca-cert=${o.pki.ca}`,
+        ]),
     ...(o.extraArgs ?? []),
   ];
   const proc = run(upstream().server, args);
@@ -172,7 +185,12 @@ export async function startUpstreamServer(o: UpstreamServerOptions): Promise<{ p
 }
 
 /** Starts upstream proxy-agent against a server's agent port. */
-export async function startUpstreamAgent(o: { agentPort: number; pki: TestPki; agentId?: string; extraArgs?: string[] }): Promise<{ proc: Proc; healthPort: number }> {
+export async function startUpstreamAgent(o: {
+  agentPort: number;
+  pki: TestPki;
+  agentId?: string;
+  extraArgs?: string[];
+}): Promise<{ proc: Proc; healthPort: number }> {
   const healthPort = await freePort();
   const args = [
     '--proxy-server-host=127.0.0.1',

@@ -159,7 +159,10 @@ async function launchSshd(dir: string, ownDir: boolean, options: SshdOptions): P
     let seen = '';
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`sshd did not report "Server listening" within ${startTimeoutMs} ms:\n${seen}`)), startTimeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`sshd did not report "Server listening" within ${startTimeoutMs} ms:\n${seen}`)),
+          startTimeoutMs,
+        );
         const onData = (text: string): void => {
           seen += text;
           if (seen.includes('Server listening')) done();

@@ -20,7 +20,10 @@ export class EgressConfigError extends SpokeError {
 
   constructor(source: string, issues: readonly ConfigIssue[]) {
     const list = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
-    super('ERR_BAD_CONFIG', `Invalid EgressSelectorConfiguration in ${source}: ${list}. Fix ${issues.length === 1 ? 'it' : 'them'} (the format is described at ${DOCS}).`);
+    super(
+      'ERR_BAD_CONFIG',
+      `Invalid EgressSelectorConfiguration in ${source}: ${list}. Fix ${issues.length === 1 ? 'it' : 'them'} (the format is described at ${DOCS}).`,
+    );
     this.issues = issues;
   }
 }

@@ -29,12 +29,16 @@ export function parseEgressSelectorConfiguration(text: string, options: ParseEgr
   if (yaml.errors.length > 0) {
     throw new EgressConfigError(
       source,
-      yaml.errors.map((e) => ({ field: '', message: `YAML error${e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split(/ at line \d+|\n/)[0]}` })),
+      yaml.errors.map((e) => ({
+        field: '',
+        message: `YAML error${e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split(/ at line \d+|\n/)[0]}`,
+      })),
     );
   }
   const value: unknown = yaml.toJS();
   const issues: ConfigIssue[] = [];
-  if (value === null || value === undefined) throw new EgressConfigError(source, [{ field: 'kind', message: 'Required value: the document is empty' }]);
+  if (value === null || value === undefined)
+    throw new EgressConfigError(source, [{ field: 'kind', message: 'Required value: the document is empty' }]);
   const raw = decodeStrict(value, DOCUMENT, '', issues) as RawDocument | undefined;
   if (issues.length > 0 || raw === undefined) throw new EgressConfigError(source, issues);
   const config = validateDocument(raw, options.baseDir ?? process.cwd(), issues);
@@ -48,7 +52,10 @@ export function parseEgressSelectorConfiguration(text: string, options: ParseEgr
  * Relative `tlsConfig` paths are resolved against the working directory, as
  * kube-apiserver does; pass `baseDir` to resolve them elsewhere.
  */
-export function loadEgressSelectorConfiguration(pathOrText: string, options: Omit<ParseEgressOptions, 'source'> = {}): EgressSelectorConfiguration {
+export function loadEgressSelectorConfiguration(
+  pathOrText: string,
+  options: Omit<ParseEgressOptions, 'source'> = {},
+): EgressSelectorConfiguration {
   if (pathOrText.includes('\n') || pathOrText.trimStart().startsWith('{')) return parseEgressSelectorConfiguration(pathOrText, options);
   const path = resolve(pathOrText);
   let text: string;
@@ -60,4 +67,3 @@ export function loadEgressSelectorConfiguration(pathOrText: string, options: Omi
   }
   return parseEgressSelectorConfiguration(text, { ...options, source: path, baseDir: options.baseDir ?? process.cwd() });
 }
-

@@ -43,7 +43,10 @@ export function createEgressSelector(config: EgressSelectorConfiguration | undef
     dialerFor(requested) {
       const name = requested === 'master' ? 'controlplane' : requested;
       if (!(EGRESS_SELECTION_NAMES as readonly string[]).includes(name)) {
-        throw new SpokeError('ERR_BAD_OPTION', `Unknown egress selection ${JSON.stringify(requested)}; use one of ${EGRESS_SELECTION_NAMES.join(', ')}.`);
+        throw new SpokeError(
+          'ERR_BAD_OPTION',
+          `Unknown egress selection ${JSON.stringify(requested)}; use one of ${EGRESS_SELECTION_NAMES.join(', ')}.`,
+        );
       }
       const existing = built.get(name);
       if (existing) return existing;
@@ -97,14 +100,19 @@ export function defaultHttpConnectDialer(selection: EgressSelection, index = 0):
   if (transport?.uds) return createHttpConnectDialer({ proxy: { path: transport.uds.udsName } });
   const tcp = transport?.tcp;
   const at = `egressSelections[${index}].connection.transport.tcp.url`;
-  if (!tcp) throw new SpokeError('ERR_BAD_CONFIG', `egressSelections[${index}].connection.transport: HTTPConnect needs a tcp or uds transport.`);
+  if (!tcp)
+    throw new SpokeError('ERR_BAD_CONFIG', `egressSelections[${index}].connection.transport: HTTPConnect needs a tcp or uds transport.`);
   let url: URL;
   try {
     url = new URL(tcp.url);
   } catch {
     throw new SpokeError('ERR_BAD_CONFIG', `${at}: ${JSON.stringify(tcp.url)} is not a URL; use https://host:port.`);
   }
-  if (url.port === '') throw new SpokeError('ERR_BAD_CONFIG', `${at}: ${JSON.stringify(tcp.url)} has no port; write it as https://${url.hostname}:PORT (kube-apiserver dials host:port as written).`);
+  if (url.port === '')
+    throw new SpokeError(
+      'ERR_BAD_CONFIG',
+      `${at}: ${JSON.stringify(tcp.url)} has no port; write it as https://${url.hostname}:PORT (kube-apiserver dials host:port as written).`,
+    );
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const proxy = { host, port: Number(url.port) };
   const tls = tcp.tlsConfig;

@@ -22,14 +22,20 @@ export function validateDocument(doc: RawDocument, baseDir: string, issues: Conf
   if (doc.kind === undefined) {
     issues.push({ field: 'kind', message: 'Required value: the object kind is missing; set kind: EgressSelectorConfiguration' });
   } else if (doc.kind !== 'EgressSelectorConfiguration') {
-    issues.push({ field: 'kind', message: `Unsupported value: ${JSON.stringify(doc.kind)}: this file must be an EgressSelectorConfiguration` });
+    issues.push({
+      field: 'kind',
+      message: `Unsupported value: ${JSON.stringify(doc.kind)}: this file must be an EgressSelectorConfiguration`,
+    });
   }
   const versions = EGRESS_API_VERSIONS.map((v) => JSON.stringify(v)).join(', ');
   if (doc.apiVersion === undefined) {
     issues.push({ field: 'apiVersion', message: `Required value: set apiVersion to one of ${versions}` });
   } else if (!(EGRESS_API_VERSIONS as readonly string[]).includes(doc.apiVersion)) {
     // apiserver.config.k8s.io serves other kinds (AuthenticationConfiguration...), never this one.
-    issues.push({ field: 'apiVersion', message: `Unsupported value: ${JSON.stringify(doc.apiVersion)}: EgressSelectorConfiguration is served in ${versions} only` });
+    issues.push({
+      field: 'apiVersion',
+      message: `Unsupported value: ${JSON.stringify(doc.apiVersion)}: EgressSelectorConfiguration is served in ${versions} only`,
+    });
   }
   if (issues.length > 0) return undefined;
 
@@ -41,11 +47,17 @@ export function validateDocument(doc: RawDocument, baseDir: string, issues: Conf
     // The v1alpha1/v1beta1 conversion rewrites exactly "master"; validation then lower-cases the name.
     const name = (raw.name === 'master' ? 'controlplane' : (raw.name ?? '')).toLowerCase();
     if (seen.has(name)) {
-      issues.push({ field: `${at}.name`, message: `Duplicate value: ${JSON.stringify(name)}${raw.name === 'master' ? ' ("master" is the old name of "controlplane")' : ''}` });
+      issues.push({
+        field: `${at}.name`,
+        message: `Duplicate value: ${JSON.stringify(name)}${raw.name === 'master' ? ' ("master" is the old name of "controlplane")' : ''}`,
+      });
     } else {
       seen.add(name);
       if (!(EGRESS_SELECTION_NAMES as readonly string[]).includes(name)) {
-        issues.push({ field: `${at}.name`, message: `Unsupported value: ${JSON.stringify(name)}: supported values: ${EGRESS_SELECTION_NAMES.map((n) => `"${n}"`).join(', ')}` });
+        issues.push({
+          field: `${at}.name`,
+          message: `Unsupported value: ${JSON.stringify(name)}: supported values: ${EGRESS_SELECTION_NAMES.map((n) => `"${n}"`).join(', ')}`,
+        });
       }
     }
     const protocol = raw.connection?.proxyProtocol ?? '';
@@ -53,7 +65,8 @@ export function validateDocument(doc: RawDocument, baseDir: string, issues: Conf
     const connAt = `${at}.connection`;
     switch (protocol) {
       case 'Direct':
-        if (transport !== undefined) issues.push({ field: `${connAt}.transport`, message: 'Invalid value: "direct": config must be absent for direct connect' });
+        if (transport !== undefined)
+          issues.push({ field: `${connAt}.transport`, message: 'Invalid value: "direct": config must be absent for direct connect' });
         break;
       case 'HTTPConnect':
         checkHttpConnect(transport, `${connAt}.transport`, baseDir, issues);
@@ -75,7 +88,11 @@ export function validateDocument(doc: RawDocument, baseDir: string, issues: Conf
     }
   });
   if (issues.length > 0) return undefined;
-  return { apiVersion: doc.apiVersion as EgressSelectorConfiguration['apiVersion'], kind: 'EgressSelectorConfiguration', egressSelections: selections };
+  return {
+    apiVersion: doc.apiVersion as EgressSelectorConfiguration['apiVersion'],
+    kind: 'EgressSelectorConfiguration',
+    egressSelections: selections,
+  };
 }
 
 function checkHttpConnect(transport: RawTransport | undefined, at: string, baseDir: string, issues: ConfigIssue[]): void {
@@ -96,7 +113,10 @@ function checkGrpc(transport: RawTransport | undefined, at: string, issues: Conf
   if (transport === undefined) {
     issues.push({ field: at, message: 'Required value: transport must be set for GRPC' });
   } else if (transport.uds === undefined) {
-    issues.push({ field: `${at}.uds`, message: 'Required value: UDS must be set with GRPC (kube-apiserver speaks GRPC to the Konnectivity server over a unix socket only)' });
+    issues.push({
+      field: `${at}.uds`,
+      message: 'Required value: UDS must be set with GRPC (kube-apiserver speaks GRPC to the Konnectivity server over a unix socket only)',
+    });
   } else {
     checkUds(transport.uds, `${at}.uds`, issues);
   }
@@ -109,11 +129,15 @@ function checkUds(uds: { udsName?: string }, at: string, issues: ConfigIssue[]):
 function checkTcp(tcp: { url?: string; tlsConfig?: RawTlsConfig }, at: string, baseDir: string, issues: ConfigIssue[]): void {
   const url = tcp.url ?? '';
   if (url.startsWith('http://')) {
-    if (tcp.tlsConfig !== undefined) issues.push({ field: `${at}.tlsConfig`, message: 'Invalid value: config must not be present when using HTTP' });
+    if (tcp.tlsConfig !== undefined)
+      issues.push({ field: `${at}.tlsConfig`, message: 'Invalid value: config must not be present when using HTTP' });
   } else if (url.startsWith('https://')) {
     checkTls(tcp.tlsConfig, `${at}.tlsConfig`, baseDir, issues);
   } else {
-    issues.push({ field: `${at}.url`, message: `Invalid value: ${JSON.stringify(url)}: supported connection protocols are http:// and https://` });
+    issues.push({
+      field: `${at}.url`,
+      message: `Invalid value: ${JSON.stringify(url)}: supported connection protocols are http:// and https://`,
+    });
   }
 }
 
@@ -123,7 +147,10 @@ function checkTls(tls: RawTlsConfig | undefined, at: string, baseDir: string, is
     return;
   }
   if (tls.caBundle && !exists(resolve(baseDir, tls.caBundle))) {
-    issues.push({ field: `${at}.caBundle`, message: `Invalid value: ${JSON.stringify(tls.caBundle)}: TLS config ca bundle does not exist` });
+    issues.push({
+      field: `${at}.caBundle`,
+      message: `Invalid value: ${JSON.stringify(tls.caBundle)}: TLS config ca bundle does not exist`,
+    });
   }
   for (const [key, what] of [
     ['clientCert', 'cert'],
@@ -131,7 +158,8 @@ function checkTls(tls: RawTlsConfig | undefined, at: string, baseDir: string, is
   ] as const) {
     const value = tls[key];
     if (!value) issues.push({ field: `${at}.${key}`, message: `Required value: Using TLS requires ${key}` });
-    else if (!exists(resolve(baseDir, value))) issues.push({ field: `${at}.${key}`, message: `Invalid value: ${JSON.stringify(value)}: TLS client ${what} does not exist` });
+    else if (!exists(resolve(baseDir, value)))
+      issues.push({ field: `${at}.${key}`, message: `Invalid value: ${JSON.stringify(value)}: TLS client ${what} does not exist` });
   }
 }
 

@@ -87,7 +87,8 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
     });
     upstream.once('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
-        const code = err.code === 'ECONNREFUSED' ? 'ERR_DIAL_REFUSED' : err.code === 'ENOTFOUND' ? 'ERR_DIAL_UNREACHABLE' : 'ERR_DIAL_FAILED';
+        const code =
+          err.code === 'ECONNREFUSED' ? 'ERR_DIAL_REFUSED' : err.code === 'ENOTFOUND' ? 'ERR_DIAL_UNREACHABLE' : 'ERR_DIAL_FAILED';
         answer(client, '502 Bad Gateway', `cannot reach ${req.url}: ${err.code}`, { 'X-Spoke-Error-Code': code });
       } else reset(client);
     });
@@ -130,5 +131,7 @@ function answer(client: net.Socket, status: string, body: string, headers: Recor
   const extra = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  client.end(`HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  client.end(
+    `HTTP/1.1 ${status}\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

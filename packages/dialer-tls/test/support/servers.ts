@@ -77,11 +77,31 @@ export async function startBannerServer(banner: string): Promise<{ address: stri
  */
 export async function startOpenSslServer(cert: string, key: string, clientCa: string): Promise<{ port: number; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'spoke-openssl-'));
-  await Promise.all([writeFile(join(dir, 'cert.pem'), cert), writeFile(join(dir, 'key.pem'), key), writeFile(join(dir, 'ca.pem'), clientCa)]);
+  await Promise.all([
+    writeFile(join(dir, 'cert.pem'), cert),
+    writeFile(join(dir, 'key.pem'), key),
+    writeFile(join(dir, 'ca.pem'), clientCa),
+  ]);
   // stdbuf: openssl block-buffers stdout on a pipe, and the ACCEPT line (with the port) would never arrive.
   const child = spawn(
     'stdbuf',
-    ['-oL', 'openssl', 's_server', '-accept', '127.0.0.1:0', '-cert', 'cert.pem', '-key', 'key.pem', '-CAfile', 'ca.pem', '-Verify', '1', '-verify_return_error', '-www'],
+    [
+      '-oL',
+      'openssl',
+      's_server',
+      '-accept',
+      '127.0.0.1:0',
+      '-cert',
+      'cert.pem',
+      '-key',
+      'key.pem',
+      '-CAfile',
+      'ca.pem',
+      '-Verify',
+      '1',
+      '-verify_return_error',
+      '-www',
+    ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.resume();

@@ -37,7 +37,8 @@ export async function dialForHttp(dialer: Dialer, req: HttpConnectRequest, secur
   const target = httpTarget(req, secure ? 443 : 80);
   const stream = await dialer.dial(target, signal ? { signal } : undefined);
   if (!secure) return stream;
-  const alpn = Array.isArray(req.ALPNProtocols) && req.ALPNProtocols.every((p): p is string => typeof p === 'string') ? req.ALPNProtocols : undefined;
+  const alpn =
+    Array.isArray(req.ALPNProtocols) && req.ALPNProtocols.every((p): p is string => typeof p === 'string') ? req.ALPNProtocols : undefined;
   const options: TlsClientOptions = {
     ...(req.ca != null ? { ca: req.ca as TlsClientOptions['ca'] } : {}),
     ...(req.cert != null ? { cert: req.cert as string | Buffer } : {}),

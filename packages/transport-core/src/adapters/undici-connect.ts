@@ -29,10 +29,17 @@ export interface UndiciConnectTlsOptions {
  * every connection undici opens is dialled through `dialer`; https origins get
  * a verified TLS handshake on top.
  */
-export function createUndiciConnect(dialer: Dialer, tlsOptions: UndiciConnectTlsOptions = {}): (options: UndiciConnectOptions, callback: UndiciConnectCallback) => void {
+export function createUndiciConnect(
+  dialer: Dialer,
+  tlsOptions: UndiciConnectTlsOptions = {},
+): (options: UndiciConnectOptions, callback: UndiciConnectCallback) => void {
   return (options, callback) => {
     const secure = options.protocol === 'https:';
-    dialForHttp(dialer, { ...tlsOptions, hostname: options.hostname, port: options.port, servername: options.servername ?? null }, secure).then(
+    dialForHttp(
+      dialer,
+      { ...tlsOptions, hostname: options.hostname, port: options.port, servername: options.servername ?? null },
+      secure,
+    ).then(
       // undici drives the socket only through Duplex members; the cast is its type, not a requirement.
       (s) => callback(null, s as net.Socket),
       (e: Error) => callback(e, null),

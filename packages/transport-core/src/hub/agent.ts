@@ -105,7 +105,11 @@ export function createAgent(options: AgentOptions): Agent {
           signal: stop.signal,
           timeoutMs: 15_000,
         });
-        session = sessionOverWebSocket(ws, { ...options.session, role: 'initiator', id: options.id, identifiers: options.identifiers ?? '', onDial }, `hub ${url}`);
+        session = sessionOverWebSocket(
+          ws,
+          { ...options.session, role: 'initiator', id: options.id, identifiers: options.identifiers ?? '', onDial },
+          `hub ${url}`,
+        );
         const peer = await session.ready({ signal: stop.signal });
         hubId = typeof peer.extensions?.['hubId'] === 'string' ? peer.extensions['hubId'] : peer.id;
         const count = peer.extensions?.['hubCount'];

@@ -45,7 +45,10 @@ export function parseAllowRule(text: string): AllowRule {
 }
 
 function bad(text: string, why: string): SpokeError {
-  return new SpokeError('ERR_BAD_OPTION', `Invalid --allow "${text}": ${why}. Use CIDR[:PORT[-PORT]], e.g. 10.0.0.0/8, 10.0.0.5:22, [fd00::/64]:443.`);
+  return new SpokeError(
+    'ERR_BAD_OPTION',
+    `Invalid --allow "${text}": ${why}. Use CIDR[:PORT[-PORT]], e.g. 10.0.0.0/8, 10.0.0.5:22, [fd00::/64]:443.`,
+  );
 }
 
 /** Options of {@link createAllowList}. */
@@ -69,12 +72,17 @@ export interface AllowList {
 export function createAllowList(rules: readonly string[], options: AllowListOptions = {}): AllowList {
   const parsed = rules.map(parseAllowRule);
   const resolve = options.resolve ?? (async (host: string) => (await lookup(host, { all: true })).map((a) => a.address));
-  const allowed = (ip: string, port: number): boolean => parsed.some((r) => port >= r.fromPort && port <= r.toPort && cidrContains(r.cidr, ip));
+  const allowed = (ip: string, port: number): boolean =>
+    parsed.some((r) => port >= r.fromPort && port <= r.toPort && cidrContains(r.cidr, ip));
   return {
     rules: parsed,
     async check(target) {
       const denied = (why: string): SpokeError =>
-        new SpokeError('ERR_DIAL_DENIED', `The agent refuses ${formatTarget(target)}: ${why}. Add a matching --allow CIDR[:PORT[-PORT]] on the agent if it should be reachable.`, { target, hop: 'agent' });
+        new SpokeError(
+          'ERR_DIAL_DENIED',
+          `The agent refuses ${formatTarget(target)}: ${why}. Add a matching --allow CIDR[:PORT[-PORT]] on the agent if it should be reachable.`,
+          { target, hop: 'agent' },
+        );
       if ('path' in target) throw denied('unix sockets are never allowed through an agent');
       if (parsed.length === 0) throw denied('the agent has no --allow rules (it denies everything)');
       let addresses: string[];
@@ -86,9 +94,11 @@ export function createAllowList(rules: readonly string[], options: AllowListOpti
           throw SpokeError.from(err, { target, hop: 'agent' });
         }
       }
-      if (addresses.length === 0) throw new SpokeError('ERR_DIAL_UNREACHABLE', `${target.host} resolves to no address on the agent.`, { target, hop: 'agent' });
+      if (addresses.length === 0)
+        throw new SpokeError('ERR_DIAL_UNREACHABLE', `${target.host} resolves to no address on the agent.`, { target, hop: 'agent' });
       const bad = addresses.find((a) => !allowed(a, target.port));
-      if (bad !== undefined) throw denied(`${target.host === bad ? bad : `${target.host} resolves to ${bad}, which`} is outside the allow list`);
+      if (bad !== undefined)
+        throw denied(`${target.host === bad ? bad : `${target.host} resolves to ${bad}, which`} is outside the allow list`);
       return { host: addresses[0] as string, port: target.port };
     },
   };

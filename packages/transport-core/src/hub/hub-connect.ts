@@ -38,11 +38,17 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
   const url = new URL(options.url);
   const secure = url.protocol === 'wss:' || url.protocol === 'spoke+wss:';
   if (!secure && !options.insecurePlaintext) {
-    throw new SpokeError('ERR_BAD_OPTION', `Refusing to connect to ${url.host} without TLS. Use wss://, or pass insecurePlaintext (--insecure-plaintext) for a loopback test setup.`);
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `Refusing to connect to ${url.host} without TLS. Use wss://, or pass insecurePlaintext (--insecure-plaintext) for a loopback test setup.`,
+    );
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (secure ? 443 : 80));
-  const dialOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
+  const dialOpts = {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
   let socket: Duplex = await viaOrDirect(options.via).dial({ host, port }, dialOpts);
   if (secure) socket = await connectTls(socket, { host, hop: `hub ${url.host}` }, options.tls ?? {}, options.signal);
   const wsUrl = `${secure ? 'wss' : 'ws'}://${url.host}${options.path}`;
@@ -69,8 +75,16 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
       ws.terminate();
       reject(
         status === 401 || status === 403
-          ? new SpokeError('ERR_AUTH_FAILED', `The hub at ${url.host} refused our credentials (HTTP ${status}). Check the token file or client certificate.`, { hop: `hub ${url.host}` })
-          : new SpokeError('ERR_PROTOCOL', `The hub at ${url.host} answered the WebSocket upgrade with HTTP ${status}. Check the URL: is it a spoke hub?`, { hop: `hub ${url.host}` }),
+          ? new SpokeError(
+              'ERR_AUTH_FAILED',
+              `The hub at ${url.host} refused our credentials (HTTP ${status}). Check the token file or client certificate.`,
+              { hop: `hub ${url.host}` },
+            )
+          : new SpokeError(
+              'ERR_PROTOCOL',
+              `The hub at ${url.host} answered the WebSocket upgrade with HTTP ${status}. Check the URL: is it a spoke hub?`,
+              { hop: `hub ${url.host}` },
+            ),
       );
     });
     ws.once('open', () => {

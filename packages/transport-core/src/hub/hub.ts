@@ -114,12 +114,19 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const agentTokens = options.agentTokens ?? [];
   const clientTokens = options.clientTokens ?? [];
   if (options.insecurePlaintext && !isLoopbackHost(listen.host)) {
-    throw new SpokeError('ERR_BAD_OPTION', `insecurePlaintext is allowed only on loopback, not on ${listen.host}. Serve TLS (the default) instead.`);
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `insecurePlaintext is allowed only on loopback, not on ${listen.host}. Serve TLS (the default) instead.`,
+    );
   }
   if (agentTokens.length === 0 && options.clientCa === undefined) {
-    throw new SpokeError('ERR_BAD_OPTION', 'A hub needs agent authentication: give agentTokens (--agent-token-file) or clientCa (--client-ca) for mTLS.');
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'A hub needs agent authentication: give agentTokens (--agent-token-file) or clientCa (--client-ca) for mTLS.',
+    );
   }
-  if (!Number.isInteger(hubCount) || hubCount < 1) throw new SpokeError('ERR_BAD_OPTION', `hubCount must be a positive integer, got ${hubCount}.`);
+  if (!Number.isInteger(hubCount) || hubCount < 1)
+    throw new SpokeError('ERR_BAD_OPTION', `hubCount must be a positive integer, got ${hubCount}.`);
 
   let tlsMaterial = options.tls;
   let fingerprint: string | undefined;
@@ -158,7 +165,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     const t0 = performance.now();
     return runDial(dialOptions, { target, hop: 'hub' }, async (signal) => {
       const host = 'host' in target ? target.host : target.path;
-      const candidates = [...agents.values()].filter((a) => a.session.state !== 'closed' && (onlyAgent === undefined || a.id === onlyAgent));
+      const candidates = [...agents.values()].filter(
+        (a) => a.session.state !== 'closed' && (onlyAgent === undefined || a.id === onlyAgent),
+      );
       const chosen = route(candidates, host);
       if (!chosen) {
         throw new SpokeError(
@@ -192,7 +201,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = agents.size > 0;
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? `ok: ${agents.size} agent(s)\n` : 'no agent connected\n');
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? `ok: ${agents.size} agent(s)\n` : 'no agent connected\n');
     } else if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
     } else {
@@ -210,7 +221,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         },
         onRequest,
       );
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: frameLimit(sessionDefaults.maxFrame ?? 64 * 1024) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: frameLimit(sessionDefaults.maxFrame ?? 64 * 1024),
+  });
 
   const authenticated = (req: http.IncomingMessage, tokens: readonly string[]): boolean => {
     const tlsSocket = req.socket as TLSSocket;
@@ -229,7 +244,10 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     if (!authenticated(req, role === 'agent' ? agentTokens : clientTokens)) {
       authFailures.inc({ role });
       // Say who and why, never what they presented.
-      log.warn(`refused ${role}: missing or wrong credentials`, { remote: peerOf(req), presented: req.headers.authorization ? 'bearer token' : 'nothing' });
+      log.warn(`refused ${role}: missing or wrong credentials`, {
+        remote: peerOf(req),
+        presented: req.headers.authorization ? 'bearer token' : 'nothing',
+      });
       socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -321,7 +339,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   let connectAddress: string | undefined;
   if (options.connect) {
     const viaUnix = 'path' in options.connect;
-    connectServer = http.createServer((_req, res) => res.writeHead(405, { 'content-type': 'text/plain' }).end('spoke hub: use CONNECT host:port\n'));
+    connectServer = http.createServer((_req, res) =>
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('spoke hub: use CONNECT host:port\n'),
+    );
     connectServer.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
       const answer = (status: number, text: string, code?: string): void => {
@@ -374,7 +394,15 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           }
           const e = SpokeError.from(err);
           const status =
-            e.code === 'ERR_BAD_TARGET' ? 400 : e.code === 'ERR_DIAL_DENIED' ? 403 : e.code === 'ERR_NO_ROUTE' ? 503 : e.code === 'ERR_DIAL_TIMEOUT' ? 504 : 502;
+            e.code === 'ERR_BAD_TARGET'
+              ? 400
+              : e.code === 'ERR_DIAL_DENIED'
+                ? 403
+                : e.code === 'ERR_NO_ROUTE'
+                  ? 503
+                  : e.code === 'ERR_DIAL_TIMEOUT'
+                    ? 504
+                    : 502;
           answer(status, `spoke hub: ${e.code}: ${e.message}`, e.code);
         },
       );
@@ -383,7 +411,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     else connectServer.listen(options.connect.port, options.connect.host);
     await once(connectServer, 'listening');
     const ca = connectServer.address();
-    connectAddress = typeof ca === 'string' ? `unix:${ca}` : ca ? `${isIP(ca.address) === 6 ? `[${ca.address}]` : ca.address}:${ca.port}` : undefined;
+    connectAddress =
+      typeof ca === 'string' ? `unix:${ca}` : ca ? `${isIP(ca.address) === 6 ? `[${ca.address}]` : ca.address}:${ca.port}` : undefined;
   }
 
   log.info('hub listening', { url, fingerprint, connect: connectAddress, id });
@@ -405,7 +434,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       return {
         kind: 'hub',
         dial: (t, o) =>
-          closed ? Promise.reject(new SpokeError('ERR_DIALER_CLOSED', 'This hub dialer was closed; take a new one from hub.dialer().', { hop: 'hub' })) : dial(t, o),
+          closed
+            ? Promise.reject(
+                new SpokeError('ERR_DIALER_CLOSED', 'This hub dialer was closed; take a new one from hub.dialer().', { hop: 'hub' }),
+              )
+            : dial(t, o),
         // Closing a view of the hub does not stop the hub (hub.close() does).
         close: async () => {
           closed = true;
@@ -413,7 +446,14 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       };
     },
     agents: () =>
-      [...agents.values()].map((a) => ({ id: a.id, identifiers: a.rawIdentifiers, remote: a.remote, streams: a.load, draining: a.draining, connectedAt: a.connectedAt })),
+      [...agents.values()].map((a) => ({
+        id: a.id,
+        identifiers: a.rawIdentifiers,
+        remote: a.remote,
+        streams: a.load,
+        draining: a.draining,
+        connectedAt: a.connectedAt,
+      })),
     metrics: () => metrics.render(),
     async waitForAgents(n, o = {}) {
       while (agents.size < n) {

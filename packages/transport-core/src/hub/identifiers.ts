@@ -19,7 +19,10 @@ export function parseIdentifiers(text: string): AgentIdentifiers {
   const ids: AgentIdentifiers = { hosts: [], ipv4: [], ipv6: [], cidrs: [], defaultRoute: false };
   if (text.trim() === '') return ids;
   for (const [key, raw] of new URLSearchParams(text)) {
-    for (const value of raw.split(',').map((v) => v.trim()).filter(Boolean)) {
+    for (const value of raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean)) {
       switch (key) {
         case 'host':
           ids.hosts.push(value.toLowerCase());
@@ -47,5 +50,8 @@ export function parseIdentifiers(text: string): AgentIdentifiers {
 }
 
 function bad(text: string, why: string): SpokeError {
-  return new SpokeError('ERR_BAD_OPTION', `Invalid agent identifiers "${text}": ${why}. Use host=, ipv4=, ipv6=, cidr= and default-route=true joined by &.`);
+  return new SpokeError(
+    'ERR_BAD_OPTION',
+    `Invalid agent identifiers "${text}": ${why}. Use host=, ipv4=, ipv6=, cidr= and default-route=true joined by &.`,
+  );
 }

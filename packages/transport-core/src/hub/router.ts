@@ -21,14 +21,24 @@ export type RouteReason = 'host' | 'cidr' | 'default-route' | 'any';
  */
 export function route<A extends RoutableAgent>(agents: readonly A[], host: string): { agent: A; reason: RouteReason } | undefined {
   const live = agents.filter((a) => !a.draining);
-  return pick(live, host) ?? pick(agents.filter((a) => a.draining), host);
+  return (
+    pick(live, host) ??
+    pick(
+      agents.filter((a) => a.draining),
+      host,
+    )
+  );
 }
 
 function pick<A extends RoutableAgent>(agents: readonly A[], host: string): { agent: A; reason: RouteReason } | undefined {
   if (agents.length === 0) return undefined;
   const h = host.toLowerCase();
   const ip = isIP(h) !== 0 ? canonical(h) : undefined;
-  const exact = agents.filter((a) => a.identifiers.hosts.includes(h) || (ip !== undefined && [...a.identifiers.ipv4, ...a.identifiers.ipv6].some((x) => canonical(x) === ip)));
+  const exact = agents.filter(
+    (a) =>
+      a.identifiers.hosts.includes(h) ||
+      (ip !== undefined && [...a.identifiers.ipv4, ...a.identifiers.ipv6].some((x) => canonical(x) === ip)),
+  );
   if (exact.length > 0) return { agent: leastLoaded(exact), reason: 'host' };
   if (ip !== undefined) {
     let best = -1;

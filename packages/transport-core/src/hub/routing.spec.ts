@@ -6,7 +6,12 @@ import { bearerToken, tokenMatches } from './auth.js';
 import { parseIdentifiers } from './identifiers.js';
 import { route, type RoutableAgent } from './router.js';
 
-const agent = (id: string, ids: string, load = 0, draining = false): RoutableAgent => ({ id, identifiers: parseIdentifiers(ids), load, draining });
+const agent = (id: string, ids: string, load = 0, draining = false): RoutableAgent => ({
+  id,
+  identifiers: parseIdentifiers(ids),
+  load,
+  draining,
+});
 
 describe('cidr', () => {
   it('matches IPv4 and IPv6 networks', () => {
@@ -72,7 +77,8 @@ describe('allow list', () => {
     expect(parseAllowRule('10.0.0.5:22')).toMatchObject({ fromPort: 22, toPort: 22 });
     expect(parseAllowRule('[fd00::/64]:443')).toMatchObject({ fromPort: 443, toPort: 443 });
     expect(parseAllowRule('fd00::/64')).toMatchObject({ fromPort: 1, toPort: 65535 });
-    for (const bad of ['10.0.0.0/8:0', '10.0.0.0/8:9-1', 'x:1', '[fd00::/64']) expect(() => parseAllowRule(bad)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
+    for (const bad of ['10.0.0.0/8:0', '10.0.0.0/8:9-1', 'x:1', '[fd00::/64'])
+      expect(() => parseAllowRule(bad)).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
   });
 
   it('denies by default, resolves names and checks every address, dials the checked address', async () => {
@@ -80,7 +86,10 @@ describe('allow list', () => {
     const list = createAllowList(['10.0.0.0/24:80-90'], { resolve });
     await expect(list.check({ host: 'ok.test', port: 80 })).resolves.toEqual({ host: '10.0.0.7', port: 80 });
     await expect(list.check({ host: '10.0.0.9', port: 91 })).rejects.toMatchObject({ code: 'ERR_DIAL_DENIED' });
-    await expect(list.check({ host: 'mixed.test', port: 80 })).rejects.toMatchObject({ code: 'ERR_DIAL_DENIED', message: expect.stringContaining('8.8.8.8') });
+    await expect(list.check({ host: 'mixed.test', port: 80 })).rejects.toMatchObject({
+      code: 'ERR_DIAL_DENIED',
+      message: expect.stringContaining('8.8.8.8'),
+    });
     await expect(list.check({ path: '/run/docker.sock' })).rejects.toMatchObject({ code: 'ERR_DIAL_DENIED' });
     await expect(list.check({ host: 'none.test', port: 80 })).rejects.toMatchObject({ code: 'ERR_DIAL_UNREACHABLE' });
     const none = createAllowList([]);

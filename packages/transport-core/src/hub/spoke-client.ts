@@ -53,7 +53,11 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
       ...(options.via ? { via: options.via } : {}),
       signal,
     }).then(async (ws) => {
-      const s = sessionOverWebSocket(ws, { ...options.session, role: 'initiator', id: 'client', ...(options.agent ? { extensions: { agent: options.agent } } : {}) }, `hub ${options.url}`);
+      const s = sessionOverWebSocket(
+        ws,
+        { ...options.session, role: 'initiator', id: 'client', ...(options.agent ? { extensions: { agent: options.agent } } : {}) },
+        `hub ${options.url}`,
+      );
       await s.ready({ signal });
       return s;
     });
@@ -66,13 +70,23 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
   return {
     kind: 'spoke',
     dial(input: Target | string, dialOptions?: DialOptions): Promise<Duplex> {
-      return dialTarget(input, dialOptions, hop, () => closed, async (target, signal) => (await session(signal)).dial(target, { signal }));
+      return dialTarget(
+        input,
+        dialOptions,
+        hop,
+        () => closed,
+        async (target, signal) => (await session(signal)).dial(target, { signal }),
+      );
     },
     async close() {
       closed = true;
       const c = current;
       current = undefined;
-      if (c) await c.then((s) => s.close(), () => {});
+      if (c)
+        await c.then(
+          (s) => s.close(),
+          () => {},
+        );
     },
   };
 }
@@ -90,7 +104,8 @@ export const spokeScheme: DialerScheme = {
     if (uri.username || uri.password) throw badUri(uri.href, 'credentials do not belong in the URI; use token-file=FILE', FORMS);
     if (!uri.hostname || !uri.port) throw badUri(uri.href, 'the hub host and port are required', FORMS);
     const plaintext = uri.protocol === 'spoke+ws:';
-    if (plaintext && uri.searchParams.get('insecure-plaintext') !== 'true') throw badUri(uri.href, 'spoke+ws:// needs insecure-plaintext=true', FORMS);
+    if (plaintext && uri.searchParams.get('insecure-plaintext') !== 'true')
+      throw badUri(uri.href, 'spoke+ws:// needs insecure-plaintext=true', FORMS);
     if (plaintext) context.warn(`connecting to the hub ${uri.host} without TLS (insecure-plaintext)`);
     const tokenFile = uri.searchParams.get('token-file');
     const ca = readUriFile(uri, 'ca');

@@ -51,10 +51,14 @@ describe('frame codec', () => {
   });
 
   it('matches the byte-level examples of PROTOCOL.md', () => {
-    expect(Buffer.concat([lengthPrefix(7), encodeFrame({ type: 'DATA', stream: 3, data: Buffer.from('hi') })])).toEqual(hex('00000007 00 00000003 6869'));
+    expect(Buffer.concat([lengthPrefix(7), encodeFrame({ type: 'DATA', stream: 3, data: Buffer.from('hi') })])).toEqual(
+      hex('00000007 00 00000003 6869'),
+    );
     expect(encodeFrame({ type: 'WINDOW', stream: 3, increment: 131072 })).toEqual(hex('01 00000003 00020000'));
     expect(encodeFrame({ type: 'FIN', stream: 3 })).toEqual(hex('02 00000003'));
-    expect(encodeFrame({ type: 'DIAL', stream: 1, target: '10.0.0.5:10250' })).toEqual(hex('11 de0002 a17301 a174ae31302e302e302e353a3130323530'));
+    expect(encodeFrame({ type: 'DIAL', stream: 1, target: '10.0.0.5:10250' })).toEqual(
+      hex('11 de0002 a17301 a174ae31302e302e302e353a3130323530'),
+    );
     expect(encodeFrame({ type: 'DIAL_ERR', stream: 1, code: 'ERR_DIAL_REFUSED', message: 'refused' })).toEqual(
       hex('13 de0003 a17301 a163b04552525f4449414c5f52454655534544 a16da772656675736564'),
     );
@@ -69,7 +73,9 @@ describe('frame codec', () => {
   });
 
   it('clips messages to the wire limit on a character boundary', () => {
-    const f = decodeFrame(encodeFrame({ type: 'RESET', stream: 1, code: 'ERR_INTERNAL', message: 'é'.repeat(2000) })) as { message: string };
+    const f = decodeFrame(encodeFrame({ type: 'RESET', stream: 1, code: 'ERR_INTERNAL', message: 'é'.repeat(2000) })) as {
+      message: string;
+    };
     expect(Buffer.byteLength(f.message)).toBeLessThanOrEqual(1024);
     expect(f.message).toBe('é'.repeat(512));
   });
@@ -142,6 +148,8 @@ describe('length-prefixed reader', () => {
   it('refuses an oversized length before buffering it, and a zero length', () => {
     const reader = new LengthPrefixedReader(1000);
     expect(() => reader.push(lengthPrefix(1001), () => {})).toThrowError(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
-    expect(() => new LengthPrefixedReader(1000).push(lengthPrefix(0), () => {})).toThrowError(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+    expect(() => new LengthPrefixedReader(1000).push(lengthPrefix(0), () => {})).toThrowError(
+      expect.objectContaining({ code: 'ERR_PROTOCOL' }),
+    );
   });
 });

@@ -52,7 +52,10 @@ export function encodeFrame(frame: Frame): Buffer {
       return control(FrameType.HELLO, body);
     }
     case 'DIAL':
-      return control(FrameType.DIAL, frame.protocol === undefined ? { s: frame.stream, t: frame.target } : { s: frame.stream, t: frame.target, p: frame.protocol });
+      return control(
+        FrameType.DIAL,
+        frame.protocol === undefined ? { s: frame.stream, t: frame.target } : { s: frame.stream, t: frame.target, p: frame.protocol },
+      );
     case 'DIAL_OK':
       return control(FrameType.DIAL_OK, { s: frame.stream });
     case 'DIAL_ERR':
@@ -97,7 +100,10 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
       if (buf.length < DATA_HEADER_BYTES + 1) throw protocol('a DATA frame without payload');
       const size = buf.length - DATA_HEADER_BYTES;
       if (size > maxFrame) {
-        throw new SpokeError('ERR_FRAME_TOO_LARGE', `The peer sent a ${size}-byte DATA frame; this side accepts at most ${maxFrame}. The peer ignores the negotiated maxFrame: upgrade or fix it.`);
+        throw new SpokeError(
+          'ERR_FRAME_TOO_LARGE',
+          `The peer sent a ${size}-byte DATA frame; this side accepts at most ${maxFrame}. The peer ignores the negotiated maxFrame: upgrade or fix it.`,
+        );
       }
       return { type: 'DATA', stream: streamId(buf.readUInt32BE(1)), data: buf.subarray(DATA_HEADER_BYTES) };
     }
@@ -146,7 +152,12 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
       return { type: 'DIAL_OK', stream: sid(body(buf, 'DIAL_OK'), 'DIAL_OK') };
     case FrameType.DIAL_ERR: {
       const m = body(buf, 'DIAL_ERR');
-      return { type: 'DIAL_ERR', stream: sid(m, 'DIAL_ERR'), code: str(m, 'c', 64, 'DIAL_ERR'), message: str(m, 'm', LIMITS.message, 'DIAL_ERR') };
+      return {
+        type: 'DIAL_ERR',
+        stream: sid(m, 'DIAL_ERR'),
+        code: str(m, 'c', 64, 'DIAL_ERR'),
+        message: str(m, 'm', LIMITS.message, 'DIAL_ERR'),
+      };
     }
     case FrameType.RESET: {
       const m = body(buf, 'RESET');
@@ -158,7 +169,12 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
       return { type: 'PONG', nonce: range(body(buf, 'PONG'), 'n', 0, 2 ** 32 - 1) };
     case FrameType.GOAWAY: {
       const m = body(buf, 'GOAWAY');
-      return { type: 'GOAWAY', code: str(m, 'c', 64, 'GOAWAY'), message: str(m, 'm', LIMITS.message, 'GOAWAY'), lastStream: range(m, 'l', 0, 2 ** 32 - 1) };
+      return {
+        type: 'GOAWAY',
+        code: str(m, 'c', 64, 'GOAWAY'),
+        message: str(m, 'm', LIMITS.message, 'GOAWAY'),
+        lastStream: range(m, 'l', 0, 2 ** 32 - 1),
+      };
     }
     default:
       throw protocol(`an unknown frame type 0x${(type ?? 0).toString(16).padStart(2, '0')}`);
@@ -166,7 +182,8 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
 }
 
 function body(buf: Buffer, name: string): Record<string, unknown> {
-  if (buf.length > LIMITS.controlFrame + 1) throw protocol(`a ${buf.length}-byte ${name} frame (control frames are at most ${LIMITS.controlFrame} bytes)`);
+  if (buf.length > LIMITS.controlFrame + 1)
+    throw protocol(`a ${buf.length}-byte ${name} frame (control frames are at most ${LIMITS.controlFrame} bytes)`);
   let value: unknown;
   try {
     // unpack() rejects trailing bytes after the first value.
@@ -209,5 +226,9 @@ function str(m: Record<string, unknown>, key: string, maxBytes: number, name: st
 }
 
 function protocol(what: string, cause?: unknown): SpokeError {
-  return new SpokeError('ERR_PROTOCOL', `The peer sent ${what}; it does not speak spoke/1 correctly. Check that both ends run compatible spoke versions.`, cause === undefined ? {} : { cause });
+  return new SpokeError(
+    'ERR_PROTOCOL',
+    `The peer sent ${what}; it does not speak spoke/1 correctly. Check that both ends run compatible spoke versions.`,
+    cause === undefined ? {} : { cause },
+  );
 }

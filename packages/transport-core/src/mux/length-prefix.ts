@@ -23,9 +23,16 @@ export class LengthPrefixedReader {
       if (this.#need < 0) {
         if (this.#buffered < 4) return;
         const length = this.#take(4).readUInt32BE(0);
-        if (length === 0) throw new SpokeError('ERR_PROTOCOL', 'The peer sent a zero-length frame; it does not speak spoke/1 framing. Check what is connected to this port.');
+        if (length === 0)
+          throw new SpokeError(
+            'ERR_PROTOCOL',
+            'The peer sent a zero-length frame; it does not speak spoke/1 framing. Check what is connected to this port.',
+          );
         if (length > this.#limit) {
-          throw new SpokeError('ERR_FRAME_TOO_LARGE', `The peer announced a ${length}-byte frame; this side accepts at most ${this.#limit}. Check that the peer speaks spoke/1 and honours maxFrame.`);
+          throw new SpokeError(
+            'ERR_FRAME_TOO_LARGE',
+            `The peer announced a ${length}-byte frame; this side accepts at most ${this.#limit}. Check that the peer speaks spoke/1 and honours maxFrame.`,
+          );
         }
         this.#need = length;
       }

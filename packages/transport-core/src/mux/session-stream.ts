@@ -125,7 +125,10 @@ export class SessionStream extends SocketLikeDuplex {
   /** @internal WINDOW from the peer. */
   onWindow(increment: number): void {
     if (this.#sendCredit + increment > LIMITS.maxWindow) {
-      this.#resetWith('ERR_FLOW_CONTROL', `The peer granted credit beyond ${LIMITS.maxWindow} bytes on stream ${this.id}; it violates spoke/1 flow control.`);
+      this.#resetWith(
+        'ERR_FLOW_CONTROL',
+        `The peer granted credit beyond ${LIMITS.maxWindow} bytes on stream ${this.id}; it violates spoke/1 flow control.`,
+      );
       return;
     }
     this.#sendCredit += increment;
@@ -164,7 +167,12 @@ export class SessionStream extends SocketLikeDuplex {
   /** @internal RESET from the peer. */
   onReset(code: string, message: string): void {
     this.#resetByPeer = true;
-    this.destroy(new SpokeError(wireCode(code, 'ERR_STREAM_RESET'), `The far side reset the stream to ${this.target}: ${message}`, { target: this.target, hop: 'spoke' }));
+    this.destroy(
+      new SpokeError(wireCode(code, 'ERR_STREAM_RESET'), `The far side reset the stream to ${this.target}: ${message}`, {
+        target: this.target,
+        hop: 'spoke',
+      }),
+    );
   }
 
   override _read(): void {

@@ -103,7 +103,8 @@ export interface SessionOptions {
   drainTimeoutMs?: number;
 }
 
-type Resolved = Required<Omit<SessionOptions, 'auth' | 'extensions' | 'onHello' | 'onDial'>> & Pick<SessionOptions, 'auth' | 'extensions' | 'onHello' | 'onDial'>;
+type Resolved = Required<Omit<SessionOptions, 'auth' | 'extensions' | 'onHello' | 'onDial'>> &
+  Pick<SessionOptions, 'auth' | 'extensions' | 'onHello' | 'onDial'>;
 
 /** Traffic counters of a session. */
 export interface SessionStats {
@@ -126,7 +127,8 @@ function validate(options: SessionOptions): Resolved {
     maxFrame: options.maxFrame ?? 64 * 1024,
     initialWindow: options.initialWindow ?? 256 * 1024,
     sharedWindow: options.sharedWindow ?? Math.min(32 * 1024, options.initialWindow ?? 256 * 1024),
-    soloWindow: options.soloWindow ?? Math.min(options.sessionWindow ?? 16 * 1024 * 1024, Math.max(1024 * 1024, options.initialWindow ?? 256 * 1024)),
+    soloWindow:
+      options.soloWindow ?? Math.min(options.sessionWindow ?? 16 * 1024 * 1024, Math.max(1024 * 1024, options.initialWindow ?? 256 * 1024)),
     frameSize: options.frameSize ?? 32 * 1024,
     sharedFrameSize: options.sharedFrameSize ?? Math.min(16 * 1024, options.frameSize ?? 32 * 1024),
     contentionHoldMs: options.contentionHoldMs ?? 50,
@@ -233,7 +235,8 @@ export class Session extends EventEmitter implements Tunnel {
       localWindow: this.#o.initialWindow,
       // Alone, a stream whose reader has taken everything may keep soloWindow open (fewer WINDOW
       // frames, no credit stalls); a reader that falls behind gets initialWindow back.
-      window: (buffered) => (this.#receiving.contended ? this.#o.sharedWindow : buffered === 0 ? this.#o.soloWindow : this.#o.initialWindow),
+      window: (buffered) =>
+        this.#receiving.contended ? this.#o.sharedWindow : buffered === 0 ? this.#o.soloWindow : this.#o.initialWindow,
       schedule: (s) => this.#schedule(s),
       sendData: (s, chunk) => this.#sendData(s, chunk),
       sendWindow: (stream, increment) => this.#send({ type: 'WINDOW', stream, increment }),
@@ -260,7 +263,13 @@ export class Session extends EventEmitter implements Tunnel {
     // The initiator speaks first; the responder answers only once it accepted the initiator (PROTOCOL.md §3).
     if (this.#o.role === 'initiator') this.#sendHello();
     this.#handshakeTimer = setTimeout(
-      () => this.#fail(new SpokeError('ERR_HANDSHAKE_TIMEOUT', `No HELLO from the peer on ${carrier.description} within ${this.#o.handshakeTimeoutMs} ms. Check that the peer speaks spoke/1.`)),
+      () =>
+        this.#fail(
+          new SpokeError(
+            'ERR_HANDSHAKE_TIMEOUT',
+            `No HELLO from the peer on ${carrier.description} within ${this.#o.handshakeTimeoutMs} ms. Check that the peer speaks spoke/1.`,
+          ),
+        ),
       this.#o.handshakeTimeoutMs,
     );
     this.#handshakeTimer.unref();
@@ -334,7 +343,11 @@ export class Session extends EventEmitter implements Tunnel {
       await this.ready({ signal });
       if (this.#state !== 'open' || this.#peerGoAway) throw this.#unavailable(text);
       if (this.#streams.size >= this.#o.maxStreams) {
-        throw new SpokeError('ERR_TOO_MANY_STREAMS', `This session already carries ${this.#o.maxStreams} streams. Close some, or raise maxStreams.`, info);
+        throw new SpokeError(
+          'ERR_TOO_MANY_STREAMS',
+          `This session already carries ${this.#o.maxStreams} streams. Close some, or raise maxStreams.`,
+          info,
+        );
       }
       const id = this.#nextId;
       if (id > 2 ** 32 - 1) throw new SpokeError('ERR_TOO_MANY_STREAMS', 'This session used up its stream ids; open a new session.', info);
@@ -413,7 +426,13 @@ export class Session extends EventEmitter implements Tunnel {
       this.#outbound.clear();
       for (const pending of outbound) pending.reject(this.#unavailable('the pending dial'));
       this.#drainTimer = setTimeout(
-        () => this.destroy(new SpokeError('ERR_TUNNEL_CLOSED', `The session did not drain within ${this.#o.drainTimeoutMs} ms; remaining streams were reset.`)),
+        () =>
+          this.destroy(
+            new SpokeError(
+              'ERR_TUNNEL_CLOSED',
+              `The session did not drain within ${this.#o.drainTimeoutMs} ms; remaining streams were reset.`,
+            ),
+          ),
         this.#o.drainTimeoutMs,
       );
       this.#drainTimer.unref();
@@ -426,7 +445,11 @@ export class Session extends EventEmitter implements Tunnel {
   destroy(err?: Error): void {
     if (this.#state === 'closed') return;
     this.#carrier.destroy();
-    this.#finalize(err ? SpokeError.from(err, { hop: this.#carrier.description }) : new SpokeError('ERR_TUNNEL_CLOSED', `The session on ${this.#carrier.description} was destroyed.`));
+    this.#finalize(
+      err
+        ? SpokeError.from(err, { hop: this.#carrier.description })
+        : new SpokeError('ERR_TUNNEL_CLOSED', `The session on ${this.#carrier.description} was destroyed.`),
+    );
   }
 
   // ---- frames in -----------------------------------------------------------
@@ -493,7 +516,13 @@ export class Session extends EventEmitter implements Tunnel {
           // A RESET instead of DIAL_OK/DIAL_ERR: the dial fails with the peer's code.
           this.#outbound.delete(frame.stream);
           const target = this.#streams.get(frame.stream)?.target;
-          pending.reject(new SpokeError(wireCode(frame.code, 'ERR_STREAM_RESET'), `The far side reset the stream to ${target} before answering: ${frame.message}`, { target, hop: 'spoke' }));
+          pending.reject(
+            new SpokeError(
+              wireCode(frame.code, 'ERR_STREAM_RESET'),
+              `The far side reset the stream to ${target} before answering: ${frame.message}`,
+              { target, hop: 'spoke' },
+            ),
+          );
           return;
         }
         const s = this.#known(frame.stream, 'RESET');
@@ -524,12 +553,20 @@ export class Session extends EventEmitter implements Tunnel {
     const common = hello.versions.filter((v) => PROTOCOL_VERSIONS.includes(v));
     if (common.length === 0) {
       this.#fail(
-        new SpokeError('ERR_VERSION_MISMATCH', `The peer speaks spoke versions [${hello.versions.join(', ')}], this side [${PROTOCOL_VERSIONS.join(', ')}]. Upgrade the older side.`),
+        new SpokeError(
+          'ERR_VERSION_MISMATCH',
+          `The peer speaks spoke versions [${hello.versions.join(', ')}], this side [${PROTOCOL_VERSIONS.join(', ')}]. Upgrade the older side.`,
+        ),
       );
       return;
     }
     if (hello.role === this.#o.role) {
-      this.#fail(new SpokeError('ERR_PROTOCOL', `Both sides claim the role "${hello.role}"; one end must be the initiator and the other the responder.`));
+      this.#fail(
+        new SpokeError(
+          'ERR_PROTOCOL',
+          `Both sides claim the role "${hello.role}"; one end must be the initiator and the other the responder.`,
+        ),
+      );
       return;
     }
     const peer: PeerHello = {
@@ -546,7 +583,11 @@ export class Session extends EventEmitter implements Tunnel {
     try {
       this.#o.onHello?.(peer);
     } catch (err) {
-      this.#fail(err instanceof SpokeError ? err : new SpokeError('ERR_AUTH_FAILED', `The peer was refused: ${(err as Error).message}`, { cause: err }));
+      this.#fail(
+        err instanceof SpokeError
+          ? err
+          : new SpokeError('ERR_AUTH_FAILED', `The peer was refused: ${(err as Error).message}`, { cause: err }),
+      );
       return;
     }
     this.#peer = peer;
@@ -562,7 +603,12 @@ export class Session extends EventEmitter implements Tunnel {
   #onData(id: number, data: Buffer): void {
     this.#stats.bytesIn += data.length;
     if (data.length > this.#recvRemaining) {
-      this.#fail(new SpokeError('ERR_FLOW_CONTROL', `The peer sent beyond the session window (${this.#o.sessionWindow} bytes); it violates spoke/1 flow control.`));
+      this.#fail(
+        new SpokeError(
+          'ERR_FLOW_CONTROL',
+          `The peer sent beyond the session window (${this.#o.sessionWindow} bytes); it violates spoke/1 flow control.`,
+        ),
+      );
       return;
     }
     this.#recvRemaining -= data.length;
@@ -580,7 +626,9 @@ export class Session extends EventEmitter implements Tunnel {
   #onWindow(id: number, increment: number): void {
     if (id === 0) {
       if (this.#sendCredit + increment > LIMITS.maxWindow) {
-        this.#fail(new SpokeError('ERR_FLOW_CONTROL', 'The peer granted session credit beyond 2^31-1 bytes; it violates spoke/1 flow control.'));
+        this.#fail(
+          new SpokeError('ERR_FLOW_CONTROL', 'The peer granted session credit beyond 2^31-1 bytes; it violates spoke/1 flow control.'),
+        );
         return;
       }
       this.#sendCredit += increment;
@@ -594,7 +642,12 @@ export class Session extends EventEmitter implements Tunnel {
   #onDial(id: number, targetText: string, protocol: string | undefined): void {
     const peerParity = this.#o.role === 'initiator' ? 0 : 1;
     if (id % 2 !== peerParity || id <= this.#lastPeerId) {
-      this.#fail(new SpokeError('ERR_PROTOCOL', `The peer opened stream ${id}, which has the wrong parity or is not above its last id ${this.#lastPeerId}.`));
+      this.#fail(
+        new SpokeError(
+          'ERR_PROTOCOL',
+          `The peer opened stream ${id}, which has the wrong parity or is not above its last id ${this.#lastPeerId}.`,
+        ),
+      );
       return;
     }
     this.#lastPeerId = id;
@@ -618,7 +671,14 @@ export class Session extends EventEmitter implements Tunnel {
     this.#stats.streams++;
     const abort = new AbortController();
     this.#inbound.set(id, abort);
-    const info: IncomingDial = { target, targetText, stream: id, signal: abort.signal, session: this, ...(protocol !== undefined ? { protocol } : {}) };
+    const info: IncomingDial = {
+      target,
+      targetText,
+      stream: id,
+      signal: abort.signal,
+      session: this,
+      ...(protocol !== undefined ? { protocol } : {}),
+    };
     const accept = (): boolean => {
       const live = this.#inbound.get(id) === abort;
       this.#inbound.delete(id);
@@ -632,7 +692,9 @@ export class Session extends EventEmitter implements Tunnel {
       this.#inbound.delete(id);
       stream.destroy();
       if (!live || this.#state === 'closed') return;
-      const e = isAbortError(err) ? new SpokeError('ERR_DIAL_TIMEOUT', 'The dial was abandoned on the far side.') : SpokeError.from(err, { target, hop: 'spoke' });
+      const e = isAbortError(err)
+        ? new SpokeError('ERR_DIAL_TIMEOUT', 'The dial was abandoned on the far side.')
+        : SpokeError.from(err, { target, hop: 'spoke' });
       refuse(e.code, e.message);
     };
     if (handler === undefined) {
@@ -646,22 +708,23 @@ export class Session extends EventEmitter implements Tunnel {
       reject(err);
       return;
     }
-    Promise.resolve(result).then(
-      (far) => {
-        if (!accept()) {
-          far.destroy();
-          return;
-        }
-        splice(stream, far);
-      },
-      reject,
-    );
+    Promise.resolve(result).then((far) => {
+      if (!accept()) {
+        far.destroy();
+        return;
+      }
+      splice(stream, far);
+    }, reject);
   }
 
   #onGoAway(code: string, message: string): void {
     this.#peerGoAway = true;
     const fatal = code !== 'ERR_TUNNEL_CLOSED';
-    const err = new SpokeError(wireCode(code, 'ERR_PROTOCOL'), `The peer ${fatal ? 'ended the session' : 'is closing the session'}: ${message}`, { hop: this.#carrier.description });
+    const err = new SpokeError(
+      wireCode(code, 'ERR_PROTOCOL'),
+      `The peer ${fatal ? 'ended the session' : 'is closing the session'}: ${message}`,
+      { hop: this.#carrier.description },
+    );
     if (fatal) this.#closeError = err;
     this.emit('goaway', err);
     if (this.#peer === undefined) {
@@ -767,7 +830,12 @@ export class Session extends EventEmitter implements Tunnel {
     this.#tick = setInterval(() => {
       const now = Date.now();
       if (now - this.#lastReceived >= this.#o.idleTimeoutMs) {
-        this.destroy(new SpokeError('ERR_TUNNEL_CLOSED', `The peer on ${this.#carrier.description} sent nothing for ${now - this.#lastReceived} ms (idle timeout ${this.#o.idleTimeoutMs} ms) and is considered dead. Dial again.`));
+        this.destroy(
+          new SpokeError(
+            'ERR_TUNNEL_CLOSED',
+            `The peer on ${this.#carrier.description} sent nothing for ${now - this.#lastReceived} ms (idle timeout ${this.#o.idleTimeoutMs} ms) and is considered dead. Dial again.`,
+          ),
+        );
         return;
       }
       if (now - this.#lastPing >= this.#o.keepaliveMs) {
@@ -810,7 +878,10 @@ export class Session extends EventEmitter implements Tunnel {
       this.#closeError ??
         (err
           ? SpokeError.from(err, { hop: this.#carrier.description })
-          : new SpokeError('ERR_TUNNEL_CLOSED', `The connection ${this.#carrier.description} closed. Dial again (it reconnects if supervised).`)),
+          : new SpokeError(
+              'ERR_TUNNEL_CLOSED',
+              `The connection ${this.#carrier.description} closed. Dial again (it reconnects if supervised).`,
+            )),
     );
   }
 
@@ -822,7 +893,11 @@ export class Session extends EventEmitter implements Tunnel {
     if (this.#tick) clearInterval(this.#tick);
     const cause = this.#closeError;
     const streamErr = (target: string): SpokeError =>
-      new SpokeError('ERR_TUNNEL_CLOSED', `The tunnel carrying this stream closed${cause ? `: ${cause.message}` : '.'}`, { ...(cause ? { cause } : {}), target, hop: 'spoke' });
+      new SpokeError('ERR_TUNNEL_CLOSED', `The tunnel carrying this stream closed${cause ? `: ${cause.message}` : '.'}`, {
+        ...(cause ? { cause } : {}),
+        target,
+        hop: 'spoke',
+      });
     const outbound = [...this.#outbound.values()];
     this.#outbound.clear();
     for (const pending of outbound) pending.reject(streamErr('a pending dial'));
@@ -840,9 +915,13 @@ export class Session extends EventEmitter implements Tunnel {
   }
 
   #unavailable(what: string): SpokeError {
-    return new SpokeError('ERR_TUNNEL_CLOSED', `The session is ${this.#state}${this.#closeError ? ` (${this.#closeError.message})` : ''}; cannot open ${what}. Dial through another tunnel or reconnect.`, {
-      hop: 'spoke',
-    });
+    return new SpokeError(
+      'ERR_TUNNEL_CLOSED',
+      `The session is ${this.#state}${this.#closeError ? ` (${this.#closeError.message})` : ''}; cannot open ${what}. Dial through another tunnel or reconnect.`,
+      {
+        hop: 'spoke',
+      },
+    );
   }
 }
 

@@ -42,7 +42,9 @@ export function createStreamCarrier(stream: Duplex, description = 'stream'): Fra
         }
       });
       stream.on('drain', () => h.drain());
-      stream.on('end', () => finish(reader.buffered > 0 ? new SpokeError('ERR_PROTOCOL', `The peer ended ${description} in the middle of a frame.`) : undefined));
+      stream.on('end', () =>
+        finish(reader.buffered > 0 ? new SpokeError('ERR_PROTOCOL', `The peer ended ${description} in the middle of a frame.`) : undefined),
+      );
       stream.on('error', (err) => finish(SpokeError.from(err, { hop: description })));
       stream.on('close', () => finish());
     },

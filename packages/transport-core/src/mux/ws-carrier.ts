@@ -79,7 +79,12 @@ export function createWebSocketCarrier(ws: WebSocket, options: WebSocketCarrierO
         }
         if (data.length > frameLimit) {
           faulted = true;
-          h.fault(new SpokeError('ERR_FRAME_TOO_LARGE', `The peer sent a ${data.length}-byte message on ${description}; the limit is ${frameLimit}.`));
+          h.fault(
+            new SpokeError(
+              'ERR_FRAME_TOO_LARGE',
+              `The peer sent a ${data.length}-byte message on ${description}; the limit is ${frameLimit}.`,
+            ),
+          );
           return;
         }
         h.frame(data);
@@ -93,8 +98,15 @@ export function createWebSocketCarrier(ws: WebSocket, options: WebSocketCarrierO
         if (done) return;
         done = true;
         if (code === 1000 || code === 1001 || code === 1005) h.closed();
-        else if (code === 1009) h.closed(new SpokeError('ERR_FRAME_TOO_LARGE', `${description} closed: a message exceeded the size limit (1009).`));
-        else h.closed(new SpokeError('ERR_TUNNEL_CLOSED', `${description} closed abnormally (code ${code}${reason.length ? `: ${reason.toString()}` : ''}).`));
+        else if (code === 1009)
+          h.closed(new SpokeError('ERR_FRAME_TOO_LARGE', `${description} closed: a message exceeded the size limit (1009).`));
+        else
+          h.closed(
+            new SpokeError(
+              'ERR_TUNNEL_CLOSED',
+              `${description} closed abnormally (code ${code}${reason.length ? `: ${reason.toString()}` : ''}).`,
+            ),
+          );
       });
     },
     send,

@@ -15,7 +15,11 @@ export interface Digest {
  * respecting backpressure, optionally ends the stream, and returns the digest
  * of what was written. `onChunk` sees the running byte count.
  */
-export async function writeBytes(stream: Writable, total: number, opts: { end?: boolean; onProgress?: (written: number) => void } = {}): Promise<Digest> {
+export async function writeBytes(
+  stream: Writable,
+  total: number,
+  opts: { end?: boolean; onProgress?: (written: number) => void } = {},
+): Promise<Digest> {
   const hash = createHash('sha256');
   let written = 0;
   let n = 0;

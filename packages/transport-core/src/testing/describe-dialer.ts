@@ -99,7 +99,10 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       let received: Promise<{ bytes: number; sha256: string }> | undefined;
       const target = await serve((s) => {
         received = readDigest(s);
-        received.then(() => s.end(), () => s.destroy());
+        received.then(
+          () => s.end(),
+          () => s.destroy(),
+        );
       });
       const s = await dialer.dial(target);
       const sent = await writeBytes(s, bulk);
@@ -121,7 +124,12 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       expect(got).toEqual(await sent);
     });
 
-    const caps = (): Required<NonNullable<DialerHarness['capabilities']>> => ({ halfClose: true, resetReachesServer: true, resetReachesClient: true, ...h.capabilities });
+    const caps = (): Required<NonNullable<DialerHarness['capabilities']>> => ({
+      halfClose: true,
+      resetReachesServer: true,
+      resetReachesClient: true,
+      ...h.capabilities,
+    });
 
     it('half-closes client to server: the server still answers after our end() (or, without half-close, the stream ends cleanly)', async () => {
       if (!caps().halfClose) {
@@ -320,11 +328,15 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
       // Wait until the writer stalls: no progress between polls.
       let last = -1;
       let still = 0;
-      await waitFor(() => {
-        still = written === last ? still + 1 : 0;
-        last = written;
-        return still >= 20 || written >= total;
-      }, 'the writer to stall', 30_000);
+      await waitFor(
+        () => {
+          still = written === last ? still + 1 : 0;
+          last = written;
+          return still >= 20 || written >= total;
+        },
+        'the writer to stall',
+        30_000,
+      );
       expect(written).toBeLessThan(pausedLimit);
       const got = readDigest(s);
       s.resume();
@@ -345,7 +357,8 @@ export function describeDialer(name: string, setup: () => Promise<DialerHarness>
 
 /** Open TCP and pipe handles of this process (for leak checks). */
 export function activeSockets(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'PipeWrap' || r === 'TCPWRAP' || r === 'PIPEWRAP').length;
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'PipeWrap' || r === 'TCPWRAP' || r === 'PIPEWRAP')
+    .length;
 }
 
 /** Serves `handler` on a TCP listener at 127.0.0.1, port 0. */

@@ -33,10 +33,7 @@ export async function createHangingTarget(): Promise<HangingTarget> {
     const s = net.connect({ host: '127.0.0.1', port });
     s.on('error', () => {});
     fillers.push(s);
-    const done = await Promise.race([
-      once(s, 'connect').then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
-    ]);
+    const done = await Promise.race([once(s, 'connect').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
     if (!done) break;
   }
   return {

@@ -45,7 +45,9 @@ export async function createSessionPair(
   if (carrier === 'tcp') {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     const accepted = new Promise<Session>((resolve) => {
-      server.once('connection', (socket) => resolve(sessionOverStream(socket, responderOptions, `tcp ${socket.remoteAddress}:${socket.remotePort}`)));
+      server.once('connection', (socket) =>
+        resolve(sessionOverStream(socket, responderOptions, `tcp ${socket.remoteAddress}:${socket.remotePort}`)),
+      );
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -59,7 +61,9 @@ export async function createSessionPair(
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: frameLimit(maxFrame) });
   await once(wss, 'listening');
   const { port } = wss.address() as net.AddressInfo;
-  const accepted = new Promise<Session>((resolve) => wss.once('connection', (ws) => resolve(sessionOverWebSocket(ws, responderOptions, `ws 127.0.0.1:${port}`))));
+  const accepted = new Promise<Session>((resolve) =>
+    wss.once('connection', (ws) => resolve(sessionOverWebSocket(ws, responderOptions, `ws 127.0.0.1:${port}`))),
+  );
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, maxPayload: frameLimit(maxFrame) });
   // Started before 'open': the carrier holds our HELLO until the handshake completes.
   const initiator = sessionOverWebSocket(ws, initiatorOptions, `ws 127.0.0.1:${port}`);
