@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { codeForDialError, fromGrpcError } from './errors.js';
-import { GrpcCode } from './grpc-message.js';
+import { GrpcCode } from './grpc/grpc-message.js';
 
 describe('error mapping', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { SpokeError, type SpokeErrorCode, type Target } from '@spoke/transport-core';
-import { GrpcCode } from './grpc-message.js';
+import { GrpcCode } from './grpc/grpc-message.js';
 
 const HOP = 'konnectivity';
 

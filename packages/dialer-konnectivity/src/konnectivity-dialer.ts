@@ -12,7 +12,7 @@ import {
   type ViaOption,
 } from '@spoke/transport-core';
 import { dialError, dialerClosed, fromGrpcError } from './errors.js';
-import { GrpcChannel } from './grpc-channel.js';
+import { GrpcChannel } from './grpc/grpc-channel.js';
 import { connectServer } from './connect-socket.js';
 import { deferEnd } from './deferred-end.js';
 import { httpConnect } from './http-connect.js';

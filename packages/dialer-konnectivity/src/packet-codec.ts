@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { GRPC_PREFIX } from './grpc-message.js';
+import { GRPC_PREFIX } from './grpc/grpc-message.js';
 import { Packet, PacketType } from './gen/konnectivity-client/proto/client/client.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Duplex } from 'node:stream';
-import type { GrpcClientCall } from './grpc-client-call.js';
+import type { GrpcClientCall } from './grpc/grpc-client-call.js';
 import { chunks, closeRequest, dataPacket, PacketType, type Packet } from './packets.js';
 import { tunnelLost } from './errors.js';
 

@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAgentCall, type AgentCallOptions } from '../src/agent/agent-call.js';
-import { GrpcCode, GrpcStatusError } from '../src/grpc-message.js';
+import { GrpcCode, GrpcStatusError } from '../src/grpc/grpc-message.js';
 import { dataPacket, type Packet } from '../src/packets.js';
-import { GrpcServer } from '../src/server/grpc-server.js';
-import type { PacketCall } from '../src/server/packet-call.js';
+import { GrpcServer } from '../src/grpc/grpc-server.js';
+import type { PacketCall } from '../src/grpc/packet-call.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 
 // The agent's own gRPC client (node:http2) against our GrpcServer over mTLS.

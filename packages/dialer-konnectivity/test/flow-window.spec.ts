@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { expect, it } from 'vitest';
 import { waitFor } from '@spoke/transport-core/testing';
-import { FLOW_WINDOW } from '../src/flow-window.js';
+import { FLOW_WINDOW } from '../src/grpc/flow-window.js';
 import { ourServer } from './our-peers.js';
 import { createTestPki, removePki } from './upstream/harness.js';
 

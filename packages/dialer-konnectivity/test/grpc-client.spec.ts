@@ -13,11 +13,11 @@ import { SpokeError, type Dialer } from '@spoke/transport-core';
 import { readExactly } from '@spoke/transport-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKonnectivityDialer, type KonnectivityDialerOptions } from '../src/index.js';
-import { GrpcClientCall } from '../src/grpc-client-call.js';
+import { GrpcClientCall } from '../src/grpc/grpc-client-call.js';
 import { encodeGrpcPacket } from '../src/packet-codec.js';
-import { readPackets } from '../src/packet-reader.js';
+import { readPackets } from '../src/grpc/packet-reader.js';
 import { closeResponse, dataPacket, dialRequest, dialResponse, PacketType, type Packet } from '../src/packets.js';
-import { GrpcServer } from '../src/server/grpc-server.js';
+import { GrpcServer } from '../src/grpc/grpc-server.js';
 import { createTestPki, removePki } from './upstream/harness.js';
 
 // Our gRPC client (node:http2) against HTTP/2 servers written here: a minimal

@@ -1,5 +1,5 @@
 import { makeGenericClientConstructor, type ChannelOptions, type ServiceDefinition } from '@grpc/grpc-js';
-import { FLOW_WINDOW } from '../src/flow-window.js';
+import { FLOW_WINDOW } from '../src/grpc/flow-window.js';
 import { AgentServiceService, type AgentServiceClient } from '../src/gen/agent.js';
 import { ProxyServiceService, type ProxyServiceClient } from '../src/gen/konnectivity-client/proto/client/client.js';
 import { decodePacket, encodePacket } from '../src/packet-codec.js';

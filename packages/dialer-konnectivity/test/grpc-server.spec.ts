@@ -4,12 +4,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GrpcCode } from '../src/grpc-message.js';
+import { GrpcCode } from '../src/grpc/grpc-message.js';
 import { decodePacket, encodePacket } from '../src/packet-codec.js';
 import { ProxyClient, flowWindowChannelOptions } from './grpc-js-peers.js';
 import { dataPacket, dialRequest, dialResponse, PacketType, type Packet } from '../src/packets.js';
-import { GrpcServer } from '../src/server/grpc-server.js';
-import type { PacketCall } from '../src/server/packet-call.js';
+import { GrpcServer } from '../src/grpc/grpc-server.js';
+import type { PacketCall } from '../src/grpc/packet-call.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 
 // Our gRPC server on node:http2, checked with grpc-js (a client that knows the rules) and raw HTTP/2.

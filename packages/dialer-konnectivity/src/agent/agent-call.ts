@@ -1,10 +1,10 @@
 import http2 from 'node:http2';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { FLOW_WINDOW, http2SessionOptions } from '../flow-window.js';
-import { GrpcClientCall } from '../grpc-client-call.js';
-import { GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc-message.js';
-import { keepAlive } from '../http2-keepalive.js';
+import { FLOW_WINDOW, http2SessionOptions } from '../grpc/flow-window.js';
+import { GrpcClientCall } from '../grpc/grpc-client-call.js';
+import { GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc/grpc-message.js';
+import { keepAlive } from '../grpc/http2-keepalive.js';
 
 /** Where and how an agent opens `/AgentService/Connect`. */
 export interface AgentCallOptions {

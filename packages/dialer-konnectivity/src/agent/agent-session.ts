@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { chunks, closeResponse, dataPacket, dialResponse, drainPacket, PacketType, type Packet } from '../packets.js';
-import type { GrpcClientCall } from '../grpc-client-call.js';
+import type { GrpcClientCall } from '../grpc/grpc-client-call.js';
 import { goDialErrorText } from './dial-error-text.js';
 
 /** How one server stream serves dials. */

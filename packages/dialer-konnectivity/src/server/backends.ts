@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { AgentIdentifiers } from '../agent/identifiers.js';
-import type { PacketCall } from './packet-call.js';
+import type { PacketCall } from '../grpc/packet-call.js';
 
 /** One agent `Connect` stream. */
 export interface Backend {

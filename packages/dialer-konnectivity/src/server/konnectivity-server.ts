@@ -5,14 +5,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
-import { GrpcCode } from '../grpc-message.js';
+import { GrpcCode } from '../grpc/grpc-message.js';
 import { parseAgentIdentifiers } from '../agent/identifiers.js';
 import { BackendManager, cidrBlock, PROXY_STRATEGIES, type Backend, type ProxyStrategy } from './backends.js';
 import { serveGrpcFrontend } from './grpc-frontend.js';
-import { GrpcServer } from './grpc-server.js';
+import { GrpcServer } from '../grpc/grpc-server.js';
 import { serveHttpFrontend } from './http-frontend.js';
 import { ServerMetrics } from './metrics.js';
-import type { PacketCall } from './packet-call.js';
+import type { PacketCall } from '../grpc/packet-call.js';
 import { createTokenReviewer, type TokenReviewOptions } from './token-review.js';
 import { TunnelCore } from './tunnel-core.js';
 

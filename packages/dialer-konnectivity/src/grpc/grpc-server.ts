@@ -1,9 +1,9 @@
 import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
-import { connectionWindow, http2SessionOptions } from '../flow-window.js';
-import { keepAlive } from '../http2-keepalive.js';
-import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, statusHeaders } from '../grpc-message.js';
+import { connectionWindow, http2SessionOptions } from './flow-window.js';
+import { keepAlive } from './http2-keepalive.js';
+import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, statusHeaders } from './grpc-message.js';
 import { PacketCall } from './packet-call.js';
 
 /** Options of {@link GrpcServer}. */

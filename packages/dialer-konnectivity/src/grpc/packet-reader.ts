@@ -1,7 +1,7 @@
 import type { Http2Stream } from 'node:http2';
 import { GrpcCode, GrpcMessageReader, GrpcStatusError } from './grpc-message.js';
-import { decodeDataParts, decodePacket } from './packet-codec.js';
-import { PacketType, type Packet } from './packets.js';
+import { decodeDataParts, decodePacket } from '../packet-codec.js';
+import { PacketType, type Packet } from '../packets.js';
 
 /**
  * Reads the Packets of a gRPC stream off an HTTP/2 stream, client or server

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { GRPC_CONTENT_TYPE, GrpcCode, metadataValues, statusHeaders } from '../grpc-message.js';
+import { GRPC_CONTENT_TYPE, GrpcCode, metadataValues, statusHeaders } from './grpc-message.js';
 import { writeGrpcPacket } from '../packet-codec.js';
-import { readPackets } from '../packet-reader.js';
+import { readPackets } from './packet-reader.js';
 import type { Packet } from '../packets.js';
 
 /**

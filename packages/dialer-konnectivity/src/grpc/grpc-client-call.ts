@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { DEFAULT_MAX_MESSAGE, GrpcCode, GrpcStatusError, statusFromHeaders } from './grpc-message.js';
-import { writeGrpcPacket } from './packet-codec.js';
+import { writeGrpcPacket } from '../packet-codec.js';
 import { readPackets } from './packet-reader.js';
-import type { Packet } from './packets.js';
+import type { Packet } from '../packets.js';
 
 /** Options of a {@link GrpcClientCall}. */
 export interface GrpcClientCallOptions {
