@@ -8,6 +8,6 @@ mkdir -p "$out"
 protoc \
   --plugin=../../node_modules/.bin/protoc-gen-ts_proto \
   --ts_proto_out="$out" \
-  --ts_proto_opt=outputServices=grpc-js,esModuleInterop=true,env=node,useOptionals=messages,forceLong=bigint,importSuffix=.js \
+  --ts_proto_opt=outputServices=generic-definitions,esModuleInterop=true,env=node,useOptionals=messages,forceLong=bigint,importSuffix=.js \
   -I proto \
   konnectivity-client/proto/client/client.proto agent.proto

@@ -5,17 +5,6 @@
 // source: agent.proto
 
 /* eslint-disable */
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  Client,
-  type ClientDuplexStream,
-  type ClientOptions,
-  type handleBidiStreamingCall,
-  makeGenericClientConstructor,
-  type Metadata,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
 import { Packet } from "./konnectivity-client/proto/client/client.js";
 
 export const protobufPackage = "";
@@ -29,31 +18,18 @@ export const protobufFileName = "agent.proto";
  * DIAL_REQ/DATA/CLOSE_REQ down the stream (a reverse tunnel).
  */
 
-export type AgentServiceService = typeof AgentServiceService;
-export const AgentServiceService = {
-  connect: {
-    path: "/AgentService/Connect" as const,
-    requestStream: true as const,
-    responseStream: true as const,
-    requestSerialize: (value: Packet): Buffer => Buffer.from(Packet.encode(value).finish()),
-    requestDeserialize: (value: Buffer): Packet => Packet.decode(value),
-    responseSerialize: (value: Packet): Buffer => Buffer.from(Packet.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Packet => Packet.decode(value),
+export type AgentServiceDefinition = typeof AgentServiceDefinition;
+export const AgentServiceDefinition = {
+  name: "AgentService",
+  fullName: "AgentService",
+  methods: {
+    connect: {
+      name: "Connect",
+      requestType: Packet as typeof Packet,
+      requestStream: true,
+      responseType: Packet as typeof Packet,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
-
-export interface AgentServiceServer extends UntypedServiceImplementation {
-  connect: handleBidiStreamingCall<Packet, Packet>;
-}
-
-export interface AgentServiceClient extends Client {
-  connect(): ClientDuplexStream<Packet, Packet>;
-  connect(options: Partial<CallOptions>): ClientDuplexStream<Packet, Packet>;
-  connect(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<Packet, Packet>;
-}
-
-export const AgentServiceClient = makeGenericClientConstructor(AgentServiceService, "AgentService") as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AgentServiceClient;
-  service: typeof AgentServiceService;
-  serviceName: string;
-};

@@ -6,17 +6,6 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  Client,
-  type ClientDuplexStream,
-  type ClientOptions,
-  type handleBidiStreamingCall,
-  makeGenericClientConstructor,
-  type Metadata,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
 
 export const protobufPackage = "";
 
@@ -942,34 +931,21 @@ export const Data: MessageFns<Data> = {
 };
 
 /** One Proxy stream carries exactly one dial. */
-export type ProxyServiceService = typeof ProxyServiceService;
-export const ProxyServiceService = {
-  proxy: {
-    path: "/ProxyService/Proxy" as const,
-    requestStream: true as const,
-    responseStream: true as const,
-    requestSerialize: (value: Packet): Buffer => Buffer.from(Packet.encode(value).finish()),
-    requestDeserialize: (value: Buffer): Packet => Packet.decode(value),
-    responseSerialize: (value: Packet): Buffer => Buffer.from(Packet.encode(value).finish()),
-    responseDeserialize: (value: Buffer): Packet => Packet.decode(value),
+export type ProxyServiceDefinition = typeof ProxyServiceDefinition;
+export const ProxyServiceDefinition = {
+  name: "ProxyService",
+  fullName: "ProxyService",
+  methods: {
+    proxy: {
+      name: "Proxy",
+      requestType: Packet as typeof Packet,
+      requestStream: true,
+      responseType: Packet as typeof Packet,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
-
-export interface ProxyServiceServer extends UntypedServiceImplementation {
-  proxy: handleBidiStreamingCall<Packet, Packet>;
-}
-
-export interface ProxyServiceClient extends Client {
-  proxy(): ClientDuplexStream<Packet, Packet>;
-  proxy(options: Partial<CallOptions>): ClientDuplexStream<Packet, Packet>;
-  proxy(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<Packet, Packet>;
-}
-
-export const ProxyServiceClient = makeGenericClientConstructor(ProxyServiceService, "ProxyService") as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ProxyServiceClient;
-  service: typeof ProxyServiceService;
-  serviceName: string;
-};
 
 function bytesFromBase64(b64: string): Uint8Array {
   return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
