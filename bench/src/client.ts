@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { connectToHub, sessionOverStream, sessionOverWebSocket, type Session } from '@spoke/transport-core';
+import { sessionOverStream, type Session } from '@spoke/transport-core';
+import { connectToHub, sessionOverWebSocket } from '@spoke/hub';
 import { CHUNK, CHUNK_BYTES, OP_ECHO, OP_GET, OP_PUSH, sizedRequest } from './target-protocol.js';
 
 /** Something that opens a stream to the benchmark target: a relay connection or a session dial. */

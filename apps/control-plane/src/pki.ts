@@ -1,4 +1,4 @@
-import { createCertificateAuthority, type CertificateAuthority, type CertifiedKey } from '@spoke/transport-core';
+import { createCertificateAuthority, type CertificateAuthority, type CertifiedKey } from '@spoke/transport-core/pki';
 
 /** A node the demo PKI issues a kubelet serving certificate for. */
 export interface DemoPkiNode {

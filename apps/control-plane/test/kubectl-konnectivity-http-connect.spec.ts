@@ -9,7 +9,7 @@ import {
   type KonnectivityAgent,
   type KonnectivityServer,
 } from '@spoke/dialer-konnectivity';
-import { createCertificateAuthority } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { startCluster, type TestCluster } from './cluster.js';
 
 // The same control plane, switched to Konnectivity's HTTP-CONNECT mode purely by its

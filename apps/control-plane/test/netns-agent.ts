@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createKonnectivityAgent } from '@spoke/dialer-konnectivity';
-import { createAgent } from '@spoke/transport-core';
+import { createAgent } from '@spoke/hub';
 
 /** The agent's configuration file (JSON; PEM and tokens inline, mode 0600). */
 export interface NetnsAgentConfig {

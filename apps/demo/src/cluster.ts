@@ -11,7 +11,8 @@ import {
   konnectivityEgressBackend,
 } from '@spoke/dialer-konnectivity';
 import { createSshDialer, type SshDialer } from '@spoke/dialer-ssh';
-import { connectTls, createAgent, createHub, createNetDialer, createSpokeDialer, type Dialer } from '@spoke/transport-core';
+import { connectTls, createNetDialer, type Dialer } from '@spoke/transport-core';
+import { createAgent, createHub, createSpokeDialer } from '@spoke/hub';
 import { startSshServer, type DemoSshServer } from './ssh-server.js';
 import type { Teardown } from './teardown.js';
 

@@ -1,4 +1,4 @@
-import { createAgent, createHub } from '@spoke/transport-core';
+import { createAgent, createHub } from '@spoke/hub';
 import type { Role } from './role.js';
 
 /** A spoke hub on 127.0.0.1 with its own self-signed TLS certificate and bearer tokens for agents and clients. */

@@ -1,13 +1,7 @@
 import net from 'node:net';
 import { WebSocketServer } from 'ws';
-import {
-  createNetDialer,
-  frameLimit,
-  sessionOverStream,
-  sessionOverWebSocket,
-  type Session,
-  type SessionOptions,
-} from '@spoke/transport-core';
+import { createNetDialer, frameLimit, sessionOverStream, type Session, type SessionOptions } from '@spoke/transport-core';
+import { sessionOverWebSocket } from '@spoke/hub';
 import type { Role } from './role.js';
 
 /**

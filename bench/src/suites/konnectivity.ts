@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createSpokeDialer, type Dialer } from '@spoke/transport-core';
+import { type Dialer } from '@spoke/transport-core';
+import { createSpokeDialer } from '@spoke/hub';
 import { createKonnectivityDialer } from '@spoke/dialer-konnectivity';
 // The package's own interop harness (no vitest in it): it builds and caches the upstream binaries and starts them.
 import {

@@ -1,4 +1,5 @@
-import { createDialerRegistry, spokeScheme, type DialerRegistry, type DialerScheme } from '@spoke/transport-core';
+import { createDialerRegistry, type DialerRegistry, type DialerScheme } from '@spoke/transport-core';
+import { spokeScheme } from '@spoke/hub';
 import { httpConnectScheme, tlsScheme } from '@spoke/dialer-tls';
 import { sshScheme } from '@spoke/dialer-ssh';
 import { konnectivityScheme } from '@spoke/dialer-konnectivity';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSelfSignedCertificate } from '@spoke/transport-core';
+import { createSelfSignedCertificate } from '@spoke/transport-core/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliProcess } from './support/cli-process.js';
 import { freeRegisteredPort } from './support/ports.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCertificateAuthority } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliProcess } from './support/cli-process.js';
 import { curl } from './support/curl.js';

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SpokeError, createCertificateAuthority, createDialerRegistry } from '@spoke/transport-core';
+import { SpokeError, createDialerRegistry } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { konnectivityEgressBackend, konnectivityScheme } from './scheme.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spoke-konn-scheme-'));

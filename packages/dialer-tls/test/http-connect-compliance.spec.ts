@@ -1,4 +1,4 @@
-import { createCertificateAuthority } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { describeDialer } from '@spoke/transport-core/testing';
 import { createHttpConnectDialer } from '../src/index.js';
 import { startConnectProxy } from './support/connect-proxy.js';
@@ -40,7 +40,7 @@ describeDialer(
 describeDialer(
   'http-connect through the spoke hub CONNECT front end (hub → WSS agent → target)',
   async () => {
-    const { createAgent, createHub } = await import('@spoke/transport-core');
+    const { createAgent, createHub } = await import('@spoke/hub');
     const hub = await createHub({ agentTokens: ['agent-token'], clientTokens: ['client-token'], connect: { host: '127.0.0.1', port: 0 } });
     const agent = createAgent({
       hub: hub.url,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { readAll, readExactly } from '@spoke/transport-core/testing';
 import { MAX_RESPONSE_HEAD, ProxyStatusError, createHttpConnectDialer } from '../src/index.js';
 import { startConnectProxy, type TestProxy } from './support/connect-proxy.js';

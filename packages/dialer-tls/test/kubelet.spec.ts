@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, createHttpAgent, spkiPin, type Dialer } from '@spoke/transport-core';
+import { createHttpAgent, spkiPin, type Dialer } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { createTlsDialer } from '../src/index.js';
 import { rejection } from './support/expect-error.js';
 import { startHttpsServer, startOpenSslServer, type TestHttpsServer } from './support/servers.js';

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { createCertificateAuthority } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { describeDialer } from '@spoke/transport-core/testing';
 import { createTlsDialer } from '../src/index.js';
 

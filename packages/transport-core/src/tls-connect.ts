@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { SpokeError } from './errors.js';
-import { certFingerprint, spkiPin } from './pki.js';
+import { certFingerprint, spkiPin } from './fingerprint.js';
 
 /** How to verify and authenticate a TLS connection. */
 export interface TlsClientOptions {

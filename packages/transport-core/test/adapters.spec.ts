@@ -6,7 +6,6 @@ import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
   SpokeError,
-  createCertificateAuthority,
   createHttpAgent,
   createHttpsAgent,
   createMemoryDialer,
@@ -17,6 +16,7 @@ import {
   withHooks,
   type Dialer,
 } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 
 const ca = createCertificateAuthority({ commonName: 'adapters test CA' });
 const leaf = ca.issue({ commonName: 'kubelet', altNames: ['localhost', '127.0.0.1'] });

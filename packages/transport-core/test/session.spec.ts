@@ -30,7 +30,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function pair(carrier: 'memory' | 'tcp' | 'ws', options?: Parameters<typeof createSessionPair>[1]): Promise<SessionPair> {
+async function pair(carrier: 'memory' | 'tcp', options?: Parameters<typeof createSessionPair>[1]): Promise<SessionPair> {
   const p = await createSessionPair(carrier, options);
   cleanups.push(() => p.close());
   await p.initiator.ready();
@@ -121,7 +121,7 @@ describe('spoke/1 session: streams', () => {
   });
 
   it('answers ping with a round-trip time', async () => {
-    const p = await pair('ws');
+    const p = await pair('tcp');
     const rtt = await p.initiator.ping({ signal: AbortSignal.timeout(5000) });
     expect(rtt).toBeGreaterThanOrEqual(0);
   });
@@ -393,7 +393,7 @@ describe('spoke/1 session: liveness and shutdown', () => {
   });
 
   it('close() drains: GOAWAY, no new dials, open streams finish, then both sides close cleanly', async () => {
-    const p = await pair('ws');
+    const p = await pair('tcp');
     const target = await echoTarget();
     const s = await p.initiator.dial(target);
     const closing = p.initiator.close();
@@ -422,7 +422,7 @@ describe('spoke/1 session: liveness and shutdown', () => {
   });
 
   it('onHello can refuse the peer; the peer learns ERR_AUTH_FAILED', async () => {
-    const p = await createSessionPair('ws', {
+    const p = await createSessionPair('tcp', {
       responder: {
         onHello: (peer) => {
           if (peer.auth !== 'right') throw new SpokeError('ERR_AUTH_FAILED', 'bad token; check --token-file');

@@ -1,7 +1,8 @@
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SpokeError, connectTls, createCertificateAuthority, createNetDialer } from '@spoke/transport-core';
+import { SpokeError, connectTls, createNetDialer } from '@spoke/transport-core';
+import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { closed, readAll } from '@spoke/transport-core/testing';
 
 const ca = createCertificateAuthority({ commonName: 'tls-connect CA' });

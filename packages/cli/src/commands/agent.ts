@@ -1,4 +1,5 @@
-import { createAgent, type TlsClientOptions } from '@spoke/transport-core';
+import { type TlsClientOptions } from '@spoke/transport-core';
+import { createAgent } from '@spoke/hub';
 import { booleanFlag, formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHub, type Hub, type HubOptions } from '@spoke/transport-core';
+import { createHub, type Hub, type HubOptions } from '@spoke/hub';
 import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';

@@ -5,10 +5,8 @@ import type { DialOptions, Tunnel, TunnelState } from '../dialer.js';
 import { runDial } from '../dial-scope.js';
 import { splice } from '../splice.js';
 import { formatTarget, parseTarget, type Target } from '../target.js';
-import type WebSocket from 'ws';
 import type { FrameCarrier } from './carrier.js';
 import { createStreamCarrier } from './stream-carrier.js';
-import { createWebSocketCarrier } from './ws-carrier.js';
 import { decodeFrame, encodeDataHeader, encodeFrame } from './codec.js';
 import { LIMITS, PROTOCOL_VERSIONS, frameLimit, type Frame, type HelloFrame, type SessionRole } from './frame.js';
 import { SessionStream, wireCode, type StreamHost } from './session-stream.js';
@@ -933,9 +931,4 @@ export function createSession(carrier: FrameCarrier, options: SessionOptions): S
 /** A session over any byte stream (TCP, TLS, an SSH channel, stdio, another dialer's stream). */
 export function sessionOverStream(stream: Duplex, options: SessionOptions, description = 'stream'): Session {
   return new Session(createStreamCarrier(stream, description), options);
-}
-
-/** A session over a `ws` WebSocket (create it with `perMessageDeflate: false` and `maxPayload: frameLimit(maxFrame)`). */
-export function sessionOverWebSocket(ws: WebSocket, options: SessionOptions, description = 'ws'): Session {
-  return new Session(createWebSocketCarrier(ws, { description }), options);
 }

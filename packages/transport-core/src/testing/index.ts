@@ -10,5 +10,5 @@ export { createHangingTarget } from './hanging-target.js';
 export type { HangingTarget } from './hanging-target.js';
 export { writeBytes, readDigest, readAll, readExactly, echo, closed, waitFor } from './bytes.js';
 export type { Digest } from './bytes.js';
-export { createSessionPair } from './session-pair.js';
-export type { SessionPair, PairCarrier } from './session-pair.js';
+export { createSessionPair, sessionPairOptions, pairOf } from './session-pair.js';
+export type { SessionPair, PairCarrier, SessionPairOptions } from './session-pair.js';

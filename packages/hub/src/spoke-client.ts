@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
+import {
+  badUri,
+  dialTarget,
+  readUriFile,
+  type DialOptions,
+  type Dialer,
+  type DialerScheme,
+  type Session,
+  type Target,
+  type TlsClientOptions,
+} from '@spoke/transport-core';
+import { sessionOverWebSocket } from './ws-carrier.js';
+import { connectToHub } from './hub-connect.js';
+import type { HubSessionOptions } from './hub.js';
+
+/** Options of {@link createSpokeDialer}. */
+export interface SpokeDialerOptions {
+  /** The hub: `wss://host:port` (or `ws://` with `insecurePlaintext`). */
+  url: string;
+  /** Client bearer token, or a function reading it (called on every connect). */
+  token?: string | (() => string);
+  /** Verification of the hub: CA and/or `fingerprint: "sha256:<hex>"`; client certificate for mTLS. */
+  tls?: TlsClientOptions;
+  /** Route every dial to this agent id instead of by address. */
+  agent?: string;
+  insecurePlaintext?: boolean;
+  /** How to reach the hub. */
+  via?: Dialer;
+  session?: HubSessionOptions;
+}
+
+/**
+ * A Dialer that reaches targets through a spoke hub: one client session
+ * (opened lazily, reopened after it ends) carries every dial.
+ */
+export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
+  let current: Promise<Session> | undefined;
+  let closed = false;
+  const hop = `spoke+${options.url}`;
+  const session = (signal: AbortSignal): Promise<Session> => {
+    if (current) {
+      const c = current;
+      return c.then((s) => {
+        if (s.state === 'open') return s;
+        if (current === c) current = undefined;
+        return session(signal);
+      });
+    }
+    const token = typeof options.token === 'function' ? options.token() : options.token;
+    const attempt = connectToHub({
+      url: options.url,
+      path: '/v1/client',
+      ...(token !== undefined ? { token } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.insecurePlaintext ? { insecurePlaintext: true } : {}),
+      ...(options.via ? { via: options.via } : {}),
+      signal,
+    }).then(async (ws) => {
+      const s = sessionOverWebSocket(
+        ws,
+        { ...options.session, role: 'initiator', id: 'client', ...(options.agent ? { extensions: { agent: options.agent } } : {}) },
+        `hub ${options.url}`,
+      );
+      await s.ready({ signal });
+      return s;
+    });
+    current = attempt;
+    attempt.catch(() => {
+      if (current === attempt) current = undefined;
+    });
+    return attempt;
+  };
+  return {
+    kind: 'spoke',
+    dial(input: Target | string, dialOptions?: DialOptions): Promise<Duplex> {
+      return dialTarget(
+        input,
+        dialOptions,
+        hop,
+        () => closed,
+        async (target, signal) => (await session(signal)).dial(target, { signal }),
+      );
+    },
+    async close() {
+      closed = true;
+      const c = current;
+      current = undefined;
+      if (c)
+        await c.then(
+          (s) => s.close(),
+          () => {},
+        );
+    },
+  };
+}
+
+const FORMS = `spoke+wss://HUB:PORT/?token-file=FILE&ca=FILE&fingerprint=sha256:HEX&agent=ID    through a spoke hub
+spoke+ws://127.0.0.1:PORT/?token-file=FILE&insecure-plaintext=true                  plain ws (loopback tests only)`;
+const KNOWN = new Set(['token-file', 'ca', 'fingerprint', 'agent', 'cert', 'key', 'insecure-plaintext', 'servername']);
+
+/** `spoke+wss://` (and `spoke+ws://`) URIs for the CLI and apps. */
+export const spokeScheme: DialerScheme = {
+  schemes: ['spoke+wss', 'spoke+ws'],
+  usage: FORMS,
+  create(uri, context) {
+    for (const key of uri.searchParams.keys()) if (!KNOWN.has(key)) throw badUri(uri.href, `unknown parameter "${key}"`, FORMS);
+    if (uri.username || uri.password) throw badUri(uri.href, 'credentials do not belong in the URI; use token-file=FILE', FORMS);
+    if (!uri.hostname || !uri.port) throw badUri(uri.href, 'the hub host and port are required', FORMS);
+    const plaintext = uri.protocol === 'spoke+ws:';
+    if (plaintext && uri.searchParams.get('insecure-plaintext') !== 'true')
+      throw badUri(uri.href, 'spoke+ws:// needs insecure-plaintext=true', FORMS);
+    if (plaintext) context.warn(`connecting to the hub ${uri.host} without TLS (insecure-plaintext)`);
+    const tokenFile = uri.searchParams.get('token-file');
+    const ca = readUriFile(uri, 'ca');
+    const cert = readUriFile(uri, 'cert');
+    const key = readUriFile(uri, 'key');
+    const fingerprint = uri.searchParams.get('fingerprint') ?? undefined;
+    const servername = uri.searchParams.get('servername') ?? undefined;
+    const agent = uri.searchParams.get('agent') ?? undefined;
+    const tls: TlsClientOptions = {
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(fingerprint ? { fingerprint } : {}),
+      ...(servername ? { servername } : {}),
+    };
+    return createSpokeDialer({
+      url: `${plaintext ? 'ws' : 'wss'}://${uri.host}`,
+      ...(tokenFile ? { token: () => readFileSync(resolve(process.cwd(), tokenFile), 'utf8').trim() } : {}),
+      tls,
+      ...(agent ? { agent } : {}),
+      ...(plaintext ? { insecurePlaintext: true } : {}),
+      ...(context.via ? { via: context.via } : {}),
+    });
+  },
+};
