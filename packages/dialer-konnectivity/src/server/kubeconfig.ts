@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { SpokeError } from '@spoke/transport-core';
-import { parseYamlSubset, type YamlValue } from './yaml-subset.js';
+import { parseDocument, visit } from 'yaml';
 
 /** How to reach and authenticate to a Kubernetes API server (what a kubeconfig's current context says). */
 export interface KubeApiAccess {
@@ -20,7 +20,7 @@ export interface KubeApiAccess {
   token?: () => string;
 }
 
-type Obj = { [key: string]: YamlValue };
+type Obj = { [key: string]: unknown };
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -44,7 +44,7 @@ export function loadKubeconfig(source: string | Record<string, unknown>): KubeAp
         cause: err,
       });
     }
-    doc = text.trimStart().startsWith('{') ? parseJson(text, source) : parseYamlSubset(text);
+    doc = parseKubeconfigText(text, source);
   }
   const bad = (what: string): never => {
     throw new SpokeError('ERR_BAD_CONFIG', `Kubeconfig ${where}: ${what}. Check it with kubectl config view --kubeconfig=<file>.`);
@@ -127,10 +127,25 @@ export function inClusterAccess(env: NodeJS.ProcessEnv = process.env): KubeApiAc
   };
 }
 
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new SpokeError('ERR_BAD_CONFIG', `Kubeconfig ${where} is not valid JSON: ${(err as Error).message}.`, { cause: err });
+/**
+ * Parses a kubeconfig file's text, YAML or JSON (JSON is YAML). Numbers keep
+ * the text they were written as: every kubeconfig field that can look like one
+ * (names, tokens) is a string to client-go, which reads YAML by the Go field's type.
+ */
+function parseKubeconfigText(text: string, where: string): unknown {
+  const doc = parseDocument(text);
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    throw new SpokeError(
+      'ERR_BAD_CONFIG',
+      `Kubeconfig ${where} is not valid YAML or JSON: ${first.message.split('\n')[0]}. Check it with kubectl config view --kubeconfig=<file>.`,
+      { cause: first },
+    );
   }
+  visit(doc, {
+    Scalar(_key, node) {
+      if ((typeof node.value === 'number' || typeof node.value === 'bigint') && node.source !== undefined) node.value = node.source;
+    },
+  });
+  return doc.toJS() as unknown;
 }
