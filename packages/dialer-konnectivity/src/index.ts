@@ -19,7 +19,7 @@ export { parseAgentIdentifiers } from './agent/identifiers.js';
 export type { AgentIdentifiers } from './agent/identifiers.js';
 export { createAllowList } from './agent/allow-list.js';
 export { konnectivityScheme, konnectivityEgressBackend } from './scheme.js';
-export type { EgressConnection } from './scheme.js';
+export type { EgressConnection } from '@spoke/transport-core';
 export { createKonnectivityServer } from './server/konnectivity-server.js';
 export type { KonnectivityServer, KonnectivityServerOptions } from './server/konnectivity-server.js';
 export type { ProxyStrategy } from './server/backends.js';

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpokeError, createDialerRegistry } from '@spoke/transport-core';
 import { createCertificateAuthority } from '@spoke/transport-core/pki';
@@ -64,6 +65,45 @@ describe('konnectivityEgressBackend', () => {
     expect([a.kind, b.kind]).toEqual(['konnectivity', 'konnectivity']);
     await a.close();
     await b.close();
+  });
+
+  it('checks tlsServerName in the server certificate instead of the URL host', async () => {
+    const serverCert = ca.issue({ commonName: 'konnectivity-server', altNames: ['konnectivity-server'] });
+    // An HTTP-CONNECT front end that grants every CONNECT, enough to see the TLS handshake through.
+    const server = tls.createServer({ cert: serverCert.cert, key: serverCert.key, ca: ca.cert, requestCert: true }, (socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const connection = (tlsServerName?: string) =>
+      ({
+        proxyProtocol: 'HTTPConnect',
+        transport: {
+          tcp: {
+            url: `https://127.0.0.1:${port}`,
+            tlsConfig: {
+              caBundle: `${dir}/ca.pem`,
+              clientCert: `${dir}/c.pem`,
+              clientKey: `${dir}/k.pem`,
+              ...(tlsServerName ? { tlsServerName } : {}),
+            },
+          },
+        },
+      }) as const;
+    const named = konnectivityEgressBackend(connection('konnectivity-server'));
+    const unnamed = konnectivityEgressBackend(connection());
+    try {
+      const socket = await named.dial('10.0.0.1:443', { signal: AbortSignal.timeout(10_000) });
+      socket.destroy();
+      await expect(unnamed.dial('10.0.0.1:443', { signal: AbortSignal.timeout(10_000) })).rejects.toThrow(
+        /127\.0\.0\.1|certificate|altnames/i,
+      );
+    } finally {
+      await named.close();
+      await unnamed.close();
+      server.close();
+    }
   });
 
   it('rejects Direct, missing transports and unreadable files with ERR_BAD_CONFIG', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SpokeError, badUri, readUriFile, type Dialer, type DialerScheme } from '@spoke/transport-core';
+import { SpokeError, badUri, readUriFile, type Dialer, type DialerScheme, type EgressConnection } from '@spoke/transport-core';
 import { createKonnectivityDialer, type KonnectivityTlsOptions } from './konnectivity-dialer.js';
 
 const USAGE = [
@@ -44,20 +44,12 @@ export const konnectivityScheme: DialerScheme = {
   },
 };
 
-/** The `connection` of one kube-apiserver EgressSelectorConfiguration entry (apiserver.k8s.io/v1beta1). */
-export interface EgressConnection {
-  proxyProtocol: 'GRPC' | 'HTTPConnect' | 'Direct';
-  transport?: {
-    tcp?: { url: string; tlsConfig?: { caBundle?: string; clientCert?: string; clientKey?: string } };
-    uds?: { udsName: string };
-  };
-}
-
 /**
  * Builds the Dialer for a kube-apiserver egress selection whose proxy
  * protocol is `GRPC` or `HTTPConnect`, with kube-apiserver's meaning of every
- * field (TLS file paths are read now). Unlike kube-apiserver, GRPC over TCP
- * (mTLS) is accepted too.
+ * field (TLS file paths are read now, `tlsServerName` is the name checked in
+ * the server certificate). Unlike kube-apiserver, GRPC over TCP (mTLS) is
+ * accepted too.
  */
 export function konnectivityEgressBackend(connection: EgressConnection): Dialer {
   const mode = connection.proxyProtocol === 'GRPC' ? 'grpc' : connection.proxyProtocol === 'HTTPConnect' ? 'http-connect' : undefined;
@@ -104,5 +96,6 @@ export function konnectivityEgressBackend(connection: EgressConnection): Dialer 
   if (ca) tls.ca = ca;
   if (cert) tls.cert = cert;
   if (key) tls.key = key;
+  if (tlsFiles.tlsServerName) tls.servername = tlsFiles.tlsServerName;
   return createKonnectivityDialer({ mode, url: `${url.hostname}:${url.port || '443'}`, tls });
 }

@@ -26,7 +26,8 @@ export { EgressConfigError } from './egress/config-error.js';
 export type { ConfigIssue } from './egress/config-error.js';
 export { createEgressSelector, defaultHttpConnectDialer } from './egress/selector.js';
 export type { EgressBackends, EgressSelector } from './egress/selector.js';
-export { EGRESS_API_VERSIONS, EGRESS_SELECTION_NAMES, PROXY_PROTOCOLS } from './egress/types.js';
+// The EgressSelectorConfiguration types live in transport-core, shared with the Konnectivity backend.
+export { EGRESS_API_VERSIONS, EGRESS_SELECTION_NAMES, PROXY_PROTOCOLS } from '@spoke/transport-core';
 export type {
   EgressSelectorConfiguration,
   EgressSelection,
@@ -37,5 +38,5 @@ export type {
   EgressUdsTransport,
   EgressTlsConfig,
   ProxyProtocol,
-} from './egress/types.js';
+} from '@spoke/transport-core';
 export { tlsScheme, httpConnectScheme } from './schemes.js';

@@ -58,3 +58,16 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions, LogLevel, LogFields } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
 export type { MetricsRegistry, Counter, Gauge, Histogram } from './metrics.js';
+// Shared by the backends that read kube-apiserver's egress configuration (dialer-tls, dialer-konnectivity).
+export { EGRESS_API_VERSIONS, EGRESS_SELECTION_NAMES, PROXY_PROTOCOLS } from './egress-types.js';
+export type {
+  EgressSelectorConfiguration,
+  EgressSelection,
+  EgressSelectionName,
+  EgressConnection,
+  EgressTransport,
+  EgressTcpTransport,
+  EgressUdsTransport,
+  EgressTlsConfig,
+  ProxyProtocol,
+} from './egress-types.js';

@@ -1,6 +1,13 @@
-import { SpokeError, createNetDialer, type Dialer } from '@spoke/transport-core';
+import {
+  EGRESS_SELECTION_NAMES,
+  SpokeError,
+  createNetDialer,
+  type Dialer,
+  type EgressSelection,
+  type EgressSelectionName,
+  type EgressSelectorConfiguration,
+} from '@spoke/transport-core';
 import { createHttpConnectDialer } from '../http-connect-dialer.js';
-import { EGRESS_SELECTION_NAMES, type EgressSelection, type EgressSelectionName, type EgressSelectorConfiguration } from './types.js';
 
 /**
  * Builders for each proxy protocol. Each gets the selection (with absolute

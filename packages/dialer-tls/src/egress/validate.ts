@@ -10,7 +10,7 @@ import {
   type EgressSelectorConfiguration,
   type EgressTransport,
   type ProxyProtocol,
-} from './types.js';
+} from '@spoke/transport-core';
 
 /**
  * kube-apiserver's checks (`ValidateEgressSelectorConfiguration` plus the

@@ -2,6 +2,8 @@
  * kube-apiserver's `EgressSelectorConfiguration` (`--egress-selector-config-file`),
  * as served in `apiserver.k8s.io/v1beta1` and `apiserver.k8s.io/v1alpha1`
  * (both versions have the same fields). Field names are the YAML/JSON names.
+ * Types only: dialer-tls loads and validates the file, and each backend that
+ * serves a proxy protocol takes an {@link EgressConnection}.
  */
 
 /** The API versions kube-apiserver accepts for this kind. */
