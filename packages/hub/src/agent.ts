@@ -17,7 +17,7 @@ import {
 import { sessionOverWebSocket } from './ws-carrier.js';
 import { createAllowList } from './allowlist.js';
 import { connectToHub } from './hub-connect.js';
-import type { HubSessionOptions } from './hub.js';
+import type { HubSessionOptions } from './hub-options.js';
 import { parseIdentifiers } from './identifiers.js';
 
 /** Options of {@link createAgent}. */

@@ -15,7 +15,9 @@
  * @packageDocumentation
  */
 export { createHub } from './hub.js';
-export type { Hub, HubOptions, HubAgentInfo, HubSessionOptions } from './hub.js';
+export type { Hub } from './hub.js';
+export type { HubOptions, HubSessionOptions } from './hub-options.js';
+export type { HubAgentInfo } from './agent-registry.js';
 export { createAgent } from './agent.js';
 export type { Agent, AgentOptions } from './agent.js';
 export { createSpokeDialer, spokeScheme } from './spoke-client.js';

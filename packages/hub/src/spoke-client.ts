@@ -14,7 +14,7 @@ import {
 } from '@spoke/transport-core';
 import { sessionOverWebSocket } from './ws-carrier.js';
 import { connectToHub } from './hub-connect.js';
-import type { HubSessionOptions } from './hub.js';
+import type { HubSessionOptions } from './hub-options.js';
 
 /** Options of {@link createSpokeDialer}. */
 export interface SpokeDialerOptions {

@@ -1,0 +1,141 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SpokeError, splice, type Logger } from '@spoke/transport-core';
+import { bearerToken, peerOf, tokenMatches } from './auth.js';
+import type { AgentDial } from './hub-dial.js';
+import type { HubMetrics } from './hub-metrics.js';
+
+/** Where the front end listens: a TCP address (needs a client token) or a unix socket (file permissions guard it). */
+export type ConnectListen = { host: string; port: number } | { path: string };
+
+/** What CONNECT clients may send before the 200, held while the dial runs; beyond it we stop reading. */
+const EARLY_DATA_LIMIT = 256 * 1024;
+
+/**
+ * The hub's HTTP CONNECT front end: `CONNECT host:port` dials through an
+ * agent and splices the client's socket onto the stream; a failed dial is
+ * answered with an HTTP status and the `X-Spoke-Error-Code` header.
+ */
+export class ConnectFrontEnd {
+  readonly #server: http.Server;
+  readonly #viaUnix: boolean;
+  readonly #clientTokens: readonly string[];
+  readonly #dial: AgentDial;
+  readonly #metrics: HubMetrics;
+  readonly #log: Logger;
+
+  private constructor(listen: ConnectListen, clientTokens: readonly string[], dial: AgentDial, metrics: HubMetrics, log: Logger) {
+    this.#viaUnix = 'path' in listen;
+    this.#clientTokens = clientTokens;
+    this.#dial = dial;
+    this.#metrics = metrics;
+    this.#log = log;
+    this.#server = http.createServer((_req, res) =>
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('spoke hub: use CONNECT host:port\n'),
+    );
+    this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
+  }
+
+  /** Starts listening; resolves with the front end and its `host:port` or `unix:/path` address. */
+  static async start(
+    listen: ConnectListen,
+    clientTokens: readonly string[],
+    dial: AgentDial,
+    metrics: HubMetrics,
+    log: Logger,
+  ): Promise<{ frontEnd: ConnectFrontEnd; address: string | undefined }> {
+    const frontEnd = new ConnectFrontEnd(listen, clientTokens, dial, metrics, log);
+    const server = frontEnd.#server;
+    if ('path' in listen) server.listen(listen.path);
+    else server.listen(listen.port, listen.host);
+    await once(server, 'listening');
+    const a = server.address();
+    const address =
+      typeof a === 'string' ? `unix:${a}` : a ? `${isIP(a.address) === 6 ? `[${a.address}]` : a.address}:${a.port}` : undefined;
+    return { frontEnd, address };
+  }
+
+  /** Stops accepting connections; tunnels already spliced stay. */
+  stopListening(): void {
+    this.#server.close();
+  }
+
+  /** Cuts the connections still open. */
+  dropConnections(): void {
+    this.#server.closeAllConnections();
+  }
+
+  #connect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const answer = (status: number, text: string, code?: string): void => {
+      const body = `${text}\n`;
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n` +
+          (status === 407 ? 'Proxy-Authenticate: Bearer\r\n' : '') +
+          (code ? `X-Spoke-Error-Code: ${code}\r\n` : '') +
+          `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    };
+    if (!this.#viaUnix && !tokenMatches(bearerToken(req.headers['proxy-authorization']), this.#clientTokens)) {
+      this.#metrics.authFailures.inc({ role: 'connect' });
+      this.#log.warn('refused CONNECT: missing or wrong Proxy-Authorization', { remote: peerOf(req) });
+      answer(407, 'spoke hub: Proxy-Authorization: Bearer <client token> required');
+      return;
+    }
+    // A client that goes away while we dial cancels the dial (and whatever the agent had opened).
+    const gone = new AbortController();
+    const onGone = (): void => gone.abort(new SpokeError('ERR_STREAM_RESET', 'The CONNECT client went away.'));
+    // Keep reading while we dial: only a reading socket notices the client's FIN or RST (a FIN
+    // before the 200 means the client gave up). What a client sends early is held (bounded:
+    // then we stop reading) and goes first.
+    const early: Buffer[] = head.length > 0 ? [head] : [];
+    let earlyBytes = head.length;
+    const onData = (chunk: Buffer): void => {
+      early.push(chunk);
+      earlyBytes += chunk.length;
+      if (earlyBytes > EARLY_DATA_LIMIT) socket.pause();
+    };
+    socket.on('data', onData);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    this.#dial(req.url ?? '', { signal: gone.signal }).then(
+      (stream) => {
+        socket.off('data', onData);
+        socket.off('end', onGone);
+        socket.off('close', onGone);
+        socket.pause();
+        socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        for (const chunk of early) stream.write(chunk);
+        splice(socket, stream);
+        socket.resume();
+      },
+      (err: unknown) => {
+        // The client left (or half-closed before the tunnel existed): nothing to answer.
+        if (gone.signal.aborted) {
+          socket.destroy();
+          return;
+        }
+        const e = SpokeError.from(err);
+        answer(connectStatus(e.code), `spoke hub: ${e.code}: ${e.message}`, e.code);
+      },
+    );
+  }
+}
+
+/** The HTTP status a failed CONNECT is answered with. */
+function connectStatus(code: string): number {
+  switch (code) {
+    case 'ERR_BAD_TARGET':
+      return 400;
+    case 'ERR_DIAL_DENIED':
+      return 403;
+    case 'ERR_NO_ROUTE':
+      return 503;
+    case 'ERR_DIAL_TIMEOUT':
+      return 504;
+    default:
+      return 502;
+  }
+}

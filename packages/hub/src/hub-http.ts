@@ -1,0 +1,105 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import { frameLimit } from '@spoke/transport-core';
+import type { AgentRegistry } from './agent-registry.js';
+import { bearerToken, peerOf, tokenMatches } from './auth.js';
+import { createHubRequestHandler } from './health.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { ResolvedHubOptions } from './hub-options.js';
+import type { HubSessions } from './hub-sessions.js';
+
+/**
+ * The hub's listener: HTTPS (or loopback HTTP) serving health and metrics, and
+ * WebSocket upgrades on `/v1/agent` and `/v1/client` for callers that present
+ * the right bearer token or a client certificate signed by `clientCa`.
+ */
+export class HubHttpServer {
+  readonly #config: ResolvedHubOptions;
+  readonly #metrics: HubMetrics;
+  readonly #sessions: HubSessions;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  /** Every connection, WebSocket or not, so `close()` can cut what is left after the sessions drained. */
+  readonly #sockets = new Set<Socket>();
+
+  constructor(config: ResolvedHubOptions, registry: AgentRegistry, metrics: HubMetrics, sessions: HubSessions) {
+    this.#config = config;
+    this.#metrics = metrics;
+    this.#sessions = sessions;
+    const onRequest = createHubRequestHandler(registry, metrics);
+    this.#server = config.insecurePlaintext
+      ? http.createServer(onRequest)
+      : https.createServer(
+          {
+            cert: config.tls?.cert,
+            key: config.tls?.key,
+            ...(config.clientCa !== undefined ? { ca: config.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+            minVersion: 'TLSv1.2',
+          },
+          onRequest,
+        );
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: frameLimit(config.session.maxFrame ?? 64 * 1024),
+    });
+    this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    this.#server.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+    });
+  }
+
+  /** Listens on the configured address; resolves with the `wss://` (or `ws://`) URL agents and clients use. */
+  async listen(): Promise<string> {
+    const { listen, insecurePlaintext } = this.#config;
+    this.#server.listen(listen.port, listen.host);
+    await once(this.#server, 'listening');
+    const address = this.#server.address() as AddressInfo;
+    const hostForUrl = isIP(address.address) === 6 ? `[${address.address}]` : address.address;
+    return `${insecurePlaintext ? 'ws' : 'wss'}://${hostForUrl}:${address.port}`;
+  }
+
+  /** Stops accepting connections; open ones stay. */
+  stopListening(): void {
+    this.#server.close();
+  }
+
+  /** Cuts every connection still open. */
+  dropConnections(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const role = path === '/v1/agent' ? 'agent' : path === '/v1/client' ? 'client' : undefined;
+    socket.on('error', () => {});
+    if (role === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!this.#authenticated(req, role === 'agent' ? this.#config.agentTokens : this.#config.clientTokens)) {
+      this.#metrics.authFailures.inc({ role });
+      // Say who and why, never what they presented.
+      this.#config.log.warn(`refused ${role}: missing or wrong credentials`, {
+        remote: peerOf(req),
+        presented: req.headers.authorization ? 'bearer token' : 'nothing',
+      });
+      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      role === 'agent' ? this.#sessions.acceptAgent(ws, req) : this.#sessions.acceptClient(ws, req),
+    );
+  }
+
+  #authenticated(req: http.IncomingMessage, tokens: readonly string[]): boolean {
+    if (this.#config.clientCa !== undefined && (req.socket as TLSSocket).authorized === true) return true;
+    return tokenMatches(bearerToken(req.headers.authorization), tokens);
+  }
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { SpokeError, certFingerprint, isLoopbackHost, silentLogger, type Logger, type SessionOptions } from '@spoke/transport-core';
+import { createSelfSignedCertificate } from '@spoke/transport-core/pki';
+
+/** Session limits a hub applies to every agent and client session. */
+export type HubSessionOptions = Partial<Omit<SessionOptions, 'role' | 'id' | 'identifiers' | 'onDial' | 'onHello' | 'auth' | 'extensions'>>;
+
+/** Options of {@link createHub}. */
+export interface HubOptions {
+  /** Where agents and clients connect. Default `127.0.0.1:0`. */
+  listen?: { host: string; port: number };
+  /** PEM serving certificate and key. Without them the hub generates a self-signed certificate (see `fingerprint`). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** PEM CA bundle: agents and clients presenting a certificate it signed are authenticated (mTLS). */
+  clientCa?: string | Buffer;
+  /** Bearer tokens accepted from agents. */
+  agentTokens?: readonly string[];
+  /** Bearer tokens accepted from clients (spoke+wss:// dialers, the CONNECT front end). */
+  clientTokens?: readonly string[];
+  /** Serve plain `ws://` (loopback only; say so loudly). Default false. */
+  insecurePlaintext?: boolean;
+  /** HTTP CONNECT front end: a TCP address (needs a client token) or a unix socket (file permissions guard it). */
+  connect?: { host: string; port: number } | { path: string };
+  /** This hub's id, announced to agents (HA). Default a random UUID. */
+  id?: string;
+  /** How many hubs serve behind one address (agents connect until they reach this many distinct hubs). Default 1. */
+  hubCount?: number;
+  /** Limits of every session. */
+  session?: HubSessionOptions;
+  /** Grace for streams on `close()`. Default 30000 ms. */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** {@link HubOptions} checked, with every default filled in and the serving certificate settled. */
+export interface ResolvedHubOptions {
+  readonly log: Logger;
+  readonly id: string;
+  readonly listen: { host: string; port: number };
+  readonly hubCount: number;
+  readonly agentTokens: readonly string[];
+  readonly clientTokens: readonly string[];
+  readonly clientCa: string | Buffer | undefined;
+  readonly insecurePlaintext: boolean;
+  /** The serving certificate and key (generated unless given); undefined in insecure mode unless given. */
+  readonly tls: { cert: string | Buffer; key: string | Buffer } | undefined;
+  /** `sha256:<hex>` of the serving certificate; undefined only in insecure mode. */
+  readonly fingerprint: string | undefined;
+  readonly connect: HubOptions['connect'];
+  /** What every hub session starts from: the caller's limits over the hub's drain grace. */
+  readonly session: HubSessionOptions;
+}
+
+/**
+ * Checks hub options (a hub must authenticate agents, serves plaintext only on
+ * loopback) and fills in the defaults; without a certificate of its own the hub
+ * gets a self-signed one for the names it will be reached by. Throws `ERR_BAD_OPTION`.
+ */
+export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
+  const log = (options.logger ?? silentLogger).child({ component: 'hub' });
+  const listen = options.listen ?? { host: '127.0.0.1', port: 0 };
+  const id = options.id ?? randomUUID();
+  const hubCount = options.hubCount ?? 1;
+  const agentTokens = options.agentTokens ?? [];
+  const insecurePlaintext = options.insecurePlaintext === true;
+  if (insecurePlaintext && !isLoopbackHost(listen.host)) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `insecurePlaintext is allowed only on loopback, not on ${listen.host}. Serve TLS (the default) instead.`,
+    );
+  }
+  if (agentTokens.length === 0 && options.clientCa === undefined) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'A hub needs agent authentication: give agentTokens (--agent-token-file) or clientCa (--client-ca) for mTLS.',
+    );
+  }
+  if (!Number.isInteger(hubCount) || hubCount < 1)
+    throw new SpokeError('ERR_BAD_OPTION', `hubCount must be a positive integer, got ${hubCount}.`);
+
+  let tls = options.tls;
+  let fingerprint: string | undefined;
+  if (!insecurePlaintext) {
+    if (!tls) {
+      const names = ['localhost', '127.0.0.1', '::1', listen.host].filter((n, i, a) => n !== '0.0.0.0' && n !== '::' && a.indexOf(n) === i);
+      const self = createSelfSignedCertificate({ commonName: `spoke-hub ${id}`, altNames: names, usages: ['server'] });
+      tls = { cert: self.cert, key: self.key };
+    }
+    fingerprint = certFingerprint(String(tls.cert));
+  }
+
+  return {
+    log,
+    id,
+    listen,
+    hubCount,
+    agentTokens,
+    clientTokens: options.clientTokens ?? [],
+    clientCa: options.clientCa,
+    insecurePlaintext,
+    tls,
+    fingerprint,
+    connect: options.connect,
+    session: { drainTimeoutMs: options.drainTimeoutMs ?? 30_000, ...options.session },
+  };
+}

@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { SpokeError, type Session, type SessionOptions } from '@spoke/transport-core';
+import { ConnectedAgent, type AgentRegistry } from './agent-registry.js';
+import { peerOf } from './auth.js';
+import type { AgentDial } from './hub-dial.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { ResolvedHubOptions } from './hub-options.js';
+import { parseIdentifiers, type AgentIdentifiers } from './identifiers.js';
+import { sessionOverWebSocket } from './ws-carrier.js';
+
+/**
+ * Turns authenticated WebSockets into spoke/1 sessions: agents join the
+ * registry once their hello is accepted, clients dial through the agents.
+ */
+export class HubSessions {
+  readonly #config: ResolvedHubOptions;
+  readonly #registry: AgentRegistry;
+  readonly #metrics: HubMetrics;
+  readonly #dial: AgentDial;
+  /** Open client sessions (the registry holds the agents'). */
+  readonly #clients: Set<Session>;
+
+  constructor(config: ResolvedHubOptions, registry: AgentRegistry, clients: Set<Session>, metrics: HubMetrics, dial: AgentDial) {
+    this.#config = config;
+    this.#registry = registry;
+    this.#clients = clients;
+    this.#metrics = metrics;
+    this.#dial = dial;
+  }
+
+  acceptAgent(ws: WebSocket, req: IncomingMessage): void {
+    const { log } = this.#config;
+    const remote = peerOf(req);
+    let identifiers: AgentIdentifiers | undefined;
+    const session = this.#open(ws, `agent ${remote}`, {
+      onHello: (peer) => {
+        if (peer.id === '') throw new SpokeError('ERR_PROTOCOL', 'An agent must announce an id (spoke agent --id).');
+        identifiers = parseIdentifiers(peer.identifiers);
+      },
+      onDial: () => {
+        throw new SpokeError('ERR_DIAL_DENIED', 'The hub does not accept dials from agents.');
+      },
+    });
+    session.once('open', (peer: { id: string; identifiers: string }) => {
+      this.#registry.add(new ConnectedAgent(peer.id, identifiers as AgentIdentifiers, peer.identifiers, session, remote));
+      log.info('agent connected', { agent: peer.id, identifiers: peer.identifiers, remote });
+      session.once('close', (err?: SpokeError) => {
+        const s = session.stats;
+        this.#metrics.bytes.inc({ direction: 'in' }, s.bytesIn);
+        this.#metrics.bytes.inc({ direction: 'out' }, s.bytesOut);
+        log.info('agent disconnected', { agent: peer.id, remote, reason: err?.code ?? 'closed' });
+      });
+      session.on('goaway', () => log.info('agent draining', { agent: peer.id }));
+    });
+    session.once('close', (err?: SpokeError) => {
+      if (err && identifiers === undefined) log.warn('agent handshake failed', { remote, code: err.code });
+    });
+  }
+
+  acceptClient(ws: WebSocket, req: IncomingMessage): void {
+    const remote = peerOf(req);
+    let pinnedAgent: string | undefined;
+    const session = this.#open(ws, `client ${remote}`, {
+      onHello: (peer) => {
+        const agent = peer.extensions?.['agent'];
+        if (typeof agent === 'string' && agent !== '') pinnedAgent = agent;
+      },
+      onDial: (target, info) => this.#dial(target, { signal: info.signal }, pinnedAgent),
+    });
+    this.#clients.add(session);
+    session.once('close', () => this.#clients.delete(session));
+  }
+
+  // Every hub session: the hub responds, announces itself (HA) and applies the session limits.
+  #open(ws: WebSocket, label: string, hooks: Pick<SessionOptions, 'onHello' | 'onDial'>): Session {
+    const { id, hubCount } = this.#config;
+    return sessionOverWebSocket(
+      ws,
+      { ...this.#config.session, role: 'responder', id, extensions: { hubId: id, hubCount }, ...hooks },
+      label,
+    );
+  }
+}
