@@ -54,6 +54,8 @@ export class SpokeSocket extends net.Socket {
       typeof handle?.reset === 'function' &&
       !this.destroyed &&
       !this.connecting &&
+      // While end()'s shutdown is pending libuv refuses the RST (EINVAL) and Node 20 then spins at 100% CPU forever.
+      !(this.writableEnded && !this.writableFinished) &&
       !(this.writableFinished && this.readableEnded)
     ) {
       // Node's own flag behind resetAndDestroy(); that method takes no error, this one must.
