@@ -3,6 +3,9 @@ import { SpokeError, formatTarget, isAbortError, isSpokeError, splice, type Dial
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { TransferStats } from './transfer-stats.js';
 
+/** Who answers HTTP errors from the CLI's proxies (the body's prefix). */
+export const PROXY = 'spoke proxy';
+
 /** What forwarders and proxies share to move a client connection to a target. */
 export interface RelayContext {
   dialer: Dialer;

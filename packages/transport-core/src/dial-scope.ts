@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError, abortError, isAbortError } from './errors.js';
+import { SpokeError, abortError, dialerClosedError, isAbortError } from './errors.js';
 import type { DialOptions } from './dialer.js';
 import { formatTarget, parseTarget, type Target } from './target.js';
 
@@ -128,9 +128,7 @@ export function dialTarget<T extends Duplex>(
     return Promise.reject(err);
   }
   if (isClosed()) {
-    return Promise.reject(
-      new SpokeError('ERR_DIALER_CLOSED', `This ${hop} dialer was closed. Create a new one to keep dialling.`, { target, hop }),
-    );
+    return Promise.reject(dialerClosedError(`${hop} dialer`, { target, hop }));
   }
   return runDial(options, { target, hop }, (signal) => attempt(target, signal));
 }

@@ -1,58 +1,11 @@
 import { formatTarget, type Target } from './target.js';
 
 /**
- * Every stable error code spoke produces. The union is closed on purpose:
- * callers switch on `err.code`, so a new code is an API change.
+ * Every stable error code spoke produces, for validation and documentation.
+ * The list is closed on purpose: callers switch on `err.code`, so a new code
+ * is an API change.
  */
-export type SpokeErrorCode =
-  | 'ERR_BAD_TARGET'
-  | 'ERR_BAD_OPTION'
-  | 'ERR_BAD_URI'
-  | 'ERR_BAD_CONFIG'
-  | 'ERR_DIAL_TIMEOUT'
-  | 'ERR_DIAL_REFUSED'
-  | 'ERR_DIAL_DENIED'
-  | 'ERR_DIAL_UNREACHABLE'
-  | 'ERR_DIAL_FAILED'
-  | 'ERR_NO_ROUTE'
-  | 'ERR_DIALER_CLOSED'
-  | 'ERR_TUNNEL_CLOSED'
-  | 'ERR_STREAM_RESET'
-  | 'ERR_PROTOCOL'
-  | 'ERR_VERSION_MISMATCH'
-  | 'ERR_FRAME_TOO_LARGE'
-  | 'ERR_FLOW_CONTROL'
-  | 'ERR_TOO_MANY_STREAMS'
-  | 'ERR_HANDSHAKE_TIMEOUT'
-  | 'ERR_AUTH_FAILED'
-  | 'ERR_HOST_KEY_UNKNOWN'
-  | 'ERR_HOST_KEY_MISMATCH'
-  | 'ERR_HOST_KEY_REVOKED'
-  | 'ERR_CERT_UNTRUSTED'
-  | 'ERR_CERT_HOSTNAME'
-  | 'ERR_CERT_EXPIRED'
-  | 'ERR_CERT_PIN'
-  | 'ERR_PROXY_STATUS'
-  | 'ERR_INTERNAL';
-
-/**
- * Whether retrying the same operation can succeed without the user changing
- * anything. Decorators such as `withRetry` consult this table.
- */
-export const RETRYABLE_CODES: ReadonlySet<SpokeErrorCode> = new Set<SpokeErrorCode>([
-  'ERR_DIAL_TIMEOUT',
-  'ERR_DIAL_REFUSED',
-  'ERR_DIAL_UNREACHABLE',
-  'ERR_DIAL_FAILED',
-  'ERR_NO_ROUTE',
-  'ERR_TUNNEL_CLOSED',
-  'ERR_STREAM_RESET',
-  'ERR_HANDSHAKE_TIMEOUT',
-  'ERR_TOO_MANY_STREAMS',
-]);
-
-/** Every code in {@link SpokeErrorCode}, for validation and documentation. */
-export const SPOKE_ERROR_CODES: readonly SpokeErrorCode[] = [
+export const SPOKE_ERROR_CODES = [
   'ERR_BAD_TARGET',
   'ERR_BAD_OPTION',
   'ERR_BAD_URI',
@@ -82,7 +35,26 @@ export const SPOKE_ERROR_CODES: readonly SpokeErrorCode[] = [
   'ERR_CERT_PIN',
   'ERR_PROXY_STATUS',
   'ERR_INTERNAL',
-];
+] as const;
+
+/** One of {@link SPOKE_ERROR_CODES}. */
+export type SpokeErrorCode = (typeof SPOKE_ERROR_CODES)[number];
+
+/**
+ * Whether retrying the same operation can succeed without the user changing
+ * anything. Decorators such as `withRetry` consult this table.
+ */
+export const RETRYABLE_CODES: ReadonlySet<SpokeErrorCode> = new Set<SpokeErrorCode>([
+  'ERR_DIAL_TIMEOUT',
+  'ERR_DIAL_REFUSED',
+  'ERR_DIAL_UNREACHABLE',
+  'ERR_DIAL_FAILED',
+  'ERR_NO_ROUTE',
+  'ERR_TUNNEL_CLOSED',
+  'ERR_STREAM_RESET',
+  'ERR_HANDSHAKE_TIMEOUT',
+  'ERR_TOO_MANY_STREAMS',
+]);
 
 /** Extra context attached to a {@link SpokeError}. */
 export interface SpokeErrorInit {
@@ -238,4 +210,12 @@ function systemCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The one `ERR_DIALER_CLOSED` error every dialer raises after `close()`:
+ * `what` names the closed thing (`"SSH dialer for ssh://bastion:22"`, `"hub dialer"`).
+ */
+export function dialerClosedError(what: string, init: Omit<SpokeErrorInit, 'cause'> = {}): SpokeError {
+  return new SpokeError('ERR_DIALER_CLOSED', `This ${what} was closed. Create a new one to keep dialling.`, init);
 }

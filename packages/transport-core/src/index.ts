@@ -12,7 +12,7 @@
  * ```
  * @packageDocumentation
  */
-export { SpokeError, isSpokeError, abortError, isAbortError, RETRYABLE_CODES, SPOKE_ERROR_CODES } from './errors.js';
+export { SpokeError, isSpokeError, abortError, isAbortError, dialerClosedError, RETRYABLE_CODES, SPOKE_ERROR_CODES } from './errors.js';
 export type { SpokeErrorCode, SpokeErrorInit, AbortError } from './errors.js';
 export { parseTarget, formatTarget, isUnixTarget, isLoopbackHost } from './target.js';
 export type { Target, TcpTarget, UnixTarget } from './target.js';
@@ -57,6 +57,20 @@ export type { Frame, SessionRole } from './mux/frame.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions, LogLevel, LogFields } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
+export { onAbort, raceSignal } from './abort.js';
+export { readExactly, readUntil } from './read-until.js';
+export type { ReadHeadOptions } from './read-until.js';
+export { httpStatusFor, httpErrorResponse, rawHttpError, HTTP_STATUS_TEXT } from './http-error.js';
+export type { HttpErrorResponse } from './http-error.js';
+export { serveHealth } from './health.js';
+export type { HealthEndpoints, Readiness } from './health.js';
+export { parseDuration } from './duration.js';
+export { parseCidr, cidrContains, normaliseIp } from './cidr.js';
+export type { Cidr } from './cidr.js';
+export { createAllowList, parseAllowRule } from './allow-list.js';
+export type { AllowList, AllowRule, AllowListOptions } from './allow-list.js';
+export { parseAgentIdentifiers } from './identifiers.js';
+export type { AgentIdentifiers } from './identifiers.js';
 export type { MetricsRegistry, Counter, Gauge, Histogram } from './metrics.js';
 // Shared by the backends that read kube-apiserver's egress configuration (dialer-tls, dialer-konnectivity).
 export { EGRESS_API_VERSIONS, EGRESS_SELECTION_NAMES, PROXY_PROTOCOLS } from './egress-types.js';
@@ -71,3 +85,11 @@ export type {
   EgressTlsConfig,
   ProxyProtocol,
 } from './egress-types.js';
+export {
+  httpConnectClient,
+  connectRequestHead,
+  parseConnectResponseHead,
+  MAX_CONNECT_HEAD_BYTES,
+  MAX_CONNECT_BODY_BYTES,
+} from './http-connect-client.js';
+export type { HttpConnectClientOptions, HttpConnectResult, ConnectResponse, ParsedConnectHead } from './http-connect-client.js';

@@ -1,7 +1,11 @@
 /** A tiny Prometheus text-format registry (counters, gauges, histograms with labels). */
 export interface MetricsRegistry {
   counter(name: string, help: string): Counter;
-  gauge(name: string, help: string, collect?: () => number): Gauge;
+  /**
+   * A gauge; `collect` (optional) is read at every render: a number, or
+   * `[labels, value]` pairs for a labelled gauge whose series come and go.
+   */
+  gauge(name: string, help: string, collect?: () => number | Iterable<readonly [Record<string, string>, number]>): Gauge;
   histogram(name: string, help: string, buckets: readonly number[]): Histogram;
   /** The exposition text (`text/plain; version=0.0.4`). */
   render(): string;
@@ -37,7 +41,14 @@ export function createMetricsRegistry(): MetricsRegistry {
     gauge(name, help, collect) {
       const values = new Map<string, number>();
       blocks.push(() => {
-        if (collect) values.set('', collect());
+        if (collect) {
+          const sample = collect();
+          if (typeof sample === 'number') values.set('', sample);
+          else {
+            values.clear();
+            for (const [labels, value] of sample) values.set(key(labels), value);
+          }
+        }
         return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...[...values].map(([k, v]) => `${name}${braces(k)} ${v}`)].join('\n');
       });
       return { set: (value, labels) => values.set(key(labels), value) };

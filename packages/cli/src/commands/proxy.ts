@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { SpokeError, deadlineSignal, type Dialer } from '@spoke/transport-core';
+import { SpokeError, deadlineSignal, rawHttpError, type Dialer } from '@spoke/transport-core';
 import { formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import { formatListen, parseListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';
@@ -10,10 +10,9 @@ import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { listen } from '../listen.js';
 import { startMetricsServer } from '../metrics-server.js';
-import { rawHttpError } from '../proxy/error-map.js';
 import { createHttpProxyServer } from '../proxy/http-proxy.js';
 import { serveSocks5 } from '../proxy/socks5.js';
-import { closeWith, type RelayContext } from '../relay.js';
+import { closeWith, PROXY, type RelayContext } from '../relay.js';
 import { createRoutingDialer, parseCidr, type Route } from '../route-dialer.js';
 import { serveUntilShutdown } from '../serve.js';
 import { TransferStats, startStatusLine } from '../transfer-stats.js';
@@ -121,7 +120,7 @@ export const proxyCommand: Command = {
       socket.on('error', () => {});
       if (!admission.admit(socket)) {
         context.logger.warn('connection refused: too many connections', { protocol, max: maxConnections });
-        if (protocol === 'http') closeWith(socket, rawHttpError(tooMany));
+        if (protocol === 'http') closeWith(socket, rawHttpError(tooMany, PROXY));
         else socket.destroy();
         return false;
       }

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SpokeError, createHttpAgent, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
-import { closeWith, dialForClient, peerName, relayClient, type RelayContext } from '../relay.js';
-import { httpErrorResponse, rawHttpError } from './error-map.js';
+import { SpokeError, createHttpAgent, httpErrorResponse, parseTarget, rawHttpError, type Dialer, type Target } from '@spoke/transport-core';
+import { closeWith, dialForClient, peerName, relayClient, PROXY, type RelayContext } from '../relay.js';
 
 // Headers that describe one hop, not the message (RFC 9110 §7.6.1); never forwarded.
 const HOP_BY_HOP = new Set([
@@ -40,7 +39,7 @@ export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOpt
   server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void tunnel(relay, req, socket, head));
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => forward(relay, agent, req, res));
   server.on('clientError', (_err, socket: Duplex) => {
-    if (socket.writable) closeWith(socket, rawHttpError(new SpokeError('ERR_BAD_TARGET', 'Malformed or incomplete HTTP request.')));
+    if (socket.writable) closeWith(socket, rawHttpError(new SpokeError('ERR_BAD_TARGET', 'Malformed or incomplete HTTP request.'), PROXY));
     else socket.destroy();
   });
   return {
@@ -59,7 +58,7 @@ async function tunnel(relay: RelayContext, req: http.IncomingMessage, socket: Du
   try {
     target = parseTarget(req.url ?? '');
   } catch (err) {
-    closeWith(socket, rawHttpError(err));
+    closeWith(socket, rawHttpError(err, PROXY));
     return;
   }
   try {
@@ -69,7 +68,7 @@ async function tunnel(relay: RelayContext, req: http.IncomingMessage, socket: Du
       if (head.length > 0) upstream.write(head);
     });
   } catch (err) {
-    closeWith(socket, rawHttpError(err));
+    closeWith(socket, rawHttpError(err, PROXY));
   }
 }
 
@@ -106,7 +105,7 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
       res.destroy(err);
       return;
     }
-    const { status, headers, body } = httpErrorResponse(err);
+    const { status, headers, body } = httpErrorResponse(err, PROXY);
     res.writeHead(status, headers).end(body);
   });
   res.on('close', () => {
