@@ -1,22 +1,19 @@
-import { EventEmitter, once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import {
   SpokeError,
-  backoffDelay,
   createBackoff,
   createNetDialer,
   formatTarget,
-  isAbortError,
   silentLogger,
   type BackoffOptions,
   type Dialer,
   type Logger,
-  type Session,
+  type Target,
   type TlsClientOptions,
 } from '@spoke/transport-core';
-import { sessionOverWebSocket } from './ws-carrier.js';
 import { createAllowList } from './allowlist.js';
-import { connectToHub } from './hub-connect.js';
+import { HubLinks } from './hub-links.js';
 import type { HubSessionOptions } from './hub-options.js';
 import { parseIdentifiers } from './identifiers.js';
 
@@ -75,14 +72,11 @@ export function createAgent(options: AgentOptions): Agent {
   parseIdentifiers(options.identifiers ?? '');
   const allow = createAllowList(options.allow, options.resolve ? { resolve: options.resolve } : {});
   if (allow.rules.length === 0) log.warn('no --allow rules: this agent refuses every dial');
-  const backoff = createBackoff({ initialDelayMs: 1000, maxDelayMs: 30_000, ...options.backoff });
   const targets = options.dialer ?? createNetDialer();
-  const stop = new AbortController();
-  const sessions = new Map<string, Session>(); // hubId → session
   const emitter = new EventEmitter() as Agent;
-  let wanted = urls.length; // grows to the hub's announced hubCount when one address fronts several hubs
 
-  const onDial = async (target: Parameters<typeof allow.check>[0], info: { signal: AbortSignal }) => {
+  // The hub's dials: only to targets inside the allow list, at the address the list checked.
+  const onDial = async (target: Target, info: { signal: AbortSignal }): Promise<Duplex> => {
     let checked;
     try {
       checked = await allow.check(target);
@@ -93,86 +87,28 @@ export function createAgent(options: AgentOptions): Agent {
     return targets.dial(checked, { signal: info.signal });
   };
 
-  const token = (): string | undefined => (typeof options.token === 'function' ? options.token() : options.token);
-
-  // One connection slot: connect, serve until the session ends, back off, again.
-  const runSlot = async (url: string): Promise<void> => {
-    let attempt = 0;
-    while (!stop.signal.aborted) {
-      let session: Session | undefined;
-      let hubId = '';
-      try {
-        const ws = await connectToHub({
-          url,
-          path: '/v1/agent',
-          token: token(),
-          ...(options.tls ? { tls: options.tls } : {}),
-          ...(options.insecurePlaintext ? { insecurePlaintext: true } : {}),
-          ...(options.via ? { via: options.via } : {}),
-          signal: stop.signal,
-          timeoutMs: 15_000,
-        });
-        session = sessionOverWebSocket(
-          ws,
-          { ...options.session, role: 'initiator', id: options.id, identifiers: options.identifiers ?? '', onDial },
-          `hub ${url}`,
-        );
-        const peer = await session.ready({ signal: stop.signal });
-        hubId = typeof peer.extensions?.['hubId'] === 'string' ? peer.extensions['hubId'] : peer.id;
-        const count = peer.extensions?.['hubCount'];
-        if (urls.length === 1 && typeof count === 'number' && Number.isInteger(count) && count > wanted && count <= 64) {
-          for (let i = wanted; i < count; i++) void runSlot(url);
-          wanted = count;
-        }
-        if (sessions.has(hubId)) {
-          // Already connected to that hub through another slot: try again later for another one.
-          await session.close();
-          throw new SpokeError('ERR_TUNNEL_CLOSED', `already connected to hub ${hubId}`);
-        }
-        sessions.set(hubId, session);
-        attempt = 0;
-        log.info('connected to hub', { hub: hubId, url });
-        emitter.emit('connected', hubId);
-        await session.closed();
-        sessions.delete(hubId);
-        const err = session.closeError;
-        log.warn('hub session ended', { hub: hubId, code: err?.code ?? 'closed' });
-        emitter.emit('disconnected', hubId, err);
-      } catch (err) {
-        session?.destroy();
-        if (stop.signal.aborted || isAbortError(err)) break;
-        const e = SpokeError.from(err);
-        if (e.message !== `already connected to hub ${hubId}`) log.warn('cannot reach hub', { url, code: e.code, error: e.message });
-      }
-      if (stop.signal.aborted) break;
-      const delay = backoffDelay(backoff, attempt++);
-      try {
-        await sleep(delay, undefined, { signal: stop.signal });
-      } catch {
-        break;
-      }
-    }
-  };
-
-  for (const url of urls) void runSlot(url);
+  const links = new HubLinks({
+    urls,
+    id: options.id,
+    identifiers: options.identifiers ?? '',
+    token: () => (typeof options.token === 'function' ? options.token() : options.token),
+    tls: options.tls,
+    insecurePlaintext: options.insecurePlaintext === true,
+    via: options.via,
+    session: options.session,
+    backoff: createBackoff({ initialDelayMs: 1000, maxDelayMs: 30_000, ...options.backoff }),
+    onDial,
+    log,
+    events: emitter,
+  });
+  links.start();
 
   Object.assign(emitter, {
     id: options.id,
-    connectedHubs: () => [...sessions.keys()],
-    async waitConnected(n = 1, o: { signal?: AbortSignal } = {}) {
-      while (sessions.size < n) {
-        o.signal?.throwIfAborted();
-        await once(emitter, 'connected', o.signal ? { signal: o.signal } : {});
-      }
-    },
-    async close() {
-      stop.abort();
-      await Promise.all([...sessions.values()].map((s) => s.close()));
-    },
-    destroy() {
-      stop.abort();
-      for (const s of sessions.values()) s.destroy();
-    },
+    connectedHubs: () => links.hubIds(),
+    waitConnected: (n = 1, o: { signal?: AbortSignal } = {}) => links.waitConnected(n, o),
+    close: () => links.close(),
+    destroy: () => links.destroy(),
   });
   return emitter;
 }
