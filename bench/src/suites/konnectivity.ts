@@ -167,7 +167,7 @@ export async function runKonnectivitySuite(o: BenchOptions): Promise<Section[]> 
     }
     return [
       {
-        title: 'Konnectivity: our server+agent vs upstream Go server+agent, and the spoke/1 hub path (issue 7)',
+        title: 'Konnectivity: our server+agent vs upstream Go server+agent, and the spoke/1 hub path',
         rows,
         notes: [
           `client (createKonnectivityDialer, gRPC over a unix socket) → server → agent (mTLS/TLS on loopback) → target, each server and agent its own process; upstream ${bins.dir.split('/').pop() ?? ''}`,

@@ -10,7 +10,7 @@ import { startChild, type Child } from '../proc.js';
 import { cpuMicros, type MemorySample } from '../memory.js';
 import { startSpokePaths, type SpokePaths } from './spoke-paths.js';
 
-/** Row groups of the spoke/1 suite (issue 3), selectable with `--only`. */
+/** Row groups of the spoke/1 suite, selectable with `--only`. */
 export const SPOKE_ROWS = ['bulk', 'parallel', 'dial', 'memory', 'rtt'] as const;
 export type SpokeRow = (typeof SPOKE_ROWS)[number];
 

@@ -77,7 +77,7 @@ export async function runSshSuite(o: BenchOptions): Promise<Section[]> {
     await compare(`ssh bulk push, ${o.parallel} channels on one connection`, (l, open) => parallelStreams(l, open, 'push', o.parallel));
     return [
       {
-        title: 'SSH: @spoke/dialer-ssh vs OpenSSH ssh -N -L, same sshd (issue 6)',
+        title: 'SSH: @spoke/dialer-ssh vs OpenSSH ssh -N -L, same sshd',
         rows,
         notes: [
           `client → sshd (OpenSSH_9.2 on 127.0.0.1) → target; ssh2 runs in the client process, ssh -L in its own; ${o.bytes / MiB} MiB per run in 64 KiB writes, median of ${o.reps}`,
