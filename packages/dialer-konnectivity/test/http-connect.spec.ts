@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SpokeError } from '@spoke/transport-core';
+import { SpokeError, readUntil } from '@spoke/transport-core';
 import { httpConnect } from '../src/http-connect.js';
 
 // The client half of Konnectivity's HTTP-CONNECT mode against a real TCP server that plays the
@@ -16,14 +16,10 @@ afterEach(async () => {
 async function proxyServer(answer: (request: string, socket: net.Socket) => void): Promise<number> {
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      answer(head, socket);
-    };
-    socket.on('data', onData);
+    readUntil(socket, '\r\n\r\n', { maxBytes: 4096 }).then(
+      (head) => answer(head.toString('latin1'), socket),
+      () => socket.destroy(),
+    );
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

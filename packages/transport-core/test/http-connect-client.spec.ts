@@ -6,6 +6,7 @@ import {
   connectRequestHead,
   httpConnectClient,
   parseConnectResponseHead,
+  readUntil,
   type HttpConnectClientOptions,
   type HttpConnectResult,
 } from '@spoke/transport-core';
@@ -60,15 +61,13 @@ describe('httpConnectClient against a real TCP peer', () => {
     const requests: string[] = [];
     const server = net.createServer((socket) => {
       socket.on('error', () => {});
-      let head = '';
-      const onData = (chunk: Buffer): void => {
-        head += chunk.toString('latin1');
-        if (!head.includes('\r\n\r\n')) return;
-        socket.off('data', onData);
-        requests.push(head);
-        answer(socket);
-      };
-      socket.on('data', onData);
+      readUntil(socket, '\r\n\r\n', { maxBytes: 4096 }).then(
+        (head) => {
+          requests.push(head.toString('latin1'));
+          answer(socket);
+        },
+        () => socket.destroy(),
+      );
     });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
