@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import type { Session } from '@spoke/transport-core';
-import type { AgentIdentifiers } from './identifiers.js';
-import { route, type RoutableAgent, type RouteReason } from './router.js';
+import { route, type AgentRoutes, type RoutableAgent, type RouteReason } from './router.js';
 
 /** A connected agent as the hub sees it. */
 export interface HubAgentInfo {
@@ -22,7 +21,8 @@ export class ConnectedAgent implements RoutableAgent {
 
   constructor(
     readonly id: string,
-    readonly identifiers: AgentIdentifiers,
+    readonly routes: AgentRoutes,
+    /** As the agent announced them. */
     readonly rawIdentifiers: string,
     readonly session: Session,
     readonly remote: string,

@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
+  createAllowList,
   createBackoff,
   createNetDialer,
   formatTarget,
+  parseAgentIdentifiers,
   silentLogger,
   type BackoffOptions,
   type Dialer,
@@ -12,10 +14,8 @@ import {
   type Target,
   type TlsClientOptions,
 } from '@spoke/transport-core';
-import { createAllowList } from './allowlist.js';
 import { HubLinks } from './hub-links.js';
 import type { HubSessionOptions } from './hub-options.js';
-import { parseIdentifiers } from './identifiers.js';
 
 /** Options of {@link createAgent}. */
 export interface AgentOptions {
@@ -25,7 +25,7 @@ export interface AgentOptions {
   id: string;
   /** Konnectivity-style identifiers: `host=node-1&ipv4=10.0.0.5&cidr=10.0.0.0/24&default-route=true`. */
   identifiers?: string;
-  /** `CIDR[:PORT[-PORT]]` rules of targets this agent may dial. Empty: deny everything. */
+  /** `CIDR[:PORT[-PORT]]`, `IP[:PORT[-PORT]]` or `HOST[:PORT[-PORT]]` rules of targets this agent may dial. Empty: deny everything. */
   allow: readonly string[];
   /** Bearer token, or a function that reads it (called on every connect, so rotated files are picked up). */
   token?: string | (() => string);
@@ -69,7 +69,7 @@ export function createAgent(options: AgentOptions): Agent {
   const urls = typeof options.hub === 'string' ? [options.hub] : [...options.hub];
   if (urls.length === 0) throw new SpokeError('ERR_BAD_OPTION', 'An agent needs at least one hub URL (--hub wss://HOST:PORT).');
   if (options.id === '') throw new SpokeError('ERR_BAD_OPTION', 'An agent needs an id (--id).');
-  parseIdentifiers(options.identifiers ?? '');
+  parseAgentIdentifiers(options.identifiers ?? '');
   const allow = createAllowList(options.allow, options.resolve ? { resolve: options.resolve } : {});
   if (allow.rules.length === 0) log.warn('no --allow rules: this agent refuses every dial');
   const targets = options.dialer ?? createNetDialer();
@@ -79,7 +79,7 @@ export function createAgent(options: AgentOptions): Agent {
   const onDial = async (target: Target, info: { signal: AbortSignal }): Promise<Duplex> => {
     let checked;
     try {
-      checked = await allow.check(target);
+      checked = await allow.check(target, { signal: info.signal });
     } catch (err) {
       log.warn('dial denied', { target: formatTarget(target), code: SpokeError.from(err).code });
       throw err;

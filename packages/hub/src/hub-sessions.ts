@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { SpokeError, type Session, type SessionOptions } from '@spoke/transport-core';
+import { SpokeError, parseAgentIdentifiers, type Session, type SessionOptions } from '@spoke/transport-core';
 import { ConnectedAgent, type AgentRegistry } from './agent-registry.js';
 import { peerOf } from './auth.js';
 import type { AgentDial } from './hub-dial.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
-import { parseIdentifiers, type AgentIdentifiers } from './identifiers.js';
+import { agentRoutes, type AgentRoutes } from './router.js';
 import { sessionOverWebSocket } from './ws-carrier.js';
 
 /**
@@ -32,18 +32,18 @@ export class HubSessions {
   acceptAgent(ws: WebSocket, req: IncomingMessage): void {
     const { log } = this.#config;
     const remote = peerOf(req);
-    let identifiers: AgentIdentifiers | undefined;
+    let routes: AgentRoutes | undefined;
     const session = this.#open(ws, `agent ${remote}`, {
       onHello: (peer) => {
         if (peer.id === '') throw new SpokeError('ERR_PROTOCOL', 'An agent must announce an id (spoke agent --id).');
-        identifiers = parseIdentifiers(peer.identifiers);
+        routes = agentRoutes(parseAgentIdentifiers(peer.identifiers));
       },
       onDial: () => {
         throw new SpokeError('ERR_DIAL_DENIED', 'The hub does not accept dials from agents.');
       },
     });
     session.once('open', (peer: { id: string; identifiers: string }) => {
-      this.#registry.add(new ConnectedAgent(peer.id, identifiers as AgentIdentifiers, peer.identifiers, session, remote));
+      this.#registry.add(new ConnectedAgent(peer.id, routes as AgentRoutes, peer.identifiers, session, remote));
       log.info('agent connected', { agent: peer.id, identifiers: peer.identifiers, remote });
       session.once('close', (err?: SpokeError) => {
         const s = session.stats;
@@ -54,7 +54,7 @@ export class HubSessions {
       session.on('goaway', () => log.info('agent draining', { agent: peer.id }));
     });
     session.once('close', (err?: SpokeError) => {
-      if (err && identifiers === undefined) log.warn('agent handshake failed', { remote, code: err.code });
+      if (err && routes === undefined) log.warn('agent handshake failed', { remote, code: err.code });
     });
   }
 

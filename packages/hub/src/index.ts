@@ -26,7 +26,3 @@ export { connectToHub } from './hub-connect.js';
 export type { HubConnectOptions } from './hub-connect.js';
 export { sessionOverWebSocket, createWebSocketCarrier } from './ws-carrier.js';
 export type { WebSocketCarrierOptions } from './ws-carrier.js';
-export { parseIdentifiers } from './identifiers.js';
-export type { AgentIdentifiers } from './identifiers.js';
-export { createAllowList, parseAllowRule } from './allowlist.js';
-export type { AllowList, AllowRule, AllowListOptions } from './allowlist.js';
