@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, splice, type Logger } from '@spoke/transport-core';
+import { SpokeError, rawHttpError, splice, type Logger } from '@spoke/transport-core';
 import { bearerToken, peerOf, tokenMatches } from './auth.js';
 import type { AgentDial } from './hub-dial.js';
 import type { HubMetrics } from './hub-metrics.js';
@@ -16,7 +16,8 @@ const EARLY_DATA_LIMIT = 256 * 1024;
 /**
  * The hub's HTTP CONNECT front end: `CONNECT host:port` dials through an
  * agent and splices the client's socket onto the stream; a failed dial is
- * answered with an HTTP status and the `X-Spoke-Error-Code` header.
+ * answered with the status `httpStatusFor` gives its code and the
+ * `X-Spoke-Error-Code` header.
  */
 export class ConnectFrontEnd {
   readonly #server: http.Server;
@@ -69,19 +70,14 @@ export class ConnectFrontEnd {
 
   #connect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    const answer = (status: number, text: string, code?: string): void => {
-      const body = `${text}\n`;
-      socket.end(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n` +
-          (status === 407 ? 'Proxy-Authenticate: Bearer\r\n' : '') +
-          (code ? `X-Spoke-Error-Code: ${code}\r\n` : '') +
-          `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    };
     if (!this.#viaUnix && !tokenMatches(bearerToken(req.headers['proxy-authorization']), this.#clientTokens)) {
       this.#metrics.authFailures.inc({ role: 'connect' });
       this.#log.warn('refused CONNECT: missing or wrong Proxy-Authorization', { remote: peerOf(req) });
-      answer(407, 'spoke hub: Proxy-Authorization: Bearer <client token> required');
+      const body = 'spoke hub: Proxy-Authorization: Bearer <client token> required\n';
+      socket.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Bearer\r\n' +
+          `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     // A client that goes away while we dial cancels the dial (and whatever the agent had opened).
@@ -117,25 +113,9 @@ export class ConnectFrontEnd {
           socket.destroy();
           return;
         }
-        const e = SpokeError.from(err);
-        answer(connectStatus(e.code), `spoke hub: ${e.code}: ${e.message}`, e.code);
+        // The status every spoke proxy answers for this code, and the code itself for spoke's CONNECT dialer.
+        socket.end(rawHttpError(SpokeError.from(err), 'spoke hub'));
       },
     );
-  }
-}
-
-/** The HTTP status a failed CONNECT is answered with. */
-function connectStatus(code: string): number {
-  switch (code) {
-    case 'ERR_BAD_TARGET':
-      return 400;
-    case 'ERR_DIAL_DENIED':
-      return 403;
-    case 'ERR_NO_ROUTE':
-      return 503;
-    case 'ERR_DIAL_TIMEOUT':
-      return 504;
-    default:
-      return 502;
   }
 }

@@ -1,6 +1,15 @@
 import WebSocket from 'ws';
 import type { Duplex } from 'node:stream';
-import { SpokeError, connectTls, frameLimit, isLoopbackHost, viaOrDirect, type Dialer, type TlsClientOptions } from '@spoke/transport-core';
+import {
+  SpokeError,
+  connectTls,
+  frameLimit,
+  isLoopbackHost,
+  onAbort,
+  viaOrDirect,
+  type Dialer,
+  type TlsClientOptions,
+} from '@spoke/transport-core';
 
 const zeroMask = (mask: Buffer): void => void mask.fill(0);
 
@@ -58,12 +67,10 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
     ...(secure || isLoopbackHost(host) ? { generateMask: zeroMask } : {}),
   });
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
+    const done = onAbort(options.signal, (reason) => {
       ws.terminate();
-      reject(options.signal?.reason);
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const done = (): void => options.signal?.removeEventListener('abort', onAbort);
+      reject(reason);
+    });
     ws.once('unexpected-response', (_req, res) => {
       done();
       const status = res.statusCode ?? 0;

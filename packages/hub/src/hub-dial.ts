@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
+  dialerClosedError,
   formatTarget,
   isAbortError,
   parseTarget,
@@ -58,12 +59,7 @@ export function hubDialerView(dial: AgentDial): Dialer {
   let closed = false;
   return {
     kind: 'hub',
-    dial: (t, o) =>
-      closed
-        ? Promise.reject(
-            new SpokeError('ERR_DIALER_CLOSED', 'This hub dialer was closed; take a new one from hub.dialer().', { hop: 'hub' }),
-          )
-        : dial(t, o),
+    dial: (t, o) => (closed ? Promise.reject(dialerClosedError('hub dialer', { hop: 'hub' })) : dial(t, o)),
     // Closing a view of the hub does not stop the hub (hub.close() does).
     close: async () => {
       closed = true;

@@ -5,16 +5,15 @@ import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
-import { frameLimit } from '@spoke/transport-core';
+import { frameLimit, serveHealth } from '@spoke/transport-core';
 import type { AgentRegistry } from './agent-registry.js';
 import { bearerToken, peerOf, tokenMatches } from './auth.js';
-import { createHubRequestHandler } from './health.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { HubSessions } from './hub-sessions.js';
 
 /**
- * The hub's listener: HTTPS (or loopback HTTP) serving health and metrics, and
+ * The hub's listener: HTTPS (or loopback HTTP) serving `/healthz`, `/readyz` and `/metrics`, and
  * WebSocket upgrades on `/v1/agent` and `/v1/client` for callers that present
  * the right bearer token or a client certificate signed by `clientCa`.
  */
@@ -31,7 +30,15 @@ export class HubHttpServer {
     this.#config = config;
     this.#metrics = metrics;
     this.#sessions = sessions;
-    const onRequest = createHubRequestHandler(registry, metrics);
+    // Plain requests: health (ready = at least one agent, so dials can succeed) and metrics.
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      const served = serveHealth(req, res, {
+        ready: () => (registry.size > 0 ? { ok: true, text: `ok: ${registry.size} agent(s)` } : { ok: false, text: 'no agent connected' }),
+        metrics: () => metrics.render(),
+      });
+      if (!served)
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('spoke hub: agents connect to /v1/agent, clients to /v1/client\n');
+    };
     this.#server = config.insecurePlaintext
       ? http.createServer(onRequest)
       : https.createServer(
