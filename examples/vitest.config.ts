@@ -1,0 +1,3 @@
+import { spokeVitestConfig } from '../vitest.shared.js';
+
+export default spokeVitestConfig(import.meta.dirname);
