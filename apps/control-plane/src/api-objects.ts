@@ -1,7 +1,10 @@
 /**
- * The JSON kubectl reads: discovery documents, Status errors and the
- * server-side Table rendering of `kubectl get`.
+ * The JSON kubectl reads: discovery documents, Status errors and the API
+ * objects this control plane serves (Node, Service, Namespace, lists).
+ * Tables are in tables.ts.
  */
+import type { Json } from './json.js';
+import type { ControlPlaneNode, ControlPlaneService } from './options.js';
 
 /** Kubernetes version this control plane claims (kubectl warns beyond one minor of skew). */
 export const SERVER_VERSION = {
@@ -15,8 +18,6 @@ export const SERVER_VERSION = {
   compiler: 'node',
   platform: 'linux/amd64',
 };
-
-type Json = Record<string, unknown>;
 
 /** `GET /api`. */
 export function apiVersions(serverAddress: string): Json {
@@ -37,6 +38,8 @@ const resource = (name: string, kind: string, namespaced: boolean, verbs: string
   ...extra,
 });
 
+const PROXY_VERBS = ['create', 'delete', 'get', 'patch', 'update'];
+
 /** `GET /api/v1`. */
 export function coreResources(): Json {
   return {
@@ -44,15 +47,15 @@ export function coreResources(): Json {
     groupVersion: 'v1',
     resources: [
       resource('nodes', 'Node', false, ['get', 'list'], { singularName: 'node', shortNames: ['no'] }),
-      resource('nodes/proxy', 'NodeProxyOptions', false, ['create', 'delete', 'get', 'patch', 'update']),
+      resource('nodes/proxy', 'NodeProxyOptions', false, PROXY_VERBS),
       resource('pods', 'Pod', true, ['get', 'list'], { singularName: 'pod', shortNames: ['po'], categories: ['all'] }),
       resource('pods/attach', 'PodAttachOptions', true, ['create', 'get']),
       resource('pods/exec', 'PodExecOptions', true, ['create', 'get']),
       resource('pods/log', 'Pod', true, ['get']),
       resource('pods/portforward', 'PodPortForwardOptions', true, ['create', 'get']),
-      resource('pods/proxy', 'PodProxyOptions', true, ['create', 'delete', 'get', 'patch', 'update']),
+      resource('pods/proxy', 'PodProxyOptions', true, PROXY_VERBS),
       resource('services', 'Service', true, ['get', 'list'], { singularName: 'service', shortNames: ['svc'], categories: ['all'] }),
-      resource('services/proxy', 'ServiceProxyOptions', true, ['create', 'delete', 'get', 'patch', 'update']),
+      resource('services/proxy', 'ServiceProxyOptions', true, PROXY_VERBS),
       resource('namespaces', 'Namespace', false, ['get', 'list'], { singularName: 'namespace', shortNames: ['ns'] }),
     ],
   };
@@ -68,139 +71,77 @@ export function notFound(resource: string, name: string): Json {
   return status(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
 }
 
-/** `5m`, `3h`, `2d`: kubectl's age column. */
-export function age(since: string | undefined, now = Date.now()): string {
-  if (!since) return '<unknown>';
-  const s = Math.max(0, Math.floor((now - new Date(since).getTime()) / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
+/** The Status for a path this server does not serve. */
+export function noSuchResource(): Json {
+  return status(404, 'NotFound', 'the server could not find the requested resource');
 }
 
-interface Column {
-  name: string;
-  type: string;
-  format?: string;
-  priority?: number;
-  description?: string;
+/** A `kind: XList` document of `items`. */
+export function listObject(kind: string, items: Json[], metadata: Json = { resourceVersion: '1' }): Json {
+  return { kind, apiVersion: 'v1', metadata, items };
 }
 
-/** A meta.k8s.io/v1 Table; each row carries the object's metadata as PartialObjectMetadata. */
-export function table(columns: Column[], rows: Array<{ cells: unknown[]; object: Json }>): Json {
+/** The Ready condition of a node, from its kubelet's `/healthz`. */
+export interface NodeReadiness {
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/** A v1 Node for `node`; `egress` names the path it is reached by (annotation `spoke.dev/egress`). */
+export function nodeObject(node: ControlPlaneNode, ready: NodeReadiness, egress: string, created: string, now: string): Json {
   return {
-    kind: 'Table',
-    apiVersion: 'meta.k8s.io/v1',
-    metadata: { resourceVersion: '1' },
-    columnDefinitions: columns.map((c) => ({
-      name: c.name,
-      type: c.type,
-      format: c.format ?? '',
-      description: c.description ?? c.name,
-      priority: c.priority ?? 0,
-    })),
-    rows: rows.map((r) => ({
-      cells: r.cells,
-      object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: (r.object.metadata as Json | undefined) ?? {} },
-    })),
+    kind: 'Node',
+    apiVersion: 'v1',
+    metadata: {
+      name: node.name,
+      uid: `node-${node.name}`,
+      creationTimestamp: created,
+      labels: { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux', ...node.labels },
+      annotations: { 'spoke.dev/egress': egress },
+    },
+    spec: {},
+    status: {
+      addresses: node.addresses,
+      daemonEndpoints: { kubeletEndpoint: { Port: node.kubeletPort } },
+      conditions: [{ type: 'Ready', ...ready, lastHeartbeatTime: now, lastTransitionTime: created }],
+      nodeInfo: {
+        kubeletVersion: SERVER_VERSION.gitVersion,
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+        osImage: 'spoke sample node',
+        kernelVersion: '',
+        containerRuntimeVersion: 'spoke://local',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+      },
+    },
   };
 }
 
-const get = (o: unknown, ...path: string[]): unknown =>
-  path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
-
-/** `kubectl get pods` columns. */
-export function podTable(pods: Json[]): Json {
-  return table(
-    [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Ready', type: 'string' },
-      { name: 'Status', type: 'string' },
-      { name: 'Restarts', type: 'string' },
-      { name: 'Age', type: 'string' },
-      { name: 'IP', type: 'string', priority: 1 },
-      { name: 'Node', type: 'string', priority: 1 },
-    ],
-    pods.map((pod) => {
-      const statuses = (get(pod, 'status', 'containerStatuses') as Json[] | undefined) ?? [];
-      const ready = statuses.filter((s) => s.ready === true).length;
-      const restarts = statuses.reduce((n, s) => n + Number(s.restartCount ?? 0), 0);
-      return {
-        cells: [
-          get(pod, 'metadata', 'name'),
-          `${ready}/${statuses.length}`,
-          get(pod, 'status', 'phase') ?? 'Unknown',
-          String(restarts),
-          age(get(pod, 'metadata', 'creationTimestamp') as string),
-          get(pod, 'status', 'podIP') ?? '<none>',
-          get(pod, 'spec', 'nodeName') ?? '<none>',
-        ],
-        object: pod,
-      };
-    }),
-  );
+/** A v1 Service (always ClusterIP, TCP). */
+export function serviceObject(svc: ControlPlaneService, created: string): Json {
+  const namespace = svc.namespace ?? 'default';
+  return {
+    kind: 'Service',
+    apiVersion: 'v1',
+    metadata: { name: svc.name, namespace, uid: `svc-${namespace}-${svc.name}`, creationTimestamp: created },
+    spec: {
+      type: 'ClusterIP',
+      selector: svc.selector,
+      ports: svc.ports.map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        port: p.port,
+        targetPort: p.targetPort ?? p.port,
+        protocol: 'TCP',
+      })),
+    },
+  };
 }
 
-/** `kubectl get nodes` columns. */
-export function nodeTable(nodes: Json[]): Json {
-  return table(
-    [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Status', type: 'string' },
-      { name: 'Roles', type: 'string' },
-      { name: 'Age', type: 'string' },
-      { name: 'Version', type: 'string' },
-      { name: 'Internal-IP', type: 'string', priority: 1 },
-      { name: 'External-IP', type: 'string', priority: 1 },
-      { name: 'Egress', type: 'string', priority: 1 },
-    ],
-    nodes.map((node) => {
-      const conditions = (get(node, 'status', 'conditions') as Json[] | undefined) ?? [];
-      const ready = conditions.find((c) => c.type === 'Ready');
-      const addresses = (get(node, 'status', 'addresses') as Json[] | undefined) ?? [];
-      const addr = (type: string): string => String(addresses.find((a) => a.type === type)?.address ?? '<none>');
-      return {
-        cells: [
-          get(node, 'metadata', 'name'),
-          ready?.status === 'True' ? 'Ready' : 'NotReady',
-          '<none>',
-          age(get(node, 'metadata', 'creationTimestamp') as string),
-          get(node, 'status', 'nodeInfo', 'kubeletVersion') ?? '',
-          addr('InternalIP'),
-          addr('ExternalIP'),
-          (get(node, 'metadata', 'annotations') as Json | undefined)?.['spoke.dev/egress'] ?? '',
-        ],
-        object: node,
-      };
-    }),
-  );
-}
-
-/** `kubectl get services` columns. */
-export function serviceTable(services: Json[]): Json {
-  return table(
-    [
-      { name: 'Name', type: 'string', format: 'name' },
-      { name: 'Type', type: 'string' },
-      { name: 'Ports', type: 'string' },
-      { name: 'Age', type: 'string' },
-    ],
-    services.map((svc) => ({
-      cells: [
-        get(svc, 'metadata', 'name'),
-        'ClusterIP',
-        ((get(svc, 'spec', 'ports') as Json[] | undefined) ?? []).map((p) => `${String(p.port)}/TCP`).join(',') || '<none>',
-        age(get(svc, 'metadata', 'creationTimestamp') as string),
-      ],
-      object: svc,
-    })),
-  );
-}
-
-/** True when the Accept header asks for a server-side Table. */
-export function wantsTable(accept: string | undefined): boolean {
-  return /as=Table/.test(accept ?? '');
+/** A v1 Namespace (always Active). */
+export function namespaceObject(name: string, created: string): Json {
+  return { kind: 'Namespace', apiVersion: 'v1', metadata: { name, creationTimestamp: created }, status: { phase: 'Active' } };
 }

@@ -17,7 +17,8 @@
  * @packageDocumentation
  */
 export { createControlPlane } from './control-plane.js';
-export type { ControlPlane, ControlPlaneOptions, ControlPlaneNode, ControlPlaneService } from './control-plane.js';
+export type { ControlPlane } from './control-plane.js';
+export type { ControlPlaneOptions, ControlPlaneNode, ControlPlaneService, ClusterEgressSelector } from './options.js';
 export { createDemoPki } from './pki.js';
 export type { DemoPki, DemoPkiNode } from './pki.js';
 export { kubeconfigYaml, writeKubeconfig } from './kubeconfig.js';

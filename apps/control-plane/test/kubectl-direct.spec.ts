@@ -49,6 +49,22 @@ describe('kubectl against the control plane, Direct TLS egress', () => {
     expect(r.stdout).toContain('node-a');
   });
 
+  it('label and field selectors, services and namespaces', async () => {
+    const web = await c.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'name']);
+    expect(web.stdout, web.stderr).toBe('pod/web\n');
+    const notWeb = await c.kubectl(['get', 'pods', '-l', 'app!=web,!missing', '-o', 'name']);
+    expect(notWeb.stdout, notWeb.stderr).toBe('pod/tools\n');
+    const byName = await c.kubectl(['get', 'pods', '--field-selector', 'metadata.name=tools', '-o', 'name']);
+    expect(byName.stdout, byName.stderr).toBe('pod/tools\n');
+    const svc = await c.kubectl(['get', 'services']);
+    expect(svc.stdout, svc.stderr).toMatch(/web\s+ClusterIP\s+80\/TCP/);
+    const ns = await c.kubectl(['get', 'namespaces', '-o', 'name']);
+    expect(ns.stdout, ns.stderr).toBe('namespace/default\n');
+    const missing = await c.kubectl(['get', 'namespace', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('namespaces "nope" not found');
+  });
+
   it('kubectl logs --tail', async () => {
     const r = await c.kubectl(['logs', 'web', '--tail=2']);
     expect(r.code, r.stderr).toBe(0);
