@@ -10,7 +10,14 @@ import { createSshDialer } from '@spoke/dialer-ssh';
 import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 import { createNetDialer, type Dialer } from '@spoke/transport-core';
 import { createHub, createSpokeDialer, type Hub } from '@spoke/hub';
-import { createControlPlane, createDemoPki, type ControlPlane, type NodeAddress } from '../src/index.js';
+import {
+  createControlPlane,
+  createDemoPki,
+  type ControlPlane,
+  type ControlPlaneNode,
+  type EgressLabels,
+  type NodeAddress,
+} from '../src/index.js';
 import type { NetnsAgentConfig } from './netns-agent.js';
 import { IP, createNetns, netnsExists, requireNetnsPrivileges, waitForOutput, type TestNetns } from './netns.js';
 
@@ -151,6 +158,14 @@ describe('a node in its own network namespace (needs root)', () => {
     const konnectivityDialer = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName } } });
     dialers.push(ssh, spoke, konnectivityDialer);
     const loopback: NodeAddress[] = [{ type: 'InternalIP', address: '127.0.0.1' }];
+    // Every tunnelled node is "127.0.0.1" from its own network; only its dialer tells them apart.
+    const tunnelled = (name: string, dialer: Dialer, dialerLabels: EgressLabels): ControlPlaneNode => ({
+      name,
+      addresses: loopback,
+      kubeletPort: KUBELET_PORT,
+      dialer,
+      dialerLabels,
+    });
     cp = await createControlPlane(
       {
         tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
@@ -163,27 +178,9 @@ describe('a node in its own network namespace (needs root)', () => {
             dialer: createNetDialer(),
             dialerLabels: { protocol: 'direct', transport: 'tcp' },
           },
-          {
-            name: 'node-ssh',
-            addresses: loopback,
-            kubeletPort: KUBELET_PORT,
-            dialer: ssh,
-            dialerLabels: { protocol: 'ssh', transport: 'tcp' },
-          },
-          {
-            name: 'node-konnectivity',
-            addresses: loopback,
-            kubeletPort: KUBELET_PORT,
-            dialer: konnectivityDialer,
-            dialerLabels: { protocol: 'grpc', transport: 'uds' },
-          },
-          {
-            name: 'node-spoke',
-            addresses: loopback,
-            kubeletPort: KUBELET_PORT,
-            dialer: spoke,
-            dialerLabels: { protocol: 'spoke', transport: 'tcp' },
-          },
+          tunnelled('node-ssh', ssh, { protocol: 'ssh', transport: 'tcp' }),
+          tunnelled('node-konnectivity', konnectivityDialer, { protocol: 'grpc', transport: 'uds' }),
+          tunnelled('node-spoke', spoke, { protocol: 'spoke', transport: 'tcp' }),
         ],
         kubeletCa: pki.ca.cert,
         kubeletClientCert: pki.kubeletClient.cert,
