@@ -24,6 +24,8 @@ import {
   writeBytes,
   type SessionPair,
 } from '@spoke/transport-core/testing';
+// The contention policy's tuning is internal: tests reach it from the source.
+import { tuneSession, type SessionTuning } from '../src/mux/session-options.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -49,9 +51,9 @@ async function echoTarget(): Promise<{ host: string; port: number }> {
  * Used only for what a well-behaved peer never does (the same paths run against
  * real sessions in session-compliance.spec.ts).
  */
-function rawPeer(options: Partial<SessionOptions> = {}) {
+function rawPeer(options: Partial<SessionOptions> = {}, tuning: Partial<SessionTuning> = {}) {
   const [ours, theirs] = createDuplexPair({ highWaterMark: 1 << 20 });
-  const session = sessionOverStream(ours, { role: 'initiator', ...options }, 'raw');
+  const session = sessionOverStream(ours, tuneSession({ role: 'initiator', ...options }, tuning), 'raw');
   session.on('error', () => {});
   cleanups.push(() => {
     session.destroy();
@@ -250,7 +252,7 @@ describe('spoke/1 session: flow control and fairness', () => {
   describe('contention policy (PROTOCOL.md §5): latency while streams compete, throughput while one is alone', () => {
     // A long hold keeps "competing" from expiring between steps on a loaded machine.
     async function rawStreams(n: number, peerWindow = 1 << 20) {
-      const raw = rawPeer({ contentionHoldMs: 600_000 });
+      const raw = rawPeer({}, { contentionHoldMs: 600_000 });
       raw.hello({ initialWindow: peerWindow, sessionWindow: 1 << 24 });
       await raw.session.ready();
       const streams: Array<Duplex & { id: number }> = [];
@@ -332,7 +334,7 @@ describe('spoke/1 session: flow control and fairness', () => {
       expect(256 * 1024 + granted() - 256 * 1024 + a.readableLength).toBe(256 * 1024);
     });
 
-    it('validates the policy options with ERR_BAD_OPTION', () => {
+    it('validates the policy tuning with ERR_BAD_OPTION', () => {
       for (const bad of [
         { soloWindow: 1024 },
         { soloWindow: 64 * 1024 * 1024 },
@@ -343,7 +345,9 @@ describe('spoke/1 session: flow control and fairness', () => {
         { contentionHoldMs: 0 },
       ]) {
         const [x] = createDuplexPair();
-        expect(() => sessionOverStream(x, { role: 'initiator', ...bad })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
+        expect(() => sessionOverStream(x, tuneSession({ role: 'initiator' }, bad))).toThrowError(
+          expect.objectContaining({ code: 'ERR_BAD_OPTION' }),
+        );
       }
     });
   });
