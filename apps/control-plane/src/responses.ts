@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { SpokeError, isAbortError } from '@spoke/transport-core';
+import { httpStatusFor, isAbortError, isSpokeError } from '@spoke/transport-core';
 import { status } from './api-objects.js';
 import type { Json } from './json.js';
 
@@ -20,13 +20,16 @@ export function sendText(res: http.ServerResponse, code: number, body: string, t
   res.end(body);
 }
 
-/** The Status for a node the control plane could not reach (upstream: "error dialing backend"). */
+/** Kubernetes Status reasons of the statuses {@link httpStatusFor} answers. */
+const REASONS: Readonly<Record<number, string>> = { 400: 'BadRequest', 403: 'Forbidden', 504: 'Timeout' };
+
+/**
+ * The Status for a node the control plane could not reach (upstream: "error
+ * dialing backend"), with the status every spoke front end answers for that
+ * error; a dial cut short by the kubelet timeout is a 504.
+ */
 export function backendError(err: Error): Json {
-  if (isAbortError(err)) return status(504, 'Timeout', `error dialing backend: ${err.message}`);
-  const code = err instanceof SpokeError ? err.code : undefined;
-  return status(
-    code === 'ERR_NO_ROUTE' ? 503 : 502,
-    'ServiceUnavailable',
-    `error dialing backend: ${err.message}${code ? ` (${code})` : ''}`,
-  );
+  const code = isAbortError(err) ? 504 : httpStatusFor(err);
+  const spokeCode = isSpokeError(err) ? ` (${err.code})` : '';
+  return status(code, REASONS[code] ?? 'ServiceUnavailable', `error dialing backend: ${err.message}${spokeCode}`);
 }

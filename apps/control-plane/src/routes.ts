@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { serveHealth } from '@spoke/transport-core';
 import { SERVER_VERSION, apiGroupList, apiVersions, coreResources, listObject, noSuchResource, notFound, status } from './api-objects.js';
 import type { EgressAccess } from './egress-access.js';
 import { proxyRequest, proxyUpgrade, rawJsonError } from './http-proxy.js';
@@ -43,8 +44,9 @@ export class Routes {
     const { url, parts } = parsePath(req);
     const [p0, p1] = parts;
     if (url.pathname === '/version' || url.pathname === '/version/') return send(res, SERVER_VERSION);
+    if (serveHealth(req, res, { metrics: () => this.metrics.render() })) return;
+    // Upstream also answers each named check (`/healthz/ping`, `/livez/etcd`); this server has no failing ones.
     if (p0 === 'healthz' || p0 === 'livez' || p0 === 'readyz') return sendText(res, 200, 'ok');
-    if (url.pathname === '/metrics') return sendText(res, 200, this.metrics.render(), 'text/plain; version=0.0.4');
     if (url.pathname === '/api' || url.pathname === '/api/') return send(res, apiVersions(`${req.headers.host ?? ''}`));
     if (url.pathname === '/apis' || url.pathname === '/apis/') return send(res, apiGroupList());
     if (p0 !== 'api' || p1 !== 'v1') return send(res, noSuchResource());

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, type Logger } from '@spoke/transport-core';
+import { SpokeError, onAbort, type Logger } from '@spoke/transport-core';
 import { rawJsonError } from './http-proxy.js';
 import type { ControlPlaneOptions } from './options.js';
 import { backendError, send } from './responses.js';
@@ -63,21 +63,21 @@ export class ControlPlaneServer {
   /** Listens on `host:port`; a signal that aborts first closes the server and rejects with its reason. */
   listen(host: string, port: number, signal?: AbortSignal): Promise<AddressInfo> {
     return new Promise<AddressInfo>((resolve, reject) => {
-      const onAbort = (): void => {
+      const detach = onAbort(signal, (reason) => {
         this.server.close();
-        reject(signal?.reason as Error);
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.server.once('error', (err) =>
+        reject(reason as Error);
+      });
+      if (signal?.aborted) return;
+      this.server.once('error', (err) => {
+        detach();
         reject(
           new SpokeError('ERR_BAD_OPTION', `The control plane cannot listen on ${host}:${port}: ${err.message}. Pick a free port.`, {
             cause: err,
           }),
-        ),
-      );
+        );
+      });
       this.server.listen(port, host, () => {
-        signal?.removeEventListener('abort', onAbort);
+        detach();
         resolve(this.server.address() as AddressInfo);
       });
     });

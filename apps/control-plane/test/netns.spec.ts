@@ -229,7 +229,7 @@ describe('a node in its own network namespace (needs root)', () => {
 
   it('the egress metrics show the failed Direct dials and the successful tunnel dials', async () => {
     const r = await kubectl(['get', '--raw', '/metrics']);
-    expect(r.stdout).toMatch(/apiserver_egress_dialer_dial_failure_count\{protocol="direct",transport="tcp",stage="connect"\} [1-9]/);
+    expect(r.stdout).toMatch(/apiserver_egress_dialer_dial_failure_count\{protocol="direct",stage="connect",transport="tcp"\} [1-9]/);
     for (const labels of ['protocol="ssh",transport="tcp"', 'protocol="grpc",transport="uds"', 'protocol="spoke",transport="tcp"']) {
       expect(r.stdout).toMatch(new RegExp(`apiserver_egress_dialer_dial_duration_seconds_count\\{${labels}\\} [1-9]`));
     }

@@ -48,6 +48,6 @@ describe('a node the egress path cannot reach', () => {
     expect(err?.code).toBe(1);
     expect(err?.stderr).toMatch(/error dialing backend: .*ERR_DIAL_REFUSED/);
     const metrics = await run('kubectl', ['get', '--raw', '/metrics'], { env, timeout: 30_000 });
-    expect(metrics.stdout).toMatch(/apiserver_egress_dialer_dial_failure_count\{protocol="direct",transport="tcp",stage="connect"\} [1-9]/);
+    expect(metrics.stdout).toMatch(/apiserver_egress_dialer_dial_failure_count\{protocol="direct",stage="connect",transport="tcp"\} [1-9]/);
   });
 });
