@@ -32,9 +32,11 @@ export class ReceiveWindow {
     return true;
   }
 
-  // Alone, a stream whose reader has taken everything may keep soloWindow open (fewer WINDOW
-  // frames, no credit stalls); a reader that falls behind gets initialWindow back.
-  /** The window a stream keeps open now, given the bytes it holds unread. */
+  /**
+   * The window a stream keeps open now, given the bytes it holds unread. Alone, a stream whose
+   * reader has taken everything may keep soloWindow open (fewer WINDOW frames, no credit
+   * stalls); a reader that falls behind gets initialWindow back.
+   */
   window(buffered: number): number {
     if (this.#receiving.contended) return this.#o.sharedWindow;
     return buffered === 0 ? this.#o.soloWindow : this.#o.initialWindow;

@@ -55,9 +55,11 @@ export class SendScheduler {
     return n;
   }
 
-  // While streams compete, smaller frames let another stream's frame through sooner: what
-  // waits ahead of it in the carrier is at most one frame per busy stream.
-  /** Largest DATA payload to send now; never above what the peer accepts. */
+  /**
+   * Largest DATA payload to send now; never above what the peer accepts. While streams
+   * compete, smaller frames let another stream's frame through sooner: what waits ahead of
+   * it in the carrier is at most one frame per busy stream.
+   */
   frameSize(peerMaxFrame: number = LIMITS.minFrame): number {
     const size = this.#sending.contended ? this.#tuning.sharedFrameSize : this.#tuning.frameSize;
     return Math.min(size, peerMaxFrame);
