@@ -2,7 +2,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, silentLogger } from '@spoke/transport-core';
+import { SpokeError, onAbort, silentLogger } from '@spoke/transport-core';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { ChannelSocket, PORT_FORWARD_CHANNEL_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS, SPDY_TUNNEL_PROTOCOL } from './channels.js';
 import type { NodeConfig } from './config.js';
@@ -220,23 +220,22 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
   }
 
   await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
+    const detach = onAbort(options.signal, (reason) => {
       server.close();
-      reject(options.signal?.reason as Error);
-    };
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    server.once('error', (err) =>
+      reject(reason as Error);
+    });
+    if (options.signal?.aborted) return;
+    server.once('error', (err) => {
+      detach();
+      const where = `${config.host ?? '127.0.0.1'}:${config.port ?? 0}`;
       reject(
-        new SpokeError(
-          'ERR_BAD_OPTION',
-          `Node ${config.name} cannot listen on ${config.host ?? '127.0.0.1'}:${config.port ?? 0}: ${err.message}. Pick a free port.`,
-          { cause: err },
-        ),
-      ),
-    );
+        new SpokeError('ERR_BAD_OPTION', `Node ${config.name} cannot listen on ${where}: ${err.message}. Pick a free port.`, {
+          cause: err,
+        }),
+      );
+    });
     server.listen(config.port ?? 0, config.host ?? '127.0.0.1', () => {
-      options.signal?.removeEventListener('abort', onAbort);
+      detach();
       resolve();
     });
   });
