@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isSpokeError, parseDuration } from '@spoke/transport-core';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 
@@ -98,6 +99,24 @@ export function integerFlag(values: ParsedValues, name: string, fallback: number
 }
 
 /**
+ * A duration flag in milliseconds, with a default: Go's syntax (`500ms`,
+ * `10s`, `1m30s`, `1h`) or a bare number of seconds, as OpenSSH's
+ * ConnectTimeout takes it. Zero or anything else is a usage error naming the flag.
+ */
+export function durationFlag(values: ParsedValues, name: string, fallback: number, usage: string): number {
+  const text = stringFlag(values, name);
+  if (text === undefined) return fallback;
+  let ms: number;
+  try {
+    ms = parseDuration(text, { name: `--${name}`, bareSeconds: true });
+  } catch (err) {
+    throw isSpokeError(err, 'ERR_BAD_OPTION') ? new UsageError(err.message, usage) : err;
+  }
+  if (!(ms > 0)) throw new UsageError(`--${name} must be greater than zero, got ${JSON.stringify(text)}`, usage);
+  return Math.round(ms);
+}
+
+/**
  * Help text: the synopsis, a description, the flags (command flags then
  * global ones), and any extra sections (examples, accepted URI forms).
  */
@@ -121,7 +140,8 @@ export function formatHelp(synopsis: string, description: string, options: Optio
 
 /**
  * Parses a command's arguments: for `--help`, prints the command's help
- * and returns undefined; otherwise returns the parsed arguments.
+ * and returns undefined; otherwise returns the parsed arguments and the
+ * usage text that the command's own usage errors carry.
  */
 export function parseOrHelp(
   argv: readonly string[],
@@ -129,12 +149,12 @@ export function parseOrHelp(
   context: CommandContext,
   options: OptionDefs,
   positionals: { min?: number; max?: number } = {},
-): ParsedArgs | undefined {
-  const help = command.help(context);
-  const parsed = parseCommandLine(argv, options, help, positionals);
+): (ParsedArgs & { usage: string }) | undefined {
+  const usage = command.help(context);
+  const parsed = parseCommandLine(argv, options, usage, positionals);
   if (parsed.values.help === true) {
-    context.io.stdout.write(help);
+    context.io.stdout.write(usage);
     return undefined;
   }
-  return parsed;
+  return { ...parsed, usage };
 }

@@ -1,13 +1,12 @@
 import type net from 'node:net';
+import { onAbort } from '@spoke/transport-core';
 import type { CommandContext } from './command.js';
 import type { ConnectionTracker } from './connection-tracker.js';
+import { EXIT_OK } from './errors.js';
 
 /** Resolves when `signal` aborts (at once if it already has). */
-export function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => onAbort(signal, () => resolve()));
 }
 
 /**
@@ -31,4 +30,35 @@ export async function serveUntilShutdown(
   context.logger.info('shutting down', { open: tracker.size, graceMs });
   const cut = await tracker.drain(graceMs);
   if (cut > 0) context.logger.warn('closed connections still open after the grace period', { count: cut });
+}
+
+/** A long-running service a command started (a hub, an agent, a Konnectivity server). */
+export interface Service {
+  /** Graceful stop: announce it to peers, let streams finish. */
+  close(): Promise<void>;
+  /** Immediate stop; runs however the command ends, so it must be idempotent. */
+  destroy(): void;
+}
+
+/**
+ * Runs `service` until SIGINT/SIGTERM: `start` (announce it, open extras)
+ * runs first; on the signal, logs `stopping` and closes the service
+ * gracefully (a second signal exits at once: main.ts). The service is
+ * destroyed however this ends, a failed start included.
+ */
+export async function runService(
+  service: Service,
+  context: CommandContext,
+  stopping: string,
+  start: () => Promise<void> | void,
+): Promise<number> {
+  try {
+    await start();
+    await aborted(context.shutdown);
+    context.logger.info(stopping);
+    await service.close();
+    return EXIT_OK;
+  } finally {
+    service.destroy();
+  }
 }

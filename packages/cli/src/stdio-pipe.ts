@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError } from '@spoke/transport-core';
+import { SpokeError, onAbort } from '@spoke/transport-core';
 import type { CliIo } from './command.js';
 
 /**
@@ -12,10 +12,11 @@ import type { CliIo } from './command.js';
 export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let settled = false;
+    let detach = (): void => {};
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener('abort', onAbort);
+      detach();
       io.stdin.unpipe(stream);
       io.stdin.pause();
       if (err) {
@@ -23,9 +24,8 @@ export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promi
         reject(err);
       } else resolve();
     };
-    const onAbort = (): void => finish(new SpokeError('ERR_TUNNEL_CLOSED', 'Interrupted: the connection was closed on a signal.'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    detach = onAbort(signal, () => finish(new SpokeError('ERR_TUNNEL_CLOSED', 'Interrupted: the connection was closed on a signal.')));
+    if (settled) return;
 
     io.stdin.pipe(stream);
     // stdin errors (e.g. a closed terminal) just mean no more input.

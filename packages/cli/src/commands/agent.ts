@@ -5,7 +5,7 @@ import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { readFlagFile } from '../files.js';
-import { aborted } from '../serve.js';
+import { runService } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
   hub: {
@@ -58,8 +58,7 @@ export const agentCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, agentCommand, context, OPTIONS, { max: 0 });
     if (!parsed) return EXIT_OK;
-    const usage = agentCommand.help(context);
-    const { values } = parsed;
+    const { values, usage } = parsed;
     const hubs = stringFlags(values, 'hub');
     const id = stringFlag(values, 'id');
     if (hubs.length === 0) throw new UsageError('--hub wss://HOST:PORT is required', usage);
@@ -96,16 +95,10 @@ export const agentCommand: Command = {
         ...(insecure ? { insecurePlaintext: true } : {}),
       }),
     );
-    try {
+    return runService(agent, context, 'shutting down: draining', () => {
       context.io.stdout.write(
         `spoke agent ${id}: connecting to ${hubs.join(', ')} (allow: ${allow.length > 0 ? allow.join(', ') : 'nothing'})\n`,
       );
-      await aborted(context.shutdown);
-      context.logger.info('shutting down: draining');
-      await agent.close();
-      return EXIT_OK;
-    } finally {
-      agent.destroy();
-    }
+    });
   },
 };

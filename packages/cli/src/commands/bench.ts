@@ -97,8 +97,7 @@ export const benchCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, benchCommand, context, OPTIONS, { max: 0 });
     if (!parsed) return EXIT_OK;
-    const usage = benchCommand.help(context);
-    const { values } = parsed;
+    const { values, usage } = parsed;
     const streams = integerFlag(values, 'streams', 4, usage);
     const bytesText = stringFlag(values, 'bytes');
     const bytes = bytesText === undefined ? 16 * 1024 ** 2 : parseSize(bytesText, usage);

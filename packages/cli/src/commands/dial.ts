@@ -1,8 +1,7 @@
 import { formatTarget, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
-import { formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
+import { durationFlag, formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
-import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { pipeStdio } from '../stdio-pipe.js';
 
@@ -16,8 +15,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** `--connect-timeout` in milliseconds (default 30 s). */
 export function dialTimeoutMs(values: ParsedValues, usage: string): number {
-  const text = stringFlag(values, 'connect-timeout');
-  return text === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(text, 'connect-timeout', usage);
+  return durationFlag(values, 'connect-timeout', DEFAULT_TIMEOUT_MS, usage);
 }
 
 /**
@@ -69,10 +67,10 @@ export const dialCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, dialCommand, context, DIAL_OPTIONS);
     if (!parsed) return EXIT_OK;
-    const usage = dialCommand.help(context);
-    const target = targetFromWords(parsed.positionals, usage);
-    const timeoutMs = dialTimeoutMs(parsed.values, usage);
-    const dialer = viaChain(stringFlags(parsed.values, 'via'), context, usage);
+    const { values, positionals, usage } = parsed;
+    const target = targetFromWords(positionals, usage);
+    const timeoutMs = dialTimeoutMs(values, usage);
+    const dialer = viaChain(stringFlags(values, 'via'), context, usage);
     return dialStdio(dialer, target, timeoutMs, context);
   },
 };

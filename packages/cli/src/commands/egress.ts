@@ -4,7 +4,8 @@ import { formatHelp, parseOrHelp, stringFlag, type OptionDefs } from '../args.js
 import type { Command } from '../command.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { dialStdio, dialTimeoutMs, targetFromWords } from './dial.js';
-import { FORWARD_OPTIONS, forwardSpecs, metricsFlag, relayDurations, runForwarders } from './forward.js';
+import { metricsFlag, relayDurations } from '../relay-command.js';
+import { FORWARD_OPTIONS, forwardSpecs, runForwarders } from './forward.js';
 
 const OPTIONS: OptionDefs = {
   config: { type: 'string', value: 'FILE', description: "kube-apiserver's EgressSelectorConfiguration (--egress-selector-config-file)" },
@@ -39,8 +40,7 @@ export const egressCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, egressCommand, context, OPTIONS);
     if (!parsed) return EXIT_OK;
-    const usage = egressCommand.help(context);
-    const { values, positionals } = parsed;
+    const { values, positionals, usage } = parsed;
     const configFile = stringFlag(values, 'config');
     const selection = stringFlag(values, 'selection');
     if (configFile === undefined) throw new UsageError('--config FILE is required', usage);

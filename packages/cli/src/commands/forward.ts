@@ -1,18 +1,12 @@
 import net from 'node:net';
 import { formatTarget, type Dialer } from '@spoke/transport-core';
-import { formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
-import { formatListen, parseForwardSpec, parseListenAddress, type ForwardSpec, type ListenAddress } from '../addresses.js';
-import { startMetricsServer } from '../metrics-server.js';
+import { formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
+import { parseForwardSpec, type ForwardSpec, type ListenAddress } from '../addresses.js';
 import type { Command, CommandContext } from '../command.js';
-import { ConnectionTracker } from '../connection-tracker.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
-import { dialTimeoutMs } from './dial.js';
-import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError } from '../errors.js';
-import { listen } from '../listen.js';
 import { peerName, relayClient, type RelayContext } from '../relay.js';
-import { serveUntilShutdown } from '../serve.js';
-import { TransferStats, startStatusLine } from '../transfer-stats.js';
+import { RELAY_OPTIONS, metricsFlag, relayDurations, runRelay, type RelayDurations } from '../relay-command.js';
 
 /** Flags of `spoke forward` (also accepted by `spoke egress ... forward`). */
 export const FORWARD_OPTIONS: OptionDefs = {
@@ -23,31 +17,8 @@ export const FORWARD_OPTIONS: OptionDefs = {
     value: '[bind:]port:host:port',
     description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)',
   },
-  'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
-  grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
-  metrics: {
-    type: 'string',
-    value: 'HOST:PORT',
-    description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz',
-  },
+  ...RELAY_OPTIONS,
 };
-
-const GRACE_MS = 10_000;
-
-/** Durations shared by forward and proxy. */
-export function relayDurations(values: ParsedValues, usage: string): { dialTimeoutMs: number; graceMs: number } {
-  const grace = stringFlag(values, 'grace');
-  return {
-    dialTimeoutMs: dialTimeoutMs(values, usage),
-    graceMs: grace === undefined ? GRACE_MS : parseDuration(grace, 'grace', usage),
-  };
-}
-
-/** The `--metrics HOST:PORT` address, if given. */
-export function metricsFlag(values: ParsedValues, usage: string): ListenAddress | undefined {
-  const text = stringFlag(values, 'metrics');
-  return text === undefined ? undefined : parseListenAddress(text, 'metrics', usage);
-}
 
 /** Parses every `-L`; at least one is required. */
 export function forwardSpecs(values: ParsedValues, usage: string): ForwardSpec[] {
@@ -61,50 +32,34 @@ export function forwardSpecs(values: ParsedValues, usage: string): ForwardSpec[]
  * through `dialer`, until SIGINT/SIGTERM. Shared by `spoke forward` and
  * `spoke egress ... forward`.
  */
-export async function runForwarders(
+export function runForwarders(
   dialer: Dialer,
   specs: readonly ForwardSpec[],
-  durations: { dialTimeoutMs: number; graceMs: number },
+  durations: RelayDurations,
   context: CommandContext,
-  metricsAddress?: ListenAddress,
+  metrics?: ListenAddress,
 ): Promise<number> {
-  const stats = new TransferStats();
-  const tracker = new ConnectionTracker();
-  const relay: RelayContext = {
-    dialer,
-    logger: context.logger,
-    stats,
-    tracker,
-    dialTimeoutMs: durations.dialTimeoutMs,
-    signal: context.shutdown,
-  };
-  const servers: net.Server[] = [];
-  try {
-    const lines: string[] = [];
-    for (const spec of specs) {
-      const target = formatTarget(spec.target);
-      // allowHalfOpen: a client's EOF is passed on as a half-close, not answered by closing our side.
-      const server = net.createServer({ allowHalfOpen: true }, (socket) => void forwardOne(relay, socket, spec));
-      servers.push(server);
-      const bound = await listen(server, spec.listen);
-      lines.push(`${formatListen(bound)} -> ${target}`);
-      context.logger.info('forwarding', { listen: formatListen(bound), target, via: dialer.kind });
-    }
-    if (metricsAddress) {
-      const started = await startMetricsServer(metricsAddress, () => stats.metrics.render());
-      servers.push(started.server);
-      lines.push(`metrics ${started.url}`);
-    }
-    context.io.stdout.write(`spoke forward listening: ${lines.join(', ')}\n`);
-    const stopStatus = startStatusLine(stats, context.io);
-    await serveUntilShutdown(servers, tracker, durations.graceMs, context);
-    stopStatus();
-    context.logger.info('stopped', { total: stats.total, failed: stats.failed, up: stats.up, down: stats.down });
-    return EXIT_OK;
-  } finally {
-    for (const server of servers) server.close();
-    await dialer.close().catch(() => {});
-  }
+  return runRelay(
+    {
+      name: 'forward',
+      dialer,
+      durations,
+      metrics,
+      async open({ relay, listen }) {
+        const lines: string[] = [];
+        for (const spec of specs) {
+          const target = formatTarget(spec.target);
+          // allowHalfOpen: a client's EOF is passed on as a half-close, not answered by closing our side.
+          const server = net.createServer({ allowHalfOpen: true }, (socket) => void forwardOne(relay, socket, spec));
+          const bound = await listen(server, spec.listen);
+          lines.push(`${bound} -> ${target}`);
+          context.logger.info('forwarding', { listen: bound, target, via: dialer.kind });
+        }
+        return { lines };
+      },
+    },
+    context,
+  );
 }
 
 async function forwardOne(relay: RelayContext, socket: net.Socket, spec: ForwardSpec): Promise<void> {
@@ -141,10 +96,10 @@ export const forwardCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, forwardCommand, context, { ...FORWARD_OPTIONS, via: VIA_OPTION }, { max: 0 });
     if (!parsed) return EXIT_OK;
-    const usage = forwardCommand.help(context);
-    const specs = forwardSpecs(parsed.values, usage);
-    const durations = relayDurations(parsed.values, usage);
-    const dialer = viaChain(stringFlags(parsed.values, 'via'), context, usage);
-    return runForwarders(dialer, specs, durations, context, metricsFlag(parsed.values, usage));
+    const { values, usage } = parsed;
+    const specs = forwardSpecs(values, usage);
+    const durations = relayDurations(values, usage);
+    const dialer = viaChain(stringFlags(values, 'via'), context, usage);
+    return runForwarders(dialer, specs, durations, context, metricsFlag(values, usage));
   },
 };

@@ -2,14 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHub, type Hub, type HubOptions } from '@spoke/hub';
+import { createHub, type HubOptions } from '@spoke/hub';
 import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
 import { generateTokenFile, readFlagFile, readTokenFile } from '../files.js';
 import { startMetricsServer } from '../metrics-server.js';
-import { aborted } from '../serve.js';
+import { metricsFlag } from '../relay-command.js';
+import { runService, type Service } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
   listen: {
@@ -72,8 +73,7 @@ export const hubCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, hubCommand, context, OPTIONS, { max: 0 });
     if (!parsed) return EXIT_OK;
-    const usage = hubCommand.help(context);
-    const { values } = parsed;
+    const { values, usage } = parsed;
     const address = parseListenAddress(stringFlag(values, 'listen') ?? '127.0.0.1:8443', 'listen', usage);
     const certFile = stringFlag(values, 'tls-cert');
     const keyFile = stringFlag(values, 'tls-key');
@@ -81,8 +81,7 @@ export const hubCommand: Command = {
     const insecure = booleanFlag(values, 'insecure-plaintext');
     const clientCaFile = stringFlag(values, 'client-ca');
     const connectText = stringFlag(values, 'connect');
-    const metricsText = stringFlag(values, 'metrics');
-    const metricsAddress = metricsText === undefined ? undefined : parseListenAddress(metricsText, 'metrics', usage);
+    const metricsAddress = metricsFlag(values, usage);
     const agentTokenFile = stringFlag(values, 'agent-token-file');
     const clientTokenFile = stringFlag(values, 'client-token-file');
     const options: HubOptions = {
@@ -115,15 +114,24 @@ export const hubCommand: Command = {
       }
     }
     if (insecure) context.logger.warn('--insecure-plaintext: agents and clients connect without TLS; use this only for tests on loopback');
-    let hub: Hub;
-    try {
-      hub = await createHub(options);
-    } catch (err) {
+    const hub = await createHub(options).catch((err: unknown) => {
       if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
       throw asUsageError(err, usage);
-    }
+    });
     let metricsServer: http.Server | undefined;
-    try {
+    const service: Service = {
+      close: async () => {
+        metricsServer?.close();
+        await hub.close();
+      },
+      destroy: () => {
+        metricsServer?.close();
+        hub.destroy();
+        // Generated tokens are valid for this hub process only.
+        if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
+      },
+    };
+    return runService(service, context, 'shutting down: GOAWAY sent, streams draining', async () => {
       if (metricsAddress) {
         const started = await startMetricsServer(
           metricsAddress,
@@ -144,16 +152,6 @@ export const hubCommand: Command = {
       ];
       context.io.stdout.write(`spoke hub listening: ${parts.join(' ')}\n`);
       context.logger.info('hub ready', { id: hub.id, url: hub.url });
-      await aborted(context.shutdown);
-      context.logger.info('shutting down: GOAWAY sent, streams draining');
-      metricsServer?.close();
-      await hub.close();
-      return EXIT_OK;
-    } finally {
-      metricsServer?.close();
-      hub.destroy();
-      // Generated tokens are valid for this hub process only.
-      if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
-    }
+    });
   },
 };

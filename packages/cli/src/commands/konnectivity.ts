@@ -2,7 +2,7 @@ import { createKonnectivityAgent, createKonnectivityServer, parseAgentFlags, par
 import { GLOBAL_OPTIONS, formatHelp } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
-import { aborted } from '../serve.js';
+import { runService } from '../serve.js';
 
 const SERVER_FLAGS = [
   '--mode grpc|http-connect                  front-end protocol (default grpc)',
@@ -80,7 +80,7 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
   const server = await createKonnectivityServer({ ...options, log: (message) => log.info(message) }).catch((err: unknown) => {
     throw asUsageError(err, usage);
   });
-  try {
+  return runService(server, context, 'shutting down', () => {
     const where = [
       options.udsName !== undefined
         ? `front=unix:${options.udsName}`
@@ -91,31 +91,19 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
     context.io.stdout.write(
       `spoke konnectivity server listening: mode=${options.mode ?? 'grpc'} ${where.join(' ')} id=${server.serverId}\n`,
     );
-    await aborted(context.shutdown);
-    context.logger.info('shutting down');
-    await server.close();
-    return EXIT_OK;
-  } finally {
-    server.destroy();
-  }
+  });
 }
 
 async function runAgent(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
   const options = upstreamFlags(usage, context, () => parseAgentFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-agent' });
   const agent = inputStep(usage, () => createKonnectivityAgent({ ...options, log: (message) => log.info(message) }));
-  try {
+  return runService(agent, context, 'shutting down: DRAIN sent', async () => {
     const health = await agent.health;
     context.io.stdout.write(
       `spoke konnectivity agent ${agent.agentId}: connecting to ${options.proxyServerHost ?? '127.0.0.1'}:${options.proxyServerPort ?? 8091}${health !== undefined ? ` (health on port ${health})` : ''}\n`,
     );
-    await aborted(context.shutdown);
-    context.logger.info('shutting down: DRAIN sent');
-    await agent.close();
-    return EXIT_OK;
-  } finally {
-    agent.destroy();
-  }
+  });
 }
 
 /** `spoke konnectivity server|agent [upstream flags]`: thin wrappers over @spoke/dialer-konnectivity. */

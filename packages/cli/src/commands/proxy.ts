@@ -1,22 +1,16 @@
 import net from 'node:net';
-import { SpokeError, deadlineSignal, rawHttpError, type Dialer } from '@spoke/transport-core';
-import { formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
-import { formatListen, parseListenAddress } from '../addresses.js';
+import { SpokeError, deadlineSignal, parseCidr, rawHttpError, type Dialer } from '@spoke/transport-core';
+import { durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
+import { parseListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';
 import type { Command, CommandContext } from '../command.js';
-import { ConnectionTracker } from '../connection-tracker.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
-import { parseDuration } from '../duration.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
-import { listen } from '../listen.js';
-import { startMetricsServer } from '../metrics-server.js';
 import { createHttpProxyServer } from '../proxy/http-proxy.js';
 import { serveSocks5 } from '../proxy/socks5.js';
-import { closeWith, PROXY, type RelayContext } from '../relay.js';
-import { createRoutingDialer, parseCidr, type Route } from '../route-dialer.js';
-import { serveUntilShutdown } from '../serve.js';
-import { TransferStats, startStatusLine } from '../transfer-stats.js';
-import { metricsFlag, relayDurations } from './forward.js';
+import { closeWith, PROXY } from '../relay.js';
+import { RELAY_OPTIONS, metricsFlag, relayDurations, runRelay } from '../relay-command.js';
+import { createRoutingDialer, type Route } from '../route-dialer.js';
 
 const OPTIONS: OptionDefs = {
   socks5: {
@@ -42,13 +36,7 @@ const OPTIONS: OptionDefs = {
     value: 'DURATION',
     description: 'time a client has to send its SOCKS5 request or HTTP head (default 10s)',
   },
-  'connect-timeout': { type: 'string', value: 'DURATION', description: 'bound on each dial (default 30s)' },
-  grace: { type: 'string', value: 'DURATION', description: 'on SIGINT/SIGTERM, how long open connections may finish (default 10s)' },
-  metrics: {
-    type: 'string',
-    value: 'HOST:PORT',
-    description: 'serve Prometheus /metrics (connections, dial failures by code, bytes), /healthz, /readyz',
-  },
+  ...RELAY_OPTIONS,
 };
 
 const MAX_CONNECTIONS = 1024;
@@ -58,11 +46,10 @@ function parseRoutes(texts: readonly string[], context: CommandContext, usage: s
   return texts.map((text) => {
     const eq = text.indexOf('=');
     if (eq < 0) throw new UsageError(`--route ${JSON.stringify(text)}: write CIDR=URI, e.g. 10.0.0.0/8=ssh://ops@bastion`, usage);
-    const cidr = text.slice(0, eq);
+    const cidr = inputStep(usage, () => parseCidr(text.slice(0, eq), '--route CIDR'));
     const uri = text.slice(eq + 1);
-    const { prefix, family } = inputStep(usage, () => parseCidr(cidr));
     const dialer = inputStep(usage, () => context.registry.create(uri, { warn: (message) => context.logger.warn(message) }));
-    return { cidr, prefix, family, dialer };
+    return { cidr, dialer };
   });
 }
 
@@ -86,8 +73,7 @@ export const proxyCommand: Command = {
   async run(argv, context) {
     const parsed = parseOrHelp(argv, proxyCommand, context, OPTIONS, { max: 0 });
     if (!parsed) return EXIT_OK;
-    const usage = proxyCommand.help(context);
-    const { values } = parsed;
+    const { values, usage } = parsed;
     const socksText = stringFlag(values, 'socks5');
     const httpText = stringFlag(values, 'http');
     if (socksText === undefined && httpText === undefined) throw new UsageError('give --socks5 HOST:PORT and/or --http HOST:PORT', usage);
@@ -95,82 +81,62 @@ export const proxyCommand: Command = {
     const httpAddress = httpText === undefined ? undefined : parseListenAddress(httpText, 'http', usage);
     const durations = relayDurations(values, usage);
     const maxConnections = integerFlag(values, 'max-connections', MAX_CONNECTIONS, usage);
-    const handshakeText = stringFlag(values, 'handshake-timeout');
-    const handshakeMs = handshakeText === undefined ? HANDSHAKE_TIMEOUT_MS : parseDuration(handshakeText, 'handshake-timeout', usage);
+    const handshakeMs = durationFlag(values, 'handshake-timeout', HANDSHAKE_TIMEOUT_MS, usage);
     const fallback = viaChain(stringFlags(values, 'via'), context, usage);
     const dialer: Dialer = createRoutingDialer(parseRoutes(stringFlags(values, 'route'), context, usage), fallback);
-
-    const stats = new TransferStats();
-    const tracker = new ConnectionTracker();
-    const admission = new Admission(maxConnections);
-    const relay: RelayContext = {
-      dialer,
-      logger: context.logger,
-      stats,
-      tracker,
-      dialTimeoutMs: durations.dialTimeoutMs,
-      signal: context.shutdown,
-    };
-    const httpProxy = createHttpProxyServer(relay, { handshakeTimeoutMs: handshakeMs });
     const tooMany = new SpokeError(
       'ERR_TOO_MANY_STREAMS',
       `spoke proxy holds ${maxConnections} connections already (--max-connections); retry later.`,
     );
-    const admit = (socket: net.Socket, protocol: string): boolean => {
-      socket.on('error', () => {});
-      if (!admission.admit(socket)) {
-        context.logger.warn('connection refused: too many connections', { protocol, max: maxConnections });
-        if (protocol === 'http') closeWith(socket, rawHttpError(tooMany, PROXY));
-        else socket.destroy();
-        return false;
-      }
-      stats.accepted();
-      tracker.add(socket);
-      socket.setNoDelay(true);
-      return true;
-    };
-    const servers: net.Server[] = [];
-    try {
-      const lines: string[] = [];
-      const hints: string[] = [];
-      if (socksAddress) {
-        const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-          if (!admit(socket, 'socks5')) return;
-          const handshake = deadlineSignal(handshakeMs, context.shutdown);
-          void serveSocks5(socket, relay, handshake.signal).finally(handshake.clear);
-        });
-        servers.push(server);
-        const bound = formatListen(await listen(server, socksAddress));
-        lines.push(`socks5 ${bound}`);
-        hints.push(`curl --socks5-hostname ${bound} URL`);
-      }
-      if (httpAddress) {
-        // A plain listener in front of the HTTP server, so over-limit clients are turned away before any parsing.
-        const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-          if (admit(socket, 'http')) httpProxy.server.emit('connection', socket);
-        });
-        servers.push(server);
-        const bound = formatListen(await listen(server, httpAddress));
-        lines.push(`http ${bound}`);
-        hints.push(`curl -x http://${bound} URL`);
-      }
-      const metricsAddress = metricsFlag(values, usage);
-      if (metricsAddress) {
-        const started = await startMetricsServer(metricsAddress, () => stats.metrics.render());
-        servers.push(started.server);
-        lines.push(`metrics ${started.url}`);
-      }
-      context.io.stdout.write(`spoke proxy listening: ${lines.join(', ')} (e.g. ${hints.join(' or ')})\n`);
-      context.logger.info('proxy ready', { listen: lines.join(', '), via: dialer.kind, maxConnections });
-      const stopStatus = startStatusLine(stats, context.io);
-      await serveUntilShutdown(servers, tracker, durations.graceMs, context, () => httpProxy.close());
-      stopStatus();
-      context.logger.info('stopped', { total: stats.total, failed: stats.failed, up: stats.up, down: stats.down });
-      return EXIT_OK;
-    } finally {
-      for (const server of servers) server.close();
-      httpProxy.close();
-      await dialer.close().catch(() => {});
-    }
+    return runRelay(
+      {
+        name: 'proxy',
+        dialer,
+        durations,
+        metrics: metricsFlag(values, usage),
+        async open({ relay, listen, onStop }) {
+          const admission = new Admission(maxConnections);
+          const httpProxy = createHttpProxyServer(relay, { handshakeTimeoutMs: handshakeMs });
+          onStop(() => httpProxy.close());
+          const admit = (socket: net.Socket, protocol: string): boolean => {
+            socket.on('error', () => {});
+            if (!admission.admit(socket)) {
+              context.logger.warn('connection refused: too many connections', { protocol, max: maxConnections });
+              if (protocol === 'http') closeWith(socket, rawHttpError(tooMany, PROXY));
+              else socket.destroy();
+              return false;
+            }
+            relay.stats.accepted();
+            relay.tracker.add(socket);
+            socket.setNoDelay(true);
+            return true;
+          };
+          const lines: string[] = [];
+          const hints: string[] = [];
+          if (socksAddress) {
+            const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+              if (!admit(socket, 'socks5')) return;
+              const handshake = deadlineSignal(handshakeMs, context.shutdown);
+              void serveSocks5(socket, relay, handshake.signal).finally(handshake.clear);
+            });
+            const bound = await listen(server, socksAddress);
+            lines.push(`socks5 ${bound}`);
+            hints.push(`curl --socks5-hostname ${bound} URL`);
+          }
+          if (httpAddress) {
+            // A plain listener in front of the HTTP server, so over-limit clients are turned away before any parsing.
+            const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+              if (admit(socket, 'http')) httpProxy.server.emit('connection', socket);
+            });
+            const bound = await listen(server, httpAddress);
+            lines.push(`http ${bound}`);
+            hints.push(`curl -x http://${bound} URL`);
+          }
+          context.logger.info('proxy ready', { listen: lines.join(', '), via: dialer.kind, maxConnections });
+          return { lines, hints };
+        },
+      },
+      context,
+    );
   },
 };

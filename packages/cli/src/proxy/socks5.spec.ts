@@ -1,6 +1,5 @@
 import net from 'node:net';
-import { SpokeError, silentLogger, type Dialer, type SpokeErrorCode } from '@spoke/transport-core';
-import { readExactly } from '@spoke/transport-core/testing';
+import { SpokeError, readExactly, silentLogger, type Dialer, type SpokeErrorCode } from '@spoke/transport-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionTracker } from '../connection-tracker.js';
 import type { RelayContext } from '../relay.js';
@@ -46,8 +45,6 @@ describe('SOCKS5 server (RFC 1928) over loopback', () => {
       const method = await readExactly(socket, 2);
       if (method[1] === 0xff) return { method, reply: Buffer.alloc(0) };
       socket.write(Buffer.from(request));
-      // readExactly leaves the stream paused.
-      socket.resume();
       return { method, reply: await readExactly(socket, 10) };
     } finally {
       socket.destroy();

@@ -1,8 +1,7 @@
 import type net from 'node:net';
-import { SpokeError, parseTarget, type Target } from '@spoke/transport-core';
+import { SpokeError, parseTarget, readExactly, type Target } from '@spoke/transport-core';
 import { closeWith, peerName, relayClient, type RelayContext } from '../relay.js';
 import { SOCKS5_REPLY, socksReplyFor } from './error-map.js';
-import { readBytes } from './read-bytes.js';
 
 const VERSION = 0x05;
 const NO_AUTH = 0x00;
@@ -41,26 +40,28 @@ export async function serveSocks5(socket: net.Socket, relay: RelayContext, hands
 }
 
 async function readRequest(socket: net.Socket, signal: AbortSignal): Promise<Target> {
-  const [version = 0, methodCount = 0] = await readBytes(socket, 2, signal);
+  // A timeout of `signal` rejects with ERR_HANDSHAKE_TIMEOUT, a client leaving midway with ERR_PROTOCOL.
+  const readBytes = (n: number): Promise<Buffer> => readExactly(socket, n, { signal, what: 'the SOCKS5 handshake' });
+  const [version = 0, methodCount = 0] = await readBytes(2);
   if (version !== VERSION) throw new SpokeError('ERR_PROTOCOL', `Not a SOCKS5 client (version byte ${version}).`);
-  const methods = await readBytes(socket, methodCount, signal);
+  const methods = await readBytes(methodCount);
   if (!methods.includes(NO_AUTH)) {
     closeWith(socket, Buffer.from([VERSION, NO_ACCEPTABLE_METHOD]));
     throw new SpokeError('ERR_AUTH_FAILED', 'The SOCKS5 client offered no "no authentication" method, the only one spoke proxy supports.');
   }
   socket.write(Buffer.from([VERSION, NO_AUTH]));
-  const [, command = 0, , addressType = 0] = await readBytes(socket, 4, signal);
+  const [, command = 0, , addressType = 0] = await readBytes(4);
   let host: string;
-  if (addressType === ATYP_IPV4) host = [...(await readBytes(socket, 4, signal))].join('.');
-  else if (addressType === ATYP_IPV6) host = ipv6Text(await readBytes(socket, 16, signal));
+  if (addressType === ATYP_IPV4) host = [...(await readBytes(4))].join('.');
+  else if (addressType === ATYP_IPV6) host = ipv6Text(await readBytes(16));
   else if (addressType === ATYP_DOMAIN) {
-    const [length = 0] = await readBytes(socket, 1, signal);
-    host = (await readBytes(socket, length, signal)).toString('latin1');
+    const [length = 0] = await readBytes(1);
+    host = (await readBytes(length)).toString('latin1');
   } else {
     reply(socket, SOCKS5_REPLY.addressTypeNotSupported);
     throw new SpokeError('ERR_PROTOCOL', `Unsupported SOCKS5 address type ${addressType}.`);
   }
-  const port = (await readBytes(socket, 2, signal)).readUInt16BE(0);
+  const port = (await readBytes(2)).readUInt16BE(0);
   if (command !== CMD_CONNECT) {
     reply(socket, SOCKS5_REPLY.commandNotSupported);
     throw new SpokeError('ERR_PROTOCOL', `Unsupported SOCKS5 command ${command}; only CONNECT is served.`);
