@@ -15,9 +15,9 @@ export type { KonnectivityDialerOptions, KonnectivityTlsOptions } from './konnec
 export { codeForDialError } from './errors.js';
 export { createKonnectivityAgent } from './agent/konnectivity-agent.js';
 export type { KonnectivityAgent, KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
-export { parseAgentIdentifiers } from './agent/identifiers.js';
-export type { AgentIdentifiers } from './agent/identifiers.js';
-export { createAllowList } from './agent/allow-list.js';
+// The agent's identifier parser and allow list are transport-core's, re-exported under their old names here.
+export { parseAgentIdentifiers, createAllowList } from '@spoke/transport-core';
+export type { AgentIdentifiers, AllowList } from '@spoke/transport-core';
 export { konnectivityScheme, konnectivityEgressBackend } from './scheme.js';
 export type { EgressConnection } from '@spoke/transport-core';
 export { createKonnectivityServer } from './server/konnectivity-server.js';

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { SpokeError } from '@spoke/transport-core';
+import { SpokeError, createAllowList, parseAgentIdentifiers } from '@spoke/transport-core';
 import { fromGrpcError } from '../errors.js';
 import { startAgentHealth } from './agent-health.js';
 import { openAgentCall, type OpenedAgentCall } from './agent-call.js';
 import { AgentSession } from './agent-session.js';
-import { createAllowList } from './allow-list.js';
-import { parseAgentIdentifiers } from './identifiers.js';
 
 /** Options of {@link createKonnectivityAgent}; names follow upstream proxy-agent's flags. */
 export interface KonnectivityAgentOptions {
@@ -81,8 +79,9 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
   const port = options.proxyServerPort ?? 8091;
   const agentId = options.agentId ?? process.env.PROXY_AGENT_ID ?? randomUUID();
   const identifiers = options.agentIdentifiers ?? '';
-  parseAgentIdentifiers(identifiers); // validate at startup, as upstream does
-  const allow = options.allow && options.allow.length > 0 ? createAllowList(options.allow) : () => true;
+  parseAgentIdentifiers(identifiers, { strict: true }); // validate at startup, as upstream does
+  // Upstream's agent dials anything it reaches; an allow list is spoke's optional restriction.
+  const allow = options.allow && options.allow.length > 0 ? createAllowList(options.allow).allows : () => true;
   const syncInterval = options.syncIntervalMs ?? 1000;
   const syncCap = options.syncIntervalCapMs ?? 10_000;
   const keepalive = Math.max(MIN_KEEPALIVE_MS, options.keepaliveTimeMs ?? 3_600_000);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentIdentifiers } from '../agent/identifiers.js';
-import { BackendManager, cidrBlock, type Backend } from './backends.js';
+import { parseAgentIdentifiers } from '@spoke/transport-core';
+import { agentCidrs, BackendManager, type Backend } from './backends.js';
 
 function backend(agentId: string, idents = ''): Backend {
-  const identifiers = parseAgentIdentifiers(idents, false);
-  return { agentId, identifiers, call: {} as Backend['call'], draining: false, cidrs: cidrBlock(identifiers.cidr) };
+  const identifiers = parseAgentIdentifiers(idents, { strict: false });
+  return { agentId, identifiers, call: {} as Backend['call'], draining: false, cidrs: agentCidrs(identifiers.cidr) };
 }
 
 describe('BackendManager (proxy strategies)', () => {
@@ -35,6 +35,10 @@ describe('BackendManager (proxy strategies)', () => {
     const m = new BackendManager(['destCIDR']);
     m.add(backend('lan', 'cidr=10.1.0.0/16'));
     expect(m.pick('10.1.2.3:80')?.agentId).toBe('lan');
+    expect(m.pick('10.2.2.3:80')).toBeUndefined();
+    // An IPv4-mapped IPv6 spelling is the IPv4 address it carries.
+    expect(m.pick('[::ffff:10.1.2.3]:80')?.agentId).toBe('lan');
+    m.add(backend('odd', 'cidr=not-a-cidr'));
     expect(m.pick('10.2.2.3:80')).toBeUndefined();
     expect(m.ready()).toBe(true);
   });

@@ -1,5 +1,4 @@
-import { BlockList, isIP } from 'node:net';
-import type { AgentIdentifiers } from '../agent/identifiers.js';
+import { cidrContains, parseCidr, type AgentIdentifiers, type Cidr } from '@spoke/transport-core';
 import type { PacketCall } from '../grpc/packet-call.js';
 
 /** One agent `Connect` stream. */
@@ -8,7 +7,8 @@ export interface Backend {
   identifiers: AgentIdentifiers;
   call: PacketCall;
   draining: boolean;
-  cidrs: BlockList;
+  /** The agent's `cidr` identifiers, parsed. */
+  cidrs: readonly Cidr[];
 }
 
 /** The server's `--proxy-strategies` values (`destCIDR` is spoke's addition). */
@@ -17,22 +17,9 @@ export type ProxyStrategy = 'default' | 'destHost' | 'defaultRoute' | 'destCIDR'
 /** All proxy strategies, for validation. */
 export const PROXY_STRATEGIES: readonly ProxyStrategy[] = ['default', 'destHost', 'defaultRoute', 'destCIDR'];
 
-/** Builds the CIDR block list of an agent's `cidr` identifiers (bad entries are ignored, as the server is lenient). */
-export function cidrBlock(cidrs: readonly string[]): BlockList {
-  const block = new BlockList();
-  for (const c of cidrs) {
-    const [ip, bits] = c.split('/') as [string, string | undefined];
-    const family = isIP(ip);
-    const n = Number(bits);
-    if (family !== 0 && Number.isInteger(n)) {
-      try {
-        block.addSubnet(ip, n, family === 6 ? 'ipv6' : 'ipv4');
-      } catch {
-        // ignore a malformed prefix
-      }
-    }
-  }
-  return block;
+/** Parses an agent's `cidr` identifiers (the server's lenient identifier parse has dropped malformed ones). */
+export function agentCidrs(cidrs: readonly string[]): Cidr[] {
+  return cidrs.map((c) => parseCidr(c));
 }
 
 /**
@@ -96,9 +83,8 @@ export class BackendManager {
         if (host === undefined) return b.identifiers.host.length + b.identifiers.ipv4.length + b.identifiers.ipv6.length > 0;
         return b.identifiers.host.includes(host) || b.identifiers.ipv4.includes(host) || b.identifiers.ipv6.includes(host);
       case 'destCIDR': {
-        if (host === undefined) return b.identifiers.cidr.length > 0;
-        const family = isIP(host);
-        return family !== 0 && b.cidrs.check(host, family === 6 ? 'ipv6' : 'ipv4');
+        if (host === undefined) return b.cidrs.length > 0;
+        return b.cidrs.some((c) => cidrContains(c, host));
       }
     }
   }

@@ -4,10 +4,9 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { SpokeError } from '@spoke/transport-core';
+import { SpokeError, parseAgentIdentifiers } from '@spoke/transport-core';
 import { GrpcCode } from '../grpc/grpc-message.js';
-import { parseAgentIdentifiers } from '../agent/identifiers.js';
-import { BackendManager, cidrBlock, PROXY_STRATEGIES, type Backend, type ProxyStrategy } from './backends.js';
+import { BackendManager, agentCidrs, PROXY_STRATEGIES, type Backend, type ProxyStrategy } from './backends.js';
 import { serveGrpcFrontend } from './grpc-frontend.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import { serveHttpFrontend } from './http-frontend.js';
@@ -173,8 +172,8 @@ export async function createKonnectivityServer(options: KonnectivityServerOption
   };
   /** Registers an authenticated agent stream as a backend and sends it serverid/servercount. */
   function accept(call: PacketCall, agentId: string, idents: string): void {
-    const identifiers = parseAgentIdentifiers(idents, false);
-    const backend: Backend = { agentId, identifiers, call, draining: false, cidrs: cidrBlock(identifiers.cidr) };
+    const identifiers = parseAgentIdentifiers(idents, { strict: false });
+    const backend: Backend = { agentId, identifiers, call, draining: false, cidrs: agentCidrs(identifiers.cidr) };
     call.sendHeaders({ serverid: serverId, servercount: String(serverCount) });
     backends.add(backend);
     metrics.grpc('Connect', 1);
