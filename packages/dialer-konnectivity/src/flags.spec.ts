@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAgentFlags, parseGoDuration, parseServerFlags } from './flags.js';
+import { parseAgentFlags, parseServerFlags } from './flags.js';
+import { parseGoDuration } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spoke-konn-flags-'));
 const pem = join(dir, 'x.pem');
@@ -14,7 +15,9 @@ describe('upstream flags', () => {
     expect(parseGoDuration('1h')).toBe(3_600_000);
     expect(parseGoDuration('1m30s')).toBe(90_000);
     expect(parseGoDuration('500ms')).toBe(500);
-    expect(() => parseGoDuration('5 s')).toThrow(/Invalid duration/);
+    expect(() => parseGoDuration('5 s')).toThrow(/duration such as/);
+    expect(parseAgentFlags(['--keepalive-time=1m30s']).options.keepaliveTimeMs).toBe(90_000);
+    expect(() => parseAgentFlags(['--sync-interval=5 s'])).toThrow(/--sync-interval takes a duration/);
   });
 
   it('maps proxy-server flags 1:1 and lists ignored upstream flags', () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { SpokeError } from '@spoke/transport-core';
+import { SpokeError, parseDuration } from '@spoke/transport-core';
 import type { KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
 import type { KonnectivityServerOptions } from './server/konnectivity-server.js';
 import { PROXY_STRATEGIES, type ProxyStrategy } from './server/backends.js';
@@ -99,22 +99,6 @@ const AGENT_IGNORED = new Set([
   'logtostderr',
 ]);
 
-/** Parses a Go duration (`1h`, `30s`, `1m30s`, `500ms`) to milliseconds. */
-export function parseGoDuration(text: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  if (text === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let at = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * (units[m[2] as string] ?? 0);
-    at = re.lastIndex;
-  }
-  if (at !== text.length || text === '')
-    throw new SpokeError('ERR_BAD_OPTION', `Invalid duration ${JSON.stringify(text)}: use Go syntax such as 30s, 1m30s or 1h.`);
-  return total;
-}
-
 function parse(
   argv: readonly string[],
   known: Record<string, Kind>,
@@ -152,7 +136,7 @@ function parse(
         values.set(name, value === 'true' || value === '1');
         break;
       case 'duration':
-        values.set(name, parseGoDuration(value));
+        values.set(name, parseDuration(value, { name: `--${name}` }));
         break;
       case 'file':
         if (value === '') break;

@@ -24,5 +24,7 @@ export { createKonnectivityServer } from './server/konnectivity-server.js';
 export type { KonnectivityServer, KonnectivityServerOptions } from './server/konnectivity-server.js';
 export type { ProxyStrategy } from './server/backends.js';
 export type { TokenReviewOptions } from './server/token-review.js';
-export { parseServerFlags, parseAgentFlags, parseGoDuration } from './flags.js';
+export { parseServerFlags, parseAgentFlags } from './flags.js';
+/** Go's duration syntax (`1m30s`), as upstream's flags take it: transport-core's parseDuration under its old name. */
+export { parseDuration as parseGoDuration } from '@spoke/transport-core';
 export type { ParsedFlags } from './flags.js';
