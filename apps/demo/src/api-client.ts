@@ -1,6 +1,7 @@
 import https from 'node:https';
 import WebSocket from 'ws';
-import type { ExecResult, KubeClient } from './kube-client.js';
+import { onAbort } from '@spoke/transport-core';
+import type { KubeClient } from './kube-client.js';
 
 /** Where the control plane is and who we are (the kubeconfig's contents). */
 export interface ApiClientOptions {
@@ -74,35 +75,24 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
         ['stdout', 'true'],
         ['stderr', 'true'],
       ]);
-      const ws = new WebSocket(`${wsBase}${podPath(pod)}/exec?${q}`, ['v5.channel.k8s.io'], tls);
-      return new Promise<ExecResult>((resolve, reject) => {
-        let stdout = '';
-        let stderr = '';
-        let status: Status | undefined;
-        const onAbort = (): void => ws.terminate();
-        signal.addEventListener('abort', onAbort, { once: true });
-        ws.once('open', () => {
-          ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(stdin)]));
-          ws.send(Buffer.from([255, 0])); // v5: close stdin
-        });
-        ws.on('message', (data: Buffer) => {
+      let stdout = '';
+      let stderr = '';
+      let status: Status | undefined;
+      const first = [Buffer.concat([Buffer.from([0]), Buffer.from(stdin)]), Buffer.from([255, 0])]; // v5: then close stdin
+      return channelSession(
+        { url: `${wsBase}${podPath(pod)}/exec?${q}`, protocol: 'v5.channel.k8s.io', tls, signal, first },
+        (data) => {
           const payload = data.subarray(1).toString();
           if (data[0] === 1) stdout += payload;
           else if (data[0] === 2) stderr += payload;
           else if (data[0] === 3 && payload.length > 0) status = JSON.parse(payload) as Status;
-        });
-        ws.once('error', (err) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        });
-        ws.once('close', () => {
-          signal.removeEventListener('abort', onAbort);
-          if (signal.aborted) return reject(signal.reason as Error);
-          if (!status) return reject(new Error('exec ended without a status'));
+        },
+        () => {
+          if (!status) throw new Error('exec ended without a status');
           const exit = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
-          resolve({ stdout, stderr, code: status.status === 'Success' ? 0 : exit !== undefined ? Number(exit) : -1 });
-        });
-      });
+          return { stdout, stderr, code: status.status === 'Success' ? 0 : exit !== undefined ? Number(exit) : -1 };
+        },
+      );
     },
     async portForwardGet(pod, path, signal) {
       const spec = JSON.parse(await get(podPath(pod), signal)) as {
@@ -110,22 +100,22 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
       };
       const port = spec.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'http')?.containerPort;
       if (port === undefined) throw new Error(`pod ${pod} declares no port named http`);
-      const ws = new WebSocket(`${wsBase}${podPath(pod)}/portforward?ports=${port}`, ['v4.channel.k8s.io'], tls);
       const prefix = Buffer.alloc(2);
       prefix.writeUInt16LE(port);
-      const response = await new Promise<Buffer>((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let errorText = '';
-        const seen = new Set<number>();
-        const onAbort = (): void => ws.terminate();
-        signal.addEventListener('abort', onAbort, { once: true });
-        ws.once('open', () => {
-          // Channel 0 carries data; its first two bytes each way are the port.
-          ws.send(
-            Buffer.concat([Buffer.from([0]), prefix, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${pod}\r\nConnection: close\r\n\r\n`)]),
-          );
-        });
-        ws.on('message', (data: Buffer) => {
+      // Channel 0 carries data; its first two bytes each way are the port.
+      const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${pod}\r\nConnection: close\r\n\r\n`);
+      const chunks: Buffer[] = [];
+      let errorText = '';
+      const seen = new Set<number>();
+      const response = await channelSession(
+        {
+          url: `${wsBase}${podPath(pod)}/portforward?ports=${port}`,
+          protocol: 'v4.channel.k8s.io',
+          tls,
+          signal,
+          first: [Buffer.concat([Buffer.from([0]), prefix, request])],
+        },
+        (data) => {
           const channel = data[0] ?? 0;
           let payload = data.subarray(1);
           if (!seen.has(channel)) {
@@ -134,19 +124,55 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
           }
           if (channel === 0) chunks.push(payload);
           else errorText += payload.toString();
-        });
-        ws.once('error', reject);
-        ws.once('close', () => {
-          signal.removeEventListener('abort', onAbort);
-          if (signal.aborted) return reject(signal.reason as Error);
-          if (errorText) return reject(new Error(errorText));
-          resolve(Buffer.concat(chunks));
-        });
-      });
+        },
+        () => {
+          if (errorText) throw new Error(errorText);
+          return Buffer.concat(chunks);
+        },
+      );
       return parseHttpResponse(response);
     },
     raw: (path, signal) => get(path, signal),
   };
+}
+
+/** A channel.k8s.io WebSocket: where, which subprotocol, and the frames to send once it is open. */
+interface ChannelSessionOptions {
+  url: string;
+  protocol: string;
+  tls: { ca: string; cert: string; key: string };
+  signal: AbortSignal;
+  first: Buffer[];
+}
+
+/**
+ * Opens the WebSocket, sends `first`, hands every frame to `onFrame`, and
+ * settles when the socket closes: with `finish()` (which may throw), or
+ * with the signal's reason when an abort ended the session.
+ */
+function channelSession<T>(options: ChannelSessionOptions, onFrame: (data: Buffer) => void, finish: () => T): Promise<T> {
+  const { signal } = options;
+  const ws = new WebSocket(options.url, [options.protocol], options.tls);
+  return new Promise<T>((resolve, reject) => {
+    const detach = onAbort(signal, () => ws.terminate());
+    ws.once('open', () => {
+      for (const frame of options.first) ws.send(frame);
+    });
+    ws.on('message', onFrame);
+    ws.once('error', (err) => {
+      detach();
+      reject(signal.aborted ? (signal.reason as Error) : err);
+    });
+    ws.once('close', () => {
+      detach();
+      if (signal.aborted) return reject(signal.reason as Error);
+      try {
+        resolve(finish());
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
 }
 
 /** Splits a `Connection: close` HTTP/1.1 response into status and (de-chunked) body. */

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { delimiter, join } from 'node:path';
+import { raceSignal } from '@spoke/transport-core';
 import type { ExecResult, KubeClient } from './kube-client.js';
 import type { Teardown } from './teardown.js';
 
@@ -86,19 +87,16 @@ export function createKubectlClient(options: { kubectl: string; kubeconfig: stri
         let out = '';
         let err = '';
         child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-        const local = await new Promise<number>((resolve, reject) => {
-          const onAbort = (): void => reject(signal.reason as Error);
-          signal.addEventListener('abort', onAbort, { once: true });
+        const forwarding = new Promise<number>((resolve, reject) => {
           child.stdout?.on('data', (c: Buffer) => {
             out += c.toString();
             const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-            if (m) {
-              signal.removeEventListener('abort', onAbort);
-              resolve(Number(m[1]));
-            }
+            if (m) resolve(Number(m[1]));
           });
           child.once('close', (code) => reject(new Error(`kubectl port-forward exited ${String(code)}: ${err.trim()}`)));
         });
+        // The finally below kills kubectl whichever way this ends.
+        const local = await raceSignal(forwarding, signal, (reason) => reason);
         return await httpGet(local, path, signal);
       } finally {
         child.kill('SIGTERM');
