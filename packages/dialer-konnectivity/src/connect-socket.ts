@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, connectTls, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { SpokeError, connectTls, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
 import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
 
 /**
@@ -21,13 +21,12 @@ export function connectSocket(
         ? net.connect({ path: target.path, allowHalfOpen: false })
         : net.connect({ host: target.host, port: target.port, allowHalfOpen: false });
     const where = 'path' in target ? `unix:${target.path}` : `${target.host}:${target.port}`;
-    const onAbort = (): void => {
+    const detach = onAbort(signal, (reason) => {
       socket.destroy();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+      reject(reason);
+    });
     socket.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
+      detach();
       const mapped = SpokeError.from(err, { target: where, hop: 'konnectivity' });
       // The server, not the destination, is unreachable: never a dial code such as ERR_DIAL_REFUSED.
       reject(
@@ -39,7 +38,7 @@ export function connectSocket(
       );
     });
     socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
+      detach();
       if (!('path' in target)) socket.setNoDelay(true);
       resolve(socket);
     });

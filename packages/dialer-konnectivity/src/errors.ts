@@ -1,4 +1,4 @@
-import { SpokeError, type SpokeErrorCode, type Target } from '@spoke/transport-core';
+import { SpokeError, type SpokeErrorCode } from '@spoke/transport-core';
 import { GrpcCode } from './grpc/grpc-message.js';
 
 const HOP = 'konnectivity';
@@ -100,12 +100,4 @@ export function tunnelLost(where: string, target: string, cause?: unknown): Spok
       hop: HOP,
     },
   );
-}
-
-/** A dial on a dialer after its close(). */
-export function dialerClosed(target?: Target | string): SpokeError {
-  return new SpokeError('ERR_DIALER_CLOSED', 'This Konnectivity dialer was closed. Create a new one to keep dialling.', {
-    hop: HOP,
-    ...(target !== undefined ? { target } : {}),
-  });
 }

@@ -2,8 +2,10 @@ import type { Duplex } from 'node:stream';
 import {
   SpokeError,
   checkTimeout,
+  dialerClosedError,
   formatTarget,
   isUnixTarget,
+  onAbort,
   parseTarget,
   runDial,
   type DialOptions,
@@ -11,7 +13,7 @@ import {
   type Target,
   type ViaOption,
 } from '@spoke/transport-core';
-import { dialError, dialerClosed, fromGrpcError } from './errors.js';
+import { dialError, fromGrpcError } from './errors.js';
 import { GrpcChannel } from './grpc/grpc-channel.js';
 import { connectServer } from './connect-socket.js';
 import { deferEnd } from './deferred-end.js';
@@ -107,18 +109,19 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
     const call = await channel.call('/ProxyService/Proxy', signal);
     return new Promise((resolve, reject) => {
       const random = randomInt63();
+      let detach = (): void => {};
       const done = (): void => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         call.removeListener('data', onPacket);
         call.removeListener('error', onError);
         call.removeListener('end', onEnd);
       };
-      const onAbort = (): void => {
+      const abandon = (reason: unknown): void => {
         done();
         // Tell the server to forget the pending dial, as upstream's client does.
         if (!call.writableEnded) call.write(closeDial(random));
         call.finish(closeTimeoutMs);
-        reject(signal.reason);
+        reject(reason);
       };
       const onError = (err: unknown): void => {
         done();
@@ -154,11 +157,8 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
       call.on('data', onPacket);
       call.on('error', onError);
       call.on('end', onEnd);
-      if (signal.aborted) {
-        onAbort();
-        return;
-      }
-      signal.addEventListener('abort', onAbort, { once: true });
+      detach = onAbort(signal, abandon);
+      if (signal.aborted) return;
       call.write(dialRequest(address, random));
     });
   };
@@ -192,7 +192,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         );
       }
       if (closed) {
-        return Promise.reject(dialerClosed(target));
+        return Promise.reject(dialerClosedError('Konnectivity dialer', { target, hop: HOP }));
       }
       const address = formatTarget(target);
       const merged: DialOptions = { timeoutMs: defaultTimeout, ...dialOptions };

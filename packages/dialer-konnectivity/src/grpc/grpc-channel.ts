@@ -1,9 +1,8 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { SpokeError, type Dialer } from '@spoke/transport-core';
+import { SpokeError, dialerClosedError, raceSignal, type Dialer } from '@spoke/transport-core';
 import { connectServer } from '../connect-socket.js';
-import { dialerClosed } from '../errors.js';
 import type { KonnectivityTlsOptions } from '../konnectivity-dialer.js';
 import { FLOW_WINDOW, http2SessionOptions } from './flow-window.js';
 import { GRPC_CONTENT_TYPE } from './grpc-message.js';
@@ -69,7 +68,7 @@ export class GrpcChannel {
   }
 
   #connection(signal: AbortSignal): Promise<Connection> {
-    if (this.#closed) return Promise.reject(dialerClosed());
+    if (this.#closed) return Promise.reject(closedError());
     if (signal.aborted) return Promise.reject(signal.reason);
     const c = this.#conn;
     if (c !== undefined && !c.session.closed && !c.session.destroyed) return Promise.resolve(c);
@@ -78,20 +77,8 @@ export class GrpcChannel {
       this.#connecting = undefined;
     }));
     // The connection is shared: one caller giving up does not cancel it for the others.
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      connecting.then(
-        (conn) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(conn);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
-    });
+    // The abort reason goes through as it is: runDial turns it into the dial's error.
+    return raceSignal(connecting, signal, (reason) => reason);
   }
 
   async #connect(): Promise<Connection> {
@@ -117,7 +104,7 @@ export class GrpcChannel {
     }
     if (this.#closed) {
       socket.destroy();
-      throw dialerClosed();
+      throw closedError();
     }
     const session = http2.connect(`${'host' in server ? 'https' : 'http'}://${this.#authority}`, {
       ...http2SessionOptions,
@@ -140,6 +127,10 @@ export class GrpcChannel {
     this.#conn = conn;
     return conn;
   }
+}
+
+function closedError(): SpokeError {
+  return dialerClosedError('Konnectivity dialer', { hop: HOP });
 }
 
 function notHttp2(where: string, cause?: unknown): SpokeError {
