@@ -29,6 +29,9 @@ const steps = [
 ];
 let failedSteps = formatted === 0 ? 0 : 1;
 for (const step of steps) if (nx(step) !== 0) failedSteps++;
+// The packages as users get them: npm pack, install into a fresh project, import/require/tsc/bin there.
+console.log('\n$ node scripts/pack-test.mjs');
+if ((spawnSync('node', [join(root, 'scripts', 'pack-test.mjs')], { cwd: root, env, stdio: 'inherit' }).status ?? 1) !== 0) failedSteps++;
 
 let passed = 0;
 let failed = 0;
