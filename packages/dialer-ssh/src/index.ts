@@ -10,7 +10,7 @@
  * const ssh = createSshDialer({ host: 'node-1', username: 'ops', privateKeyFile: 'id_ed25519', knownHostsFile: 'known_hosts' });
  * const socket = await ssh.dial('127.0.0.1:10250', { signal: AbortSignal.timeout(10_000) });
  * ```
- * @packageDocumentation
+ * @module index
  */
 export { createSshDialer } from './ssh-dialer.js';
 export type { SshDialer, SshDialerOptions } from './ssh-dialer.js';

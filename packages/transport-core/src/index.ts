@@ -10,7 +10,7 @@
  * const dialer = compose(createNetDialer(), withRetry({ retries: 2 }));
  * const socket = await dialer.dial('127.0.0.1:8080', { signal: AbortSignal.timeout(5000) });
  * ```
- * @packageDocumentation
+ * @module index
  */
 export { SpokeError, isSpokeError, abortError, isAbortError, dialerClosedError, RETRYABLE_CODES, SPOKE_ERROR_CODES } from './errors.js';
 export type { SpokeErrorCode, SpokeErrorInit, AbortError } from './errors.js';

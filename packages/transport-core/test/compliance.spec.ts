@@ -18,10 +18,15 @@ describeDialer('memory', async () => {
       return 'refuser.memory:2';
     },
     async hangingTarget() {
+      let attempt!: () => void;
+      const attempted = new Promise<void>((r) => (attempt = r));
       const stop = dialer.listen('hang.memory:1', () => {}, {
-        accept: (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+        accept: (signal) => {
+          attempt();
+          return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        },
       });
-      return { target: 'hang.memory:1', close: async () => stop() };
+      return { target: 'hang.memory:1', attempted: () => attempted, close: async () => stop() };
     },
   };
 });

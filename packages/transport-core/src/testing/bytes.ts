@@ -13,7 +13,7 @@ export interface Digest {
 /**
  * Writes `total` bytes (distinct 64 KiB chunks: the chunk number is stamped in)
  * respecting backpressure, optionally ends the stream, and returns the digest
- * of what was written. `onChunk` sees the running byte count.
+ * of what was written. `onProgress` sees the running byte count.
  */
 export async function writeBytes(
   stream: Writable,
@@ -143,9 +143,9 @@ export function closed(stream: Duplex): Promise<Error | undefined> {
  * Polls `condition` until it holds, or fails with `what` after `timeoutMs`.
  * For conditions with no event to wait on (resource counts, stalls).
  */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

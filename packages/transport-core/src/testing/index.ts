@@ -4,8 +4,9 @@
  *
  * @packageDocumentation
  */
-export { describeDialer, serveTcp, closedTcpPort, activeSockets } from './describe-dialer.js';
-export type { DialerHarness, DialerSuiteOptions, ServedTarget } from './describe-dialer.js';
+export { describeDialer } from './describe-dialer.js';
+export type { DialerCapabilities, DialerHarness, DialerSuiteOptions, HangingServedTarget, ServedTarget } from './describe-dialer.js';
+export { serveTcp, closedTcpPort, activeSockets } from './tcp-fixtures.js';
 export { createHangingTarget } from './hanging-target.js';
 export type { HangingTarget } from './hanging-target.js';
 export { writeBytes, readDigest, readAll, readExactly, echo, closed, waitFor } from './bytes.js';
