@@ -47,7 +47,8 @@ export class EgressAccess {
     const config = typeof options.egressConfig === 'string' ? loadEgressSelectorConfiguration(options.egressConfig) : options.egressConfig;
     this.ownSelector = options.egressSelector === undefined;
     this.selector = options.egressSelector ?? createEgressSelector(config, options.egressBackends);
-    this.clusterLabels = options.egressLabels ?? labelsFromConfig(config);
+    // A caller's selector without egressLabels is labelled by its dialer's kind (see cluster()), as documented.
+    this.clusterLabels = options.egressLabels ?? (options.egressSelector ? undefined : labelsFromConfig(config));
   }
 
   /** A timeout of `timeoutMs` that also ends with the control plane; `clear()` it when done. */
@@ -55,9 +56,12 @@ export class EgressAccess {
     return deadlineSignal(this.timeoutMs, this.lifetime);
   }
 
-  /** The path `node` is reached by, for its `spoke.dev/egress` annotation. */
+  /**
+   * The path `node` is reached by, for its `spoke.dev/egress` annotation. A caller's selector without
+   * labels is known by its dialer's kind once the first dial made that dialer (node reads dial first).
+   */
   egressName(node: ControlPlaneNode): string {
-    return node.egressLabel ?? node.dialer?.kind ?? this.clusterLabels?.protocol ?? 'direct';
+    return node.egressLabel ?? node.dialer?.kind ?? this.clusterLabels?.protocol ?? this.clusterDialer?.kind ?? 'direct';
   }
 
   /** The address `node` is dialled at (throws `ERR_NO_ROUTE` when no address has a preferred type). */
