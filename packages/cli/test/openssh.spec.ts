@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spokeCommandLine } from './support/cli-process.js';
-import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
-
-const exec = promisify(execFile);
+import { sshThroughProxyCommand, startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 
 describe('OpenSSH ssh logs in through `spoke dial` as its ProxyCommand', () => {
   let bastion: Sshd;
@@ -19,34 +15,7 @@ describe('OpenSSH ssh logs in through `spoke dial` as its ProxyCommand', () => {
   it('ssh → spoke dial %h %p --via ssh://bastion → sshd, host keys checked at both hops', async () => {
     const via = `ssh://${bastion.username}@127.0.0.1:${bastion.port}?identity=${bastion.clientKeyFile}&known-hosts=${bastion.knownHostsFile}`;
     const proxyCommand = spokeCommandLine(['dial', '%h', '%p', '--via', `'${via}'`]);
-    const { stdout } = await exec(
-      'ssh',
-      [
-        '-F',
-        '/dev/null',
-        '-o',
-        `ProxyCommand=${proxyCommand}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${node.knownHostsFile}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'UpdateHostKeys=no',
-        '-i',
-        node.clientKeyFile,
-        '-p',
-        String(node.port),
-        `${node.username}@127.0.0.1`,
-        'echo logged-in-through-spoke',
-      ],
-      { timeout: 60_000 },
-    );
+    const stdout = await sshThroughProxyCommand(node, proxyCommand, 'echo logged-in-through-spoke');
     expect(stdout.trim()).toBe('logged-in-through-spoke');
   });
 });

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sshThroughProxyCommand } from '../src/testing/openssh-client.js';
 import { startSshd, type Sshd } from '../src/testing/sshd.js';
 
-const run = promisify(execFile);
 const here = import.meta.dirname;
+// The workspace's loader runs TypeScript sources under Node 20 (scripts/ts-loader.mjs).
+const tsRegister = join(here, '..', '..', '..', 'scripts', 'ts-register.mjs');
 
 describe("OpenSSH's ssh through a spoke path (ProxyCommand)", () => {
   let bastion: Sshd;
@@ -23,41 +23,13 @@ describe("OpenSSH's ssh through a spoke path (ProxyCommand)", () => {
       process.execPath,
       '--conditions=@spoke/source',
       '--import',
-      join(here, 'ts-register.mjs'),
+      tsRegister,
       join(here, 'proxy-command.ts'),
       '--via',
       `'${via}'`,
       '%h',
       '%p',
     ].join(' ');
-    const { stdout } = await run(
-      'ssh',
-      [
-        '-F',
-        '/dev/null',
-        '-o',
-        `ProxyCommand=${proxy}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${target.knownHostsFile}`,
-        '-o',
-        'GlobalKnownHostsFile=/dev/null',
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'UpdateHostKeys=no',
-        '-i',
-        target.clientKeyFile,
-        '-p',
-        String(target.port),
-        `${target.username}@127.0.0.1`,
-        'echo ok',
-      ],
-      { timeout: 60_000 },
-    );
-    expect(stdout.trim()).toBe('ok');
+    expect((await sshThroughProxyCommand(target, proxy, 'echo ok')).trim()).toBe('ok');
   });
 });

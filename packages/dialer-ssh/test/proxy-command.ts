@@ -3,7 +3,7 @@
  * dials HOST:PORT through the given hops and pipes stdin/stdout to the stream,
  * which is what OpenSSH's ProxyCommand expects.
  *
- *   node --conditions=@spoke/source --import ./test/ts-register.mjs test/proxy-command.ts [--via URI]... HOST PORT
+ *   node --conditions=@spoke/source --import ../../scripts/ts-register.mjs test/proxy-command.ts [--via URI]... HOST PORT
  */
 import { createDialerRegistry, formatTarget, parseTarget } from '@spoke/transport-core';
 import { sshScheme } from '@spoke/dialer-ssh';
