@@ -1,7 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Algorithms, type Client, type ServerHostKeyAlgorithm } from 'ssh2';
-import { SpokeError, abortReasonToError, backoffDelay, type Backoff, type Dialer } from '@spoke/transport-core';
+import {
+  SpokeError,
+  abortReasonToError,
+  backoffDelay,
+  dialerClosedError,
+  onAbort,
+  raceSignal,
+  type Backoff,
+  type Dialer,
+} from '@spoke/transport-core';
 import type { Credentials, AuthTrace } from './auth.js';
 import { mapClientError } from './errors.js';
 import type { HostVerifier } from './host-verifier.js';
@@ -144,10 +153,9 @@ export class SshConnection {
     this.#drained?.();
   }
 
+  // The same words dialTarget uses when a dial comes after close().
   #closedError(): SpokeError {
-    return new SpokeError('ERR_DIALER_CLOSED', `The SSH dialer for ${this.#init.hop} was closed. Create a new dialer to keep dialling.`, {
-      hop: this.#init.hop,
-    });
+    return dialerClosedError(`${this.#init.hop} dialer`, { hop: this.#init.hop });
   }
 
   #startIdle(): void {
@@ -214,10 +222,11 @@ export class SshConnection {
     let refusal: SpokeError | undefined;
     return new Promise<Client>((resolve, reject) => {
       let done = false;
+      let detach = (): void => {};
       const finish = (err?: unknown): void => {
         if (done) return;
         done = true;
-        signal.removeEventListener('abort', onAbort);
+        detach();
         client.off('ready', onReady);
         client.off('error', onError);
         client.off('close', onClose);
@@ -249,8 +258,6 @@ export class SshConnection {
               },
             ),
         );
-      const onAbort = (): void => finish(abortReasonToError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
       client.on('ready', onReady);
       client.on('error', onError);
       client.on('close', onClose);
@@ -271,6 +278,8 @@ export class SshConnection {
       } catch (err) {
         finish(mapClientError(err, ctx));
       }
+      // Last: a signal that aborted while the socket was being dialled ends the attempt here, at once.
+      if (!done) detach = onAbort(signal, (reason) => finish(abortReasonToError(reason)));
     });
   }
 
@@ -296,24 +305,6 @@ const SSH2_HOST_KEY_ALGORITHMS = new Set([
   'ssh-rsa',
   'ssh-dss',
 ]);
-
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReasonToError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReasonToError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 function endClient(client: Client): Promise<void> {
   return new Promise((resolve) => {

@@ -4,7 +4,8 @@ import {
   SpokeError,
   checkTimeout,
   createBackoff,
-  parseTarget,
+  dialTarget,
+  dialerClosedError,
   runDial,
   viaOrDirect,
   type BackoffOptions,
@@ -102,37 +103,34 @@ export function createSshDialer(options: SshDialerOptions): SshDialer {
   });
   let closed = false;
 
-  const closedError = (target?: Target): SpokeError =>
-    new SpokeError('ERR_DIALER_CLOSED', `The SSH dialer for ${hop} was closed. Create a new dialer to keep dialling.`, {
-      hop,
-      ...(target ? { target } : {}),
-    });
-
   return {
     kind: 'ssh',
     hop,
-    // async: a bad target or a closed dialer becomes a rejection, never a synchronous throw.
-    async dial(input, dialOptions) {
-      const target = parseTarget(input);
-      if (closed) throw closedError(target);
-      return runDial(dialOptions, { target, hop }, async (signal) => {
-        const client = await connection.acquire(signal);
-        const release = connection.channelOpened();
-        let channel: ClientChannel;
-        try {
-          channel = await openChannel(client, target);
-        } catch (err) {
-          release();
-          throw mapChannelOpenError(err, target, hop);
-        }
-        const stream = new SshStream(channel, target, hop);
-        stream.once('close', release);
-        connection.track(stream);
-        return stream;
-      });
+    dial(input, dialOptions) {
+      return dialTarget(
+        input,
+        dialOptions,
+        hop,
+        () => closed,
+        async (target, signal) => {
+          const client = await connection.acquire(signal);
+          const release = connection.channelOpened();
+          let channel: ClientChannel;
+          try {
+            channel = await openChannel(client, target);
+          } catch (err) {
+            release();
+            throw mapChannelOpenError(err, target, hop);
+          }
+          const stream = new SshStream(channel, target, hop);
+          stream.once('close', release);
+          connection.track(stream);
+          return stream;
+        },
+      );
     },
     async connect(dialOptions) {
-      if (closed) throw closedError();
+      if (closed) throw dialerClosedError(`${hop} dialer`, { hop });
       // runDial (signal + timeout handling) wants a stream; the connection is what we are after here.
       const marker = await runDial(dialOptions, { target: `${options.host}:${port}`, hop }, async (signal) => {
         await connection.acquire(signal);

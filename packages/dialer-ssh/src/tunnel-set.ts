@@ -1,5 +1,8 @@
-import { SpokeError, parseTarget, runDial, type Dialer } from '@spoke/transport-core';
+import { SpokeError, deadlineSignal, dialTarget, dialerClosedError, type Dialer } from '@spoke/transport-core';
 import { createSshDialer, type SshDialer, type SshDialerOptions } from './ssh-dialer.js';
+
+/** The routed dialer's name in errors (`hop`) and its `kind`. */
+const HOP = 'ssh-tunnels';
 
 /** One node of a {@link SshTunnelSet}: where it is and how to log in. */
 export interface SshTunnelNode extends Omit<SshDialerOptions, 'host'> {
@@ -140,9 +143,9 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
   };
 
   const probeOne = async (e: Entry, hc: SshHealthCheck, outer?: AbortSignal): Promise<void> => {
-    const signals = [AbortSignal.timeout(hc.timeoutMs ?? 10_000), ...(outer ? [outer] : [])];
+    const deadline = deadlineSignal(hc.timeoutMs ?? 10_000, ...(outer ? [outer] : []));
     try {
-      await hc.probe(e.dialer, AbortSignal.any(signals));
+      await hc.probe(e.dialer, deadline.signal);
     } catch (err) {
       if (outer?.aborted || closed || entries.get(e.node.name) !== e) return;
       const error =
@@ -159,6 +162,8 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
       e.replacements++;
       e.lastError = error;
       emit({ type: 'replaced', name: e.node.name, error });
+    } finally {
+      deadline.clear();
     }
   };
 
@@ -169,28 +174,33 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
   };
 
   const routed: Dialer = {
-    kind: 'ssh-tunnels',
+    kind: HOP,
     // async: a bad target or a closed dialer becomes a rejection, never a synchronous throw.
-    async dial(input, dialOptions) {
-      const target = parseTarget(input);
-      if (closed) throw closedError();
-      const host = 'path' in target ? undefined : target.host;
-      let entry = [...entries.values()].find((e) => e.node.address === host);
-      if (!entry && fallback === 'random' && entries.size > 0) {
-        const all = [...entries.values()];
-        entry = all[Math.floor(Math.random() * all.length)];
-        if (entry) emit({ type: 'fallback', name: entry.node.name, target: typeof input === 'string' ? input : JSON.stringify(input) });
-      }
-      if (!entry) {
-        const err = new SpokeError(
-          'ERR_NO_ROUTE',
-          `No SSH tunnel serves ${'path' in target ? `unix:${target.path}` : target.host}: known node addresses are ${[...entries.values()].map((e) => e.node.address).join(', ') || 'none'}. ` +
-            "Dial a node's own address, add the node, or set fallback: 'random'.",
-          { target, hop: 'ssh-tunnels' },
-        );
-        return runDial(dialOptions, { target, hop: 'ssh-tunnels' }, () => Promise.reject(err));
-      }
-      return entry.dialer.dial(target, dialOptions);
+    dial(input, dialOptions) {
+      return dialTarget(
+        input,
+        dialOptions,
+        HOP,
+        () => closed,
+        (target, signal) => {
+          const host = 'path' in target ? undefined : target.host;
+          let entry = [...entries.values()].find((e) => e.node.address === host);
+          if (!entry && fallback === 'random' && entries.size > 0) {
+            const all = [...entries.values()];
+            entry = all[Math.floor(Math.random() * all.length)];
+            if (entry) emit({ type: 'fallback', name: entry.node.name, target: typeof input === 'string' ? input : JSON.stringify(input) });
+          }
+          if (!entry) {
+            throw new SpokeError(
+              'ERR_NO_ROUTE',
+              `No SSH tunnel serves ${'path' in target ? `unix:${target.path}` : target.host}: known node addresses are ${[...entries.values()].map((e) => e.node.address).join(', ') || 'none'}. ` +
+                "Dial a node's own address, add the node, or set fallback: 'random'.",
+              { target, hop: HOP },
+            );
+          }
+          return entry.dialer.dial(target, { signal });
+        },
+      );
     },
     close: () => set.close(),
   };
@@ -233,8 +243,9 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
   return set;
 }
 
+// The same words dialTarget uses when a dial comes after close().
 function closedError(): SpokeError {
-  return new SpokeError('ERR_DIALER_CLOSED', 'This SSH tunnel set was closed. Create a new one to keep dialling.', { hop: 'ssh-tunnels' });
+  return dialerClosedError(`${HOP} dialer`, { hop: HOP });
 }
 
 // Options decide whether a node changed; functions and agent objects compare by presence only.
