@@ -9,7 +9,8 @@ import { createHangingTarget, describeDialer, echo, readAll, serveTcp, waitFor, 
 
 const AGENT_TOKEN = 'agent-secret-token-123';
 const CLIENT_TOKEN = 'client-secret-token-456';
-const fast = { keepaliveMs: 200, idleTimeoutMs: 1000 };
+// Liveness that only bounds a hang: a 1 s idle timeout killed busy sessions on a loaded 2-vCPU machine.
+const fast = { keepaliveMs: 1_000, idleTimeoutMs: 30_000 };
 
 async function startPair(extra: { agentId?: string; identifiers?: string; allow?: string[] } = {}) {
   const hub = await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], session: fast });

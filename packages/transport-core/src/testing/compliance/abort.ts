@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { SpokeError, isAbortError } from '../../errors.js';
-import { closed, waitFor } from '../bytes.js';
+import { closed, echo, readAll, readExactly, waitFor } from '../bytes.js';
 import { activeSockets } from '../tcp-fixtures.js';
 import type { ComplianceContext } from './context.js';
 import { HANG_BOUND_MS } from './harness.js';
@@ -44,6 +44,7 @@ export function describeAbortAndTimeout(ctx: ComplianceContext): void {
   describe('against a target that never answers', () => {
     it('aborts with AbortError while connecting and leaks no socket', async () => {
       const hanging = await ctx.hangingTarget();
+      await warmUp(ctx);
       const before = activeSockets();
       const ac = new AbortController();
       const pending = ctx.dial(hanging.target, { signal: ac.signal }).catch((e: unknown) => e);
@@ -72,4 +73,21 @@ export function describeAbortAndTimeout(ctx: ComplianceContext): void {
       expect((err as SpokeError).code).toBe('ERR_DIAL_TIMEOUT');
     });
   });
+}
+
+/**
+ * One complete dial and close, so that connections a backend pools (a hub
+ * session, an SSH connection) are open before the leak check counts sockets.
+ */
+async function warmUp(ctx: ComplianceContext): Promise<void> {
+  const service = await ctx.serve((s) => {
+    echo(s);
+    return closed(s);
+  });
+  const s = await ctx.dial(service.target, { timeoutMs: HANG_BOUND_MS });
+  s.write('x');
+  await readExactly(s, 1);
+  s.end();
+  await readAll(s);
+  await service.result;
 }
