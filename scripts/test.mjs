@@ -32,6 +32,11 @@ for (const step of steps) if (nx(step) !== 0) failedSteps++;
 // The packages as users get them: npm pack, install into a fresh project, import/require/tsc/bin there.
 console.log('\n$ node scripts/pack-test.mjs');
 if ((spawnSync('node', [join(root, 'scripts', 'pack-test.mjs')], { cwd: root, env, stdio: 'inherit' }).status ?? 1) !== 0) failedSteps++;
+// The docs: the API reference builds from the TSDoc without a warning, and every ```ts block of the READMEs compiles.
+for (const [command, ...args] of [['npx', 'typedoc'], ['node', join(root, 'scripts', 'check-readme-code.mjs')]]) {
+  console.log(`\n$ ${[command, ...args].join(' ')}`);
+  if ((spawnSync(command, args, { cwd: root, env, stdio: 'inherit' }).status ?? 1) !== 0) failedSteps++;
+}
 
 let passed = 0;
 let failed = 0;
