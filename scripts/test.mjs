@@ -33,7 +33,10 @@ for (const step of steps) if (nx(step) !== 0) failedSteps++;
 console.log('\n$ node scripts/pack-test.mjs');
 if ((spawnSync('node', [join(root, 'scripts', 'pack-test.mjs')], { cwd: root, env, stdio: 'inherit' }).status ?? 1) !== 0) failedSteps++;
 // The docs: the API reference builds from the TSDoc without a warning, and every ```ts block of the READMEs compiles.
-for (const [command, ...args] of [['npx', 'typedoc'], ['node', join(root, 'scripts', 'check-readme-code.mjs')]]) {
+for (const [command, ...args] of [
+  ['npx', 'typedoc'],
+  ['node', join(root, 'scripts', 'check-readme-code.mjs')],
+]) {
   console.log(`\n$ ${[command, ...args].join(' ')}`);
   if ((spawnSync(command, args, { cwd: root, env, stdio: 'inherit' }).status ?? 1) !== 0) failedSteps++;
 }
