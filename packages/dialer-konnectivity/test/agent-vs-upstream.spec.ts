@@ -62,7 +62,7 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
 
   it('serves /healthz, /readyz and agent metrics', async () => {
     const port = await agent.health;
-    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe('ok');
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe('ok\n');
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(
       'konnectivity_network_proxy_agent_open_server_connections 1',

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createMetricsRegistry, serveHealth } from '@spoke/transport-core';
+import { listenHealthPort, type HealthPort } from '../health-port.js';
 
 /** What the agent's health endpoints report. */
 export interface AgentHealthSource {
@@ -8,50 +8,19 @@ export interface AgentHealthSource {
   connections(): number;
 }
 
+const P = 'konnectivity_network_proxy_agent';
+
 /**
  * The agent's health port, as upstream's: `/healthz` → ok; `/readyz` and
- * `/ready` → 200 ok with at least one server stream, else 503; `/metrics`.
+ * `/ready` → 200 ok with at least one server stream, else 503 with the
+ * failed check; `/metrics` under upstream's metric names.
  */
-export async function startAgentHealth(
-  port: number,
-  host: string | undefined,
-  src: AgentHealthSource,
-): Promise<{ port: number; close(): void }> {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return void res.end('ok');
-    if (path === '/readyz' || path === '/ready') {
-      if (src.servers() > 0) return void res.end('ok');
-      res.statusCode = 503;
-      return void res.end('[-]server-connected failed: no servers connected\n');
-    }
-    if (path === '/metrics') {
-      const p = 'konnectivity_network_proxy_agent';
-      res.setHeader('Content-Type', 'text/plain; version=0.0.4');
-      return void res.end(
-        [
-          `# TYPE ${p}_open_server_connections gauge`,
-          `${p}_open_server_connections ${src.servers()}`,
-          `# TYPE ${p}_known_server_count gauge`,
-          `${p}_known_server_count ${src.serverCount()}`,
-          `# TYPE ${p}_open_endpoint_connections gauge`,
-          `${p}_open_endpoint_connections ${src.connections()}`,
-          '',
-        ].join('\n'),
-      );
-    }
-    res.statusCode = 404;
-    res.end('not found');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, ...(host ? { host } : {}) }, resolve);
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close() {
-      server.close();
-      server.closeAllConnections();
-    },
-  };
+export function startAgentHealth(port: number, host: string | undefined, src: AgentHealthSource): Promise<HealthPort> {
+  const metrics = createMetricsRegistry();
+  metrics.gauge(`${P}_open_server_connections`, 'Current number of open server connections', () => src.servers());
+  metrics.gauge(`${P}_known_server_count`, 'Number of proxy servers the agent was told about (servercount)', () => src.serverCount());
+  metrics.gauge(`${P}_open_endpoint_connections`, 'Current number of open connections to destinations', () => src.connections());
+  const ready = (): { ok: boolean; text: string } =>
+    src.servers() > 0 ? { ok: true, text: 'ok' } : { ok: false, text: '[-]server-connected failed: no servers connected' };
+  return listenHealthPort(port, host, (req, res) => serveHealth(req, res, { ready, metrics: () => metrics.render() }));
 }

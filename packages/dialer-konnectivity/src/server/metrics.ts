@@ -1,20 +1,62 @@
-/** Counters and gauges of the server, exposed under upstream's metric names. */
+import { createMetricsRegistry, type Counter } from '@spoke/transport-core';
+import type { BackendManager, ProxyStrategy } from './backends.js';
+
+const P = 'konnectivity_network_proxy_server';
+
+/** The server's gauges and counters under upstream proxy-server's metric names (plus two spoke counters). */
 export class ServerMetrics {
-  readonly dialFailures = new Map<string, number>();
-  readonly grpcConnections = new Map<string, number>([
+  /** Current calls per gRPC method. */
+  readonly grpcConnections = new Map<'Proxy' | 'Connect', number>([
     ['Proxy', 0],
     ['Connect', 0],
   ]);
   httpConnections = 0;
   pendingDials = 0;
   established = 0;
-  /** spoke only: connections closed because their front end stopped reading. */
-  stalledFrontendCloses = 0;
-  /** spoke only: agent connections refused by token authentication (static tokens or TokenReview). */
-  agentAuthFailures = 0;
+  readonly #registry = createMetricsRegistry();
+  readonly #dialFailures: Counter;
+  readonly #stalledFrontendCloses: Counter;
+  readonly #agentAuthFailures: Counter;
+
+  constructor(backends: BackendManager, strategies: readonly ProxyStrategy[]) {
+    const r = this.#registry;
+    r.gauge(
+      `${P}_ready_backend_connections`,
+      'Number of konnectivity agent connected to the proxy server (deprecated)',
+      () => backends.size,
+    );
+    r.gauge(`${P}_ready_backends`, 'Number of konnectivity agents usable per proxy strategy', () =>
+      strategies.map((s) => [{ proxy_strategy: s }, backends.count(s)] as const),
+    );
+    r.gauge(`${P}_pending_backend_dials`, 'Current number of pending backend dial requests', () => this.pendingDials);
+    r.gauge(`${P}_established_connections`, 'Current number of established end-to-end connections', () => this.established);
+    r.gauge(`${P}_grpc_connections`, 'Number of current grpc connections, partitioned by service method', () =>
+      [...this.grpcConnections].map(([m, n]) => [{ service_method: m }, n] as const),
+    );
+    r.gauge(`${P}_http_connections`, 'Number of current HTTP CONNECT connections', () => this.httpConnections);
+    this.#dialFailures = r.counter(`${P}_dial_failure_count`, 'Number of dial failures observed, by reason');
+    this.#stalledFrontendCloses = r.counter(
+      `${P}_stalled_frontend_closes_total`,
+      'spoke: connections closed because their front end stopped reading',
+    );
+    this.#agentAuthFailures = r.counter(`${P}_agent_auth_failures_total`, 'spoke: agent connections refused by token authentication');
+    // Unlabelled counters are exposed from zero, as before they first count.
+    this.#stalledFrontendCloses.inc({}, 0);
+    this.#agentAuthFailures.inc({}, 0);
+  }
 
   dialFailure(reason: string): void {
-    this.dialFailures.set(reason, (this.dialFailures.get(reason) ?? 0) + 1);
+    this.#dialFailures.inc({ reason });
+  }
+
+  /** A connection closed because its front end stopped reading (spoke only). */
+  stalledFrontendClose(): void {
+    this.#stalledFrontendCloses.inc();
+  }
+
+  /** An agent refused by token authentication, static tokens or TokenReview (spoke only). */
+  agentAuthFailure(): void {
+    this.#agentAuthFailures.inc();
   }
 
   grpc(method: 'Proxy' | 'Connect', delta: number): void {
@@ -22,43 +64,7 @@ export class ServerMetrics {
   }
 
   /** Prometheus text exposition. */
-  render(readyBackends: Record<string, number>, backends: number): string {
-    const p = 'konnectivity_network_proxy_server';
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: Array<[string, number]>): void => {
-      lines.push(`# HELP ${p}_${name} ${help}`, `# TYPE ${p}_${name} ${type}`);
-      for (const [labels, v] of samples) lines.push(`${p}_${name}${labels} ${v}`);
-    };
-    metric('ready_backend_connections', 'gauge', 'Number of konnectivity agent connected to the proxy server (deprecated)', [
-      ['', backends],
-    ]);
-    metric(
-      'ready_backends',
-      'gauge',
-      'Number of konnectivity agents usable per proxy strategy',
-      Object.entries(readyBackends).map(([s, n]) => [`{proxy_strategy="${s}"}`, n]),
-    );
-    metric('pending_backend_dials', 'gauge', 'Current number of pending backend dial requests', [['', this.pendingDials]]);
-    metric('established_connections', 'gauge', 'Current number of established end-to-end connections', [['', this.established]]);
-    metric(
-      'grpc_connections',
-      'gauge',
-      'Number of current grpc connections, partitioned by service method',
-      [...this.grpcConnections].map(([m, n]) => [`{service_method="${m}"}`, n]),
-    );
-    metric('http_connections', 'gauge', 'Number of current HTTP CONNECT connections', [['', this.httpConnections]]);
-    metric(
-      'dial_failure_count',
-      'counter',
-      'Number of dial failures observed, by reason',
-      [...this.dialFailures].map(([r, n]) => [`{reason="${r}"}`, n]),
-    );
-    metric('stalled_frontend_closes_total', 'counter', 'spoke: connections closed because their front end stopped reading', [
-      ['', this.stalledFrontendCloses],
-    ]);
-    metric('agent_auth_failures_total', 'counter', 'spoke: agent connections refused by token authentication', [
-      ['', this.agentAuthFailures],
-    ]);
-    return `${lines.join('\n')}\n`;
+  render(): string {
+    return this.#registry.render();
   }
 }

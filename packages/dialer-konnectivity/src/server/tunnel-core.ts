@@ -169,7 +169,7 @@ export class TunnelCore {
         }
         link.connectID = rsp.connectID;
         let table = this.#established.get(backend);
-        if (!table) this.#established.set(backend, (table = new Map()));
+        if (!table) this.#established.set(backend, (table = new Map<bigint, Link>()));
         table.set(rsp.connectID, link);
         this.#init.metrics.established++;
         link.fe.dialed(rsp.connectID, '');
@@ -288,7 +288,7 @@ export class TunnelCore {
         if (link.fe.queued() <= this.#init.maxFrontendQueue) link.stalledSince = undefined;
         else if (link.stalledSince !== undefined && now - link.stalledSince > this.#init.frontendStallTimeoutMs) {
           this.#init.log(`closing connection ${link.connectID}: its front end stopped reading`);
-          this.#init.metrics.stalledFrontendCloses++;
+          this.#init.metrics.stalledFrontendClose();
           this.#send(link.backend, closeRequest(link.connectID));
           this.#forgetEstablished(link);
           link.fe.stalled();

@@ -1,0 +1,39 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A listening health, readiness or metrics port. */
+export interface HealthPort {
+  readonly port: number;
+  /** Stops listening and drops its keep-alive connections (probes hold them open). */
+  close(): void;
+}
+
+/**
+ * Listens on `port` (0 picks one) and answers each request with `handle`;
+ * what it does not serve (returns false) is 404. Rejects when the port
+ * cannot be bound.
+ */
+export async function listenHealthPort(
+  port: number,
+  host: string | undefined,
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => boolean,
+): Promise<HealthPort> {
+  const server = http.createServer((req, res) => {
+    if (handle(req, res)) return;
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, ...(host ? { host } : {}) }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close() {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { unlinkSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { GrpcServer } from '../grpc/grpc-server.js';
+import type { PacketCall } from '../grpc/packet-call.js';
+import { serveGrpcFrontend } from './grpc-frontend.js';
+import { serveHttpFrontend } from './http-frontend.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ServerSettings } from './server-options.js';
+import type { TunnelCore } from './tunnel-core.js';
+
+/** The listening front end, where kube-apiserver (or any Konnectivity client) asks for dials. */
+export interface FrontEndListener {
+  /** The TCP port; undefined on a unix socket. */
+  readonly port: number | undefined;
+  /** Stops accepting; open streams go on. */
+  close(): Promise<void>;
+  /** Stops accepting and drops every front-end connection. */
+  destroy(): void;
+}
+
+/**
+ * Listens for front-end connections in `--mode` (gRPC ProxyService or HTTP
+ * CONNECT) on `--uds-name` without TLS, or on `--server-port` with mTLS, and
+ * hands each dial to `core`.
+ */
+export async function listenFrontEnd(settings: ServerSettings, core: TunnelCore, metrics: ServerMetrics): Promise<FrontEndListener> {
+  const { options } = settings;
+  if (options.udsName !== undefined && (options.deleteExistingUdsFile ?? true)) {
+    try {
+      unlinkSync(options.udsName);
+    } catch {
+      // absent is fine
+    }
+  }
+  return settings.mode === 'grpc' ? listenGrpc(settings, core, metrics) : listenHttpConnect(settings, core, metrics);
+}
+
+async function listenGrpc(settings: ServerSettings, core: TunnelCore, metrics: ServerMetrics): Promise<FrontEndListener> {
+  const { options } = settings;
+  const routes = {
+    '/ProxyService/Proxy': (call: PacketCall) => {
+      metrics.grpc('Proxy', 1);
+      serveGrpcFrontend(call, core, () => metrics.grpc('Proxy', -1));
+    },
+  };
+  let server: GrpcServer;
+  let port: number | undefined;
+  if (options.udsName !== undefined) {
+    server = new GrpcServer({ routes });
+    await server.listen({ path: options.udsName });
+  } else {
+    server = new GrpcServer({ routes, tls: { ...mtls(settings), requestCert: true } });
+    port = await server.listen({ port: options.serverPort ?? 8090, host: options.serverBindAddress });
+  }
+  return { port, close: () => server.close(), destroy: () => server.destroy() };
+}
+
+async function listenHttpConnect(settings: ServerSettings, core: TunnelCore, metrics: ServerMetrics): Promise<FrontEndListener> {
+  const { options } = settings;
+  const sockets = new Set<net.Socket>();
+  const onSocket = (socket: net.Socket): void => {
+    sockets.add(socket);
+    metrics.httpConnections++;
+    serveHttpFrontend(socket, core, () => {
+      sockets.delete(socket);
+      metrics.httpConnections--;
+    });
+  };
+  const server =
+    options.udsName !== undefined
+      ? net.createServer({ allowHalfOpen: true }, onSocket)
+      : tls.createServer(
+          { ...mtls(settings), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true },
+          onSocket,
+        );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (options.udsName !== undefined) server.listen(options.udsName, resolve);
+    else
+      server.listen(
+        { port: options.serverPort ?? 8090, ...(options.serverBindAddress ? { host: options.serverBindAddress } : {}) },
+        resolve,
+      );
+  });
+  return {
+    port: options.udsName === undefined ? (server.address() as AddressInfo).port : undefined,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    destroy() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** The front end's certificate, key and client CA (checked present by serverSettings for a TCP front end). */
+function mtls(settings: ServerSettings): { cert: string | Buffer; key: string | Buffer; ca: string | Buffer } {
+  const { serverCert, serverKey, serverCaCert } = settings.options;
+  return { cert: serverCert as string | Buffer, key: serverKey as string | Buffer, ca: serverCaCert as string | Buffer };
+}

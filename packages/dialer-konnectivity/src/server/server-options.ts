@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { SpokeError } from '@spoke/transport-core';
+import { PROXY_STRATEGIES, type ProxyStrategy } from './backends.js';
+import type { TokenReviewOptions } from './token-review.js';
+
+/** Options of {@link createKonnectivityServer}; names follow upstream proxy-server's flags. */
+export interface KonnectivityServerOptions {
+  /** `--mode`: front-end protocol. Default `grpc`. */
+  mode?: 'grpc' | 'http-connect';
+  /** `--uds-name`: front end on this unix socket (no TLS), else TCP on serverPort with mTLS. */
+  udsName?: string;
+  /** `--delete-existing-uds-file`. Default true. */
+  deleteExistingUdsFile?: boolean;
+  /** `--server-port` / `--server-bind-address`. Default 8090 / all interfaces. 0 picks a free port. */
+  serverPort?: number;
+  serverBindAddress?: string;
+  /** `--server-cert`, `--server-key`, `--server-ca-cert` (PEM contents): front-end mTLS. */
+  serverCert?: string | Buffer;
+  serverKey?: string | Buffer;
+  serverCaCert?: string | Buffer;
+  /** `--agent-port` / `--agent-bind-address`. Default 8091 / all interfaces. */
+  agentPort?: number;
+  agentBindAddress?: string;
+  /** `--cluster-cert`, `--cluster-key` (required), `--cluster-ca-cert` (mTLS for agents). */
+  clusterCert: string | Buffer;
+  clusterKey: string | Buffer;
+  clusterCaCert?: string | Buffer;
+  /** spoke: static bearer tokens accepted from agents (instead of TokenReview). Exclusive with clusterCaCert. */
+  agentTokens?: readonly string[];
+  /**
+   * Agent bearer tokens checked by a Kubernetes TokenReview (upstream's `--kubeconfig`, `--agent-namespace`,
+   * `--agent-service-account`, `--authentication-audience`). Exclusive with clusterCaCert and agentTokens.
+   */
+  tokenReview?: TokenReviewOptions;
+  /** `--health-port` / `--health-bind-address`. Default 8092 / all. `false` disables it. */
+  healthPort?: number | false;
+  healthBindAddress?: string;
+  /**
+   * `--admin-port` / `--admin-bind-address`: `/metrics` as upstream's admin port serves it
+   * (`/debug/pprof` is Go-only and answers 404). Default: off; bind address 127.0.0.1.
+   */
+  adminPort?: number | false;
+  adminBindAddress?: string;
+  /** `--server-id`. Default env `PROXY_SERVER_ID`, else a UUID. */
+  serverId?: string;
+  /** `--server-count`. Default 1. */
+  serverCount?: number;
+  /** `--proxy-strategies`. Default `['default']`. */
+  proxyStrategies?: readonly ProxyStrategy[];
+  /** `--keepalive-time` for agent connections. Default 1 h. */
+  keepaliveTimeMs?: number;
+  /** `--backend-dial-timeout`. Default 0 (none). */
+  backendDialTimeoutMs?: number;
+  /** spoke: bytes queued towards one front end above which it counts as stalled. Default 4 MiB. */
+  maxFrontendQueue?: number;
+  /** spoke: a stalled front end is closed alone after this long. Default 30000 ms. */
+  frontendStallTimeoutMs?: number;
+  /** Log sink. */
+  log?: (message: string) => void;
+}
+
+/** The options a server runs with: checked, with upstream's defaults filled in where several parts read them. */
+export interface ServerSettings {
+  readonly options: KonnectivityServerOptions;
+  readonly mode: 'grpc' | 'http-connect';
+  readonly strategies: readonly ProxyStrategy[];
+  readonly serverId: string;
+  readonly serverCount: number;
+  readonly log: (message: string) => void;
+}
+
+/** Checks the option combinations upstream's proxy-server refuses, and fills in the defaults. */
+export function serverSettings(options: KonnectivityServerOptions): ServerSettings {
+  const strategies = options.proxyStrategies ?? ['default'];
+  for (const s of strategies) {
+    if (!PROXY_STRATEGIES.includes(s))
+      throw new SpokeError('ERR_BAD_OPTION', `Unknown proxy strategy ${JSON.stringify(s)}; use ${PROXY_STRATEGIES.join(', ')}.`);
+  }
+  if (options.clusterCaCert !== undefined && options.agentTokens !== undefined) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      "clusterCaCert (agent mTLS) and agentTokens (token auth) are exclusive, as upstream's --cluster-ca-cert and token auth are.",
+    );
+  }
+  if (options.tokenReview !== undefined && (options.clusterCaCert !== undefined || options.agentTokens !== undefined)) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'tokenReview excludes clusterCaCert and agentTokens: upstream rejects --cluster-ca-cert when agent token authentication is on.',
+    );
+  }
+  if (
+    options.udsName === undefined &&
+    (options.serverCert === undefined || options.serverKey === undefined || options.serverCaCert === undefined)
+  ) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'A TCP front end needs serverCert, serverKey and serverCaCert (mTLS), or give udsName for a unix socket.',
+    );
+  }
+  return {
+    options,
+    mode: options.mode ?? 'grpc',
+    strategies,
+    serverId: options.serverId ?? process.env.PROXY_SERVER_ID ?? randomUUID(),
+    serverCount: options.serverCount ?? 1,
+    log: options.log ?? (() => {}),
+  };
+}
