@@ -7,7 +7,7 @@
 import { notFound, status } from './api-objects.js';
 import type { EgressAccess } from './egress-access.js';
 import type { ProxyTarget } from './http-proxy.js';
-import { field, meta, type Json } from './json.js';
+import { field, meta, scalarText, type Json } from './json.js';
 import { splitSchemeNamePort } from './proxy-id.js';
 import type { ClusterResources, PlacedPod } from './resources.js';
 
@@ -30,7 +30,7 @@ export class ProxyTargets {
   ) {}
 
   /** `nodes/{[scheme:]name[:port]}/proxy/...`: the kubelet's port goes to the kubelet, any other to the node's address. */
-  async node(id: string, rest: string[], url: URL): Promise<Resolved> {
+  node(id: string, rest: string[], url: URL): Resolved {
     const parsed = splitSchemeNamePort(id);
     if (!parsed) return status(400, 'BadRequest', `invalid node request ${JSON.stringify(id)}`);
     const node = this.resources.node(parsed.name);
@@ -110,7 +110,7 @@ export class ProxyTargets {
     flag('stderr', 'error');
     flag('tty', 'tty');
     if (sub === 'exec') for (const c of url.searchParams.getAll('command')) q.append('command', c);
-    return this.egress.kubeletTarget(placed.node, `/${sub}/${enc(ns)}/${enc(name)}/${enc(container)}?${q}`);
+    return this.egress.kubeletTarget(placed.node, `/${sub}/${enc(ns)}/${enc(name)}/${enc(container)}?${q.toString()}`);
   }
 }
 
@@ -119,7 +119,7 @@ function enc(v: unknown): string {
 }
 
 function query(q: URLSearchParams): string {
-  return q.size ? `?${q}` : '';
+  return q.size ? `?${q.toString()}` : '';
 }
 
 /** The path after `.../proxy`, re-encoded, keeping a trailing slash and the query. */
@@ -130,7 +130,7 @@ function suffix(rest: string[], url: URL): string {
 }
 
 function podIp(pod: Json): string {
-  return String(field(pod, 'status', 'podIP') ?? '');
+  return scalarText(field(pod, 'status', 'podIP'));
 }
 
 function containers(pod: Json): Json[] {

@@ -57,7 +57,7 @@ export class Routes {
 
     if (r0 === 'nodes') {
       if (r1 === undefined) return list('NodeList', await this.resources.nodeObjects(), nodeTable);
-      if (r2 === 'proxy') return this.proxy(req, res, await this.targets.node(r1, rest.slice(3), url));
+      if (r2 === 'proxy') return this.proxy(req, res, this.targets.node(r1, rest.slice(3), url));
       const node = this.resources.node(r1);
       if (!node || r2 !== undefined) return send(res, notFound('nodes', r1));
       return sendOne(res, req.headers.accept, await this.resources.nodeObject(node), nodeTable);
@@ -146,7 +146,7 @@ export class Routes {
   }
 
   /** The target of an upgrade path; undefined for a path that cannot be upgraded. */
-  private upgradeTarget(parts: string[], url: URL): Promise<Resolved> | undefined {
+  private upgradeTarget(parts: string[], url: URL): Resolved | Promise<Resolved> | undefined {
     const [p0, p1, r0, r1, r2, r3, r4] = parts;
     if (p0 !== 'api' || p1 !== 'v1' || r1 === undefined) return undefined;
     if (r0 === 'nodes' && r2 === 'proxy') return this.targets.node(r1, parts.slice(5), url);

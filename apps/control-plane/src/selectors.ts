@@ -1,4 +1,4 @@
-import { field, meta, type Json } from './json.js';
+import { field, meta, scalarText, type Json } from './json.js';
 
 /** One term of a label or field selector: `k=v`, `k==v`, `k!=v`, or (labels only) `k` and `!k`. */
 interface Requirement {
@@ -36,7 +36,7 @@ export function matchesLabels(obj: Json, selector: string | null): boolean {
 export function matchesFields(obj: Json, selector: string | null): boolean {
   return requirements(selector).every((r) => {
     if (r.op !== '=' && r.op !== '!=') return true;
-    const actual = String(field(obj, ...r.key.split('.')) ?? '');
+    const actual = scalarText(field(obj, ...r.key.split('.')));
     return (actual === r.value) === (r.op === '=');
   });
 }

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, onAbort, type Logger } from '@spoke/transport-core';
+import { SpokeError, abortError, onAbort, type Logger } from '@spoke/transport-core';
 import { rawJsonError } from './http-proxy.js';
 import type { ControlPlaneOptions } from './options.js';
 import { backendError, send } from './responses.js';
@@ -65,7 +65,7 @@ export class ControlPlaneServer {
     return new Promise<AddressInfo>((resolve, reject) => {
       const detach = onAbort(signal, (reason) => {
         this.server.close();
-        reject(reason as Error);
+        reject(reason instanceof Error ? reason : abortError(reason));
       });
       if (signal?.aborted) return;
       this.server.once('error', (err) => {

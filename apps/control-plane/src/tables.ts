@@ -2,7 +2,7 @@
  * The server-side Table rendering of `kubectl get` (`Accept: ...;as=Table`):
  * each kind is a list of columns, each column knows how to read its cell.
  */
-import { field, meta, type Json } from './json.js';
+import { field, meta, scalarText, type Json } from './json.js';
 
 /** True when the Accept header asks for a server-side Table. */
 export function wantsTable(accept: string | undefined): boolean {
@@ -71,7 +71,7 @@ const POD_COLUMNS: Column[] = [
 ];
 
 const address = (node: Json, type: string): string =>
-  String(list(node, 'status', 'addresses').find((a) => a.type === type)?.address ?? '<none>');
+  scalarText(list(node, 'status', 'addresses').find((a) => a.type === type)?.address ?? '<none>');
 const NODE_COLUMNS: Column[] = [
   name,
   {

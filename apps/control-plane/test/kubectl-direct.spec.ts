@@ -127,7 +127,7 @@ describe('kubectl against the control plane, Direct TLS egress', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('ok');
     const pods = await c.kubectl(['get', '--raw', '/api/v1/nodes/node-a/proxy/pods']);
-    expect(JSON.parse(pods.stdout).kind).toBe('PodList');
+    expect((JSON.parse(pods.stdout) as { kind?: string }).kind).toBe('PodList');
   });
 
   it('pod and service proxy subresources reach the pod', async () => {

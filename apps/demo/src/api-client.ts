@@ -80,7 +80,7 @@ export function createApiClient(options: ApiClientOptions): KubeClient {
       let status: Status | undefined;
       const first = [Buffer.concat([Buffer.from([0]), Buffer.from(stdin)]), Buffer.from([255, 0])]; // v5: then close stdin
       return channelSession(
-        { url: `${wsBase}${podPath(pod)}/exec?${q}`, protocol: 'v5.channel.k8s.io', tls, signal, first },
+        { url: `${wsBase}${podPath(pod)}/exec?${q.toString()}`, protocol: 'v5.channel.k8s.io', tls, signal, first },
         (data) => {
           const payload = data.subarray(1).toString();
           if (data[0] === 1) stdout += payload;
@@ -153,7 +153,7 @@ interface ChannelSessionOptions {
 function channelSession<T>(options: ChannelSessionOptions, onFrame: (data: Buffer) => void, finish: () => T): Promise<T> {
   const { signal } = options;
   const ws = new WebSocket(options.url, [options.protocol], options.tls);
-  return new Promise<T>((resolve, reject) => {
+  const closed = new Promise<void>((resolve, reject) => {
     const detach = onAbort(signal, () => ws.terminate());
     ws.once('open', () => {
       for (const frame of options.first) ws.send(frame);
@@ -165,14 +165,11 @@ function channelSession<T>(options: ChannelSessionOptions, onFrame: (data: Buffe
     });
     ws.once('close', () => {
       detach();
-      if (signal.aborted) return reject(signal.reason as Error);
-      try {
-        resolve(finish());
-      } catch (err) {
-        reject(err as Error);
-      }
+      if (signal.aborted) reject(signal.reason as Error);
+      else resolve();
     });
   });
+  return closed.then(finish);
 }
 
 /** Splits a `Connection: close` HTTP/1.1 response into status and (de-chunked) body. */

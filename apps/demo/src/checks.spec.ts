@@ -10,11 +10,11 @@ function fakeClient(overrides: Partial<KubeClient>): KubeClient {
   return {
     description: 'fake',
     spell: (check) => check,
-    nodes: async () => new Map([['node-9', 'True']]),
-    logs: async () => 'a\nb\n',
-    exec: async (_pod, _argv, stdin) => ({ stdout: stdin, stderr: '', code: 3 }),
-    portForwardGet: async () => ({ status: 200, body: 'hello\n' }),
-    raw: async () => 'ok\n',
+    nodes: () => Promise.resolve(new Map([['node-9', 'True']])),
+    logs: () => Promise.resolve('a\nb\n'),
+    exec: (_pod, _argv, stdin) => Promise.resolve({ stdout: stdin, stderr: '', code: 3 }),
+    portForwardGet: () => Promise.resolve({ status: 200, body: 'hello\n' }),
+    raw: () => Promise.resolve('ok\n'),
     ...overrides,
   };
 }
@@ -36,11 +36,9 @@ describe('nodeRows', () => {
   it('fails a row whose exit code, body or error is wrong, with the reason', async () => {
     const rows = await nodeRows(
       fakeClient({
-        exec: async (_pod, _argv, stdin) => ({ stdout: stdin, stderr: 'boom', code: 0 }),
-        portForwardGet: async () => ({ status: 200, body: 'something else\n' }),
-        raw: async () => {
-          throw Object.assign(new Error('error dialing backend'), { code: 'ERR_DIAL_REFUSED' });
-        },
+        exec: (_pod, _argv, stdin) => Promise.resolve({ stdout: stdin, stderr: 'boom', code: 0 }),
+        portForwardGet: () => Promise.resolve({ status: 200, body: 'something else\n' }),
+        raw: () => Promise.reject(Object.assign(new Error('error dialing backend'), { code: 'ERR_DIAL_REFUSED' })),
       }),
       node,
       within,

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, onAbort, silentLogger } from '@spoke/transport-core';
+import { SpokeError, abortError, onAbort, silentLogger } from '@spoke/transport-core';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { ChannelSocket, PORT_FORWARD_CHANNEL_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS, SPDY_TUNNEL_PROTOCOL } from './channels.js';
 import type { NodeConfig } from './config.js';
@@ -222,7 +222,7 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
   await new Promise<void>((resolve, reject) => {
     const detach = onAbort(options.signal, (reason) => {
       server.close();
-      reject(reason as Error);
+      reject(reason instanceof Error ? reason : abortError(reason));
     });
     if (options.signal?.aborted) return;
     server.once('error', (err) => {
