@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { stringFlag, type ParsedValues } from './args.js';
 import { UsageError } from './errors.js';
 
 /** Reads a file named by a flag (relative to the working directory); a missing file is a usage error. */
@@ -14,6 +15,24 @@ export function readFlagFile(path: string, flag: string, usage: string): Buffer 
       usage,
     );
   }
+}
+
+/**
+ * A PEM certificate and its key from two flags that go together (`--cert F
+ * --key F`): both files read, or undefined when neither flag is given; one
+ * without the other is a usage error.
+ */
+export function readKeyPairFlags(
+  values: ParsedValues,
+  certFlag: string,
+  keyFlag: string,
+  usage: string,
+): { cert: Buffer; key: Buffer } | undefined {
+  const certFile = stringFlag(values, certFlag);
+  const keyFile = stringFlag(values, keyFlag);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`--${certFlag} and --${keyFlag} go together`, usage);
+  if (certFile === undefined || keyFile === undefined) return undefined;
+  return { cert: readFlagFile(certFile, certFlag, usage), key: readFlagFile(keyFile, keyFlag, usage) };
 }
 
 /** Tokens in a token file: one per line, blank lines and surrounding spaces ignored. */

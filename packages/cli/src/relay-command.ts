@@ -46,9 +46,9 @@ export function metricsFlag(values: ParsedValues, usage: string): ListenAddress 
 export interface RelayScope {
   relay: RelayContext;
   /** Starts `server` on `address`; it is closed at shutdown (or if starting fails). Resolves to the bound address. */
-  listen(server: net.Server, address: ListenAddress): Promise<string>;
+  listen: (server: net.Server, address: ListenAddress) => Promise<string>;
   /** Runs `stop` once shutdown begins and again when the command ends (it must be idempotent). */
-  onStop(stop: () => void): void;
+  onStop: (stop: () => void) => void;
 }
 
 /** What a relaying command runs. */
@@ -86,7 +86,7 @@ export async function runRelay(run: RelayRun, context: CommandContext): Promise<
   try {
     const opened = await run.open({
       relay,
-      async listen(server, address) {
+      listen: async (server, address) => {
         servers.push(server);
         return formatListen(await listen(server, address));
       },

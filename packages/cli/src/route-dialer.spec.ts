@@ -7,9 +7,9 @@ import { createRoutingDialer } from './route-dialer.js';
 function recorder(name: string, log: string[]): Dialer {
   return {
     kind: name,
-    dial: async (target) => {
+    dial: (target) => {
       log.push(`${name} ${typeof target === 'string' ? target : JSON.stringify(target)}`);
-      throw new SpokeError('ERR_DIAL_REFUSED', 'recorded only');
+      return Promise.reject(new SpokeError('ERR_DIAL_REFUSED', 'recorded only'));
     },
     close: async () => {},
   };

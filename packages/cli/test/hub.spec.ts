@@ -26,7 +26,7 @@ describe('spoke hub + spoke agent + spoke proxy (real processes)', () => {
     web = await startHttpServer();
     const other = await startTcpServer((s) => s.end('must not be reached\n'));
     forbiddenPort = other.port;
-    forbidden.close = other.close;
+    forbidden.close = () => other.close();
     hub = startCli(['hub', '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0']);
     const [line = ''] = await hub.line(/^spoke hub listening: .+$/m);
     hubAddress = /wss:\/\/(\S+)/.exec(line)?.[1] ?? '';

@@ -223,7 +223,7 @@ export class SshConnection {
     return new Promise<Client>((resolve, reject) => {
       let done = false;
       let detach = (): void => {};
-      const finish = (err?: unknown): void => {
+      const finish = (err?: Error): void => {
         if (done) return;
         done = true;
         detach();

@@ -228,7 +228,8 @@ export function createSshTunnelSet(options: SshTunnelSetOptions): SshTunnelSet {
     },
   };
 
-  reconcile(options.nodes);
+  // Nothing is open yet, so there are no closes to wait for.
+  void reconcile(options.nodes);
   const hc = options.healthCheck;
   if (hc) {
     const every = hc.intervalMs ?? 60_000;

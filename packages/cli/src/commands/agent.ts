@@ -4,7 +4,7 @@ import { booleanFlag, formatHelp, parseOrHelp, stringFlag, stringFlags, type Opt
 import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
-import { readFlagFile } from '../files.js';
+import { readFlagFile, readKeyPairFlags } from '../files.js';
 import { runService } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
@@ -63,17 +63,13 @@ export const agentCommand: Command = {
     const id = stringFlag(values, 'id');
     if (hubs.length === 0) throw new UsageError('--hub wss://HOST:PORT is required', usage);
     if (id === undefined) throw new UsageError('--id is required', usage);
-    const certFile = stringFlag(values, 'cert');
-    const keyFile = stringFlag(values, 'key');
-    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--cert and --key go together', usage);
+    const clientCert = readKeyPairFlags(values, 'cert', 'key', usage);
     const caFile = stringFlag(values, 'ca');
     const fingerprint = stringFlag(values, 'hub-fingerprint');
     const tls: TlsClientOptions = {
       ...(caFile !== undefined ? { ca: readFlagFile(caFile, 'ca', usage) } : {}),
       ...(fingerprint !== undefined ? { fingerprint } : {}),
-      ...(certFile !== undefined && keyFile !== undefined
-        ? { cert: readFlagFile(certFile, 'cert', usage), key: readFlagFile(keyFile, 'key', usage) }
-        : {}),
+      ...clientCert,
     };
     const tokenFile = stringFlag(values, 'token-file');
     if (tokenFile !== undefined) readFlagFile(tokenFile, 'token-file', usage);

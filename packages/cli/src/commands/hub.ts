@@ -6,8 +6,8 @@ import { createHub, type HubOptions } from '@spoke/hub';
 import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
-import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
-import { generateTokenFile, readFlagFile, readTokenFile } from '../files.js';
+import { EXIT_OK, asUsageError } from '../errors.js';
+import { generateTokenFile, readFlagFile, readKeyPairFlags, readTokenFile } from '../files.js';
 import { startMetricsServer } from '../metrics-server.js';
 import { metricsFlag } from '../relay-command.js';
 import { runService, type Service } from '../serve.js';
@@ -75,9 +75,7 @@ export const hubCommand: Command = {
     if (!parsed) return EXIT_OK;
     const { values, usage } = parsed;
     const address = parseListenAddress(stringFlag(values, 'listen') ?? '127.0.0.1:8443', 'listen', usage);
-    const certFile = stringFlag(values, 'tls-cert');
-    const keyFile = stringFlag(values, 'tls-key');
-    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together', usage);
+    const tls = readKeyPairFlags(values, 'tls-cert', 'tls-key', usage);
     const insecure = booleanFlag(values, 'insecure-plaintext');
     const clientCaFile = stringFlag(values, 'client-ca');
     const connectText = stringFlag(values, 'connect');
@@ -88,9 +86,7 @@ export const hubCommand: Command = {
       listen: address,
       logger: context.logger,
       hubCount: integerFlag(values, 'hub-count', 1, usage),
-      ...(certFile !== undefined && keyFile !== undefined
-        ? { tls: { cert: readFlagFile(certFile, 'tls-cert', usage), key: readFlagFile(keyFile, 'tls-key', usage) } }
-        : {}),
+      ...(tls ? { tls } : {}),
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
       ...(agentTokenFile !== undefined ? { agentTokens: readTokenFile(agentTokenFile, 'agent-token-file', usage) } : {}),
       ...(clientTokenFile !== undefined ? { clientTokens: readTokenFile(clientTokenFile, 'client-token-file', usage) } : {}),

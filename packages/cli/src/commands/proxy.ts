@@ -117,7 +117,7 @@ export const proxyCommand: Command = {
             const server = net.createServer({ allowHalfOpen: true }, (socket) => {
               if (!admit(socket, 'socks5')) return;
               const handshake = deadlineSignal(handshakeMs, context.shutdown);
-              void serveSocks5(socket, relay, handshake.signal).finally(handshake.clear);
+              void serveSocks5(socket, relay, handshake.signal).finally(() => handshake.clear());
             });
             const bound = await listen(server, socksAddress);
             lines.push(`socks5 ${bound}`);

@@ -11,9 +11,9 @@ const dialled: string[] = [];
 let failWith: SpokeErrorCode = 'ERR_DIAL_REFUSED';
 const recordingDialer: Dialer = {
   kind: 'recording',
-  dial: async (target) => {
+  dial: (target) => {
     dialled.push(typeof target === 'string' ? target : JSON.stringify(target));
-    throw new SpokeError(failWith, 'test');
+    return Promise.reject(new SpokeError(failWith, 'test'));
   },
   close: async () => {},
 };

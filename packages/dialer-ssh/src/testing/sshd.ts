@@ -147,7 +147,7 @@ async function launchSshd(dir: string, ownDir: boolean, options: SshdOptions): P
   let child: ChildProcess | undefined;
   let log = '';
   const launch = async (): Promise<void> => {
-    const proc = spawn(command as string, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     options.spawned?.(proc);
     // Read stderr for as long as sshd runs: a full pipe would block it, and the tail explains refusals.
