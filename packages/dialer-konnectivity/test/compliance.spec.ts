@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describeDialer, type DialerHarness } from '@spoke/transport-core/testing';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { createKonnectivityDialer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
 import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp } from './upstream/harness.js';
@@ -18,17 +19,23 @@ const endGraceMs = 2000;
 
 type Mode = 'grpc' | 'http-connect';
 
-async function throughUpstream(mode: Mode): Promise<DialerHarness> {
+/** A proxy-server with one agent behind it, serving the unix socket `uds`. */
+interface Peers {
+  mode: Mode;
+  uds: string;
+  close(): Promise<void>;
+}
+
+async function upstreamPeers(mode: Mode): Promise<Peers> {
   const pki = createTestPki();
   const uds = join(pki.dir, 'k.sock');
   const server = await startUpstreamServer({ mode, pki, uds });
   const agent = await startUpstreamAgent({ agentPort: server.ports.agentPort, pki });
   await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
   return {
-    dialer: createKonnectivityDialer({ mode, uds, endGraceMs }),
-    capabilities,
-    unreachable,
-    async teardown() {
+    mode,
+    uds,
+    async close() {
       await agent.proc.kill();
       await server.proc.stop();
       removePki(pki);
@@ -36,17 +43,16 @@ async function throughUpstream(mode: Mode): Promise<DialerHarness> {
   };
 }
 
-async function throughOurs(mode: Mode): Promise<DialerHarness> {
+async function ourPeers(mode: Mode): Promise<Peers> {
   const pki = createTestPki();
   const uds = join(pki.dir, 'k.sock');
   const server = await ourServer(pki, mode, uds);
   const agent = ourAgent(pki, server.ports.agent);
   await waitForHttp(`http://127.0.0.1:${server.ports.health}/readyz`, 200);
   return {
-    dialer: createKonnectivityDialer({ mode, uds, endGraceMs }),
-    capabilities,
-    unreachable,
-    async teardown() {
+    mode,
+    uds,
+    async close() {
       await agent.close();
       await server.close();
       removePki(pki);
@@ -54,6 +60,26 @@ async function throughOurs(mode: Mode): Promise<DialerHarness> {
   };
 }
 
-describeDialer('konnectivity gRPC/UDS → upstream proxy-server → upstream proxy-agent', () => throughUpstream('grpc'), sizes);
-describeDialer('konnectivity gRPC/UDS → our server → our agent', () => throughOurs('grpc'), sizes);
-describeDialer('konnectivity HTTP-CONNECT/UDS → our server → our agent', () => throughOurs('http-connect'), sizes);
+/** The suite with one set of peers for all its tests (starting upstream's takes seconds) and a fresh dialer per test. */
+function describeThrough(name: string, start: () => Promise<Peers>): void {
+  describe('one proxy-server and agent for the suite', () => {
+    let peers: Peers;
+    beforeAll(async () => {
+      peers = await start();
+    });
+    afterAll(() => peers?.close());
+    describeDialer(
+      name,
+      async (): Promise<DialerHarness> => ({
+        dialer: createKonnectivityDialer({ mode: peers.mode, uds: peers.uds, endGraceMs }),
+        capabilities,
+        unreachable,
+      }),
+      sizes,
+    );
+  });
+}
+
+describeThrough('konnectivity gRPC/UDS → upstream proxy-server → upstream proxy-agent', () => upstreamPeers('grpc'));
+describeThrough('konnectivity gRPC/UDS → our server → our agent', () => ourPeers('grpc'));
+describeThrough('konnectivity HTTP-CONNECT/UDS → our server → our agent', () => ourPeers('http-connect'));
