@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Typechecks every ```ts code block of the workspace's READMEs (the root, packages/*, apps/*, bench,
-// examples) as its own module, strict and `module: nodenext` like the packages, with @spoke/* resolved
-// from TypeScript sources (the `@spoke/source` condition), so no build is needed. A block fenced as
-// ```ts no-check is skipped: keep that for fragments that are deliberately not programs (a type's
-// shape, one option), never to hide a block that should compile. Errors point at README lines.
+// examples) and of docs/*.md, each as a module of its own, strict and `module: nodenext` like the
+// packages, with @spoke/* resolved from TypeScript sources (the `@spoke/source` condition), so no build
+// is needed. A block fenced as ```ts no-check is skipped: keep that for fragments that are deliberately
+// not programs (a type's shape, one option), never to hide a block that should compile. A block that
+// continues an earlier one declares what it reuses (`declare const options: ControlPlaneOptions;`).
+// Errors point at README lines.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,6 +19,9 @@ const readmes = [
   ...['packages', 'apps'].flatMap((dir) => readdirSync(join(root, dir)).map((name) => join(dir, name, 'README.md'))),
   join('bench', 'README.md'),
   join('examples', 'README.md'),
+  ...(existsSync(join(root, 'docs')) ? readdirSync(join(root, 'docs')) : [])
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => join('docs', name)),
 ].filter((file) => existsSync(join(root, file)));
 
 /** The ```ts blocks of one README: body, the README line of the body's first line, skipped or not. */
