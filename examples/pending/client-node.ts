@@ -10,7 +10,7 @@
  *
  *   npm run client-node -- ~/.kube/config
  */
-import https from 'node:https';
+import type https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { CoreV1Api, KubeConfig, ServerConfiguration, createConfiguration, type RequestContext } from '@kubernetes/client-node';
 import { compose, createHttpsAgent, createNetDialer, withHooks, type Dialer } from '@spoke/transport-core';
