@@ -31,6 +31,11 @@ export interface HubConnectOptions {
   maxFrame?: number;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * Called with the connection under the WebSocket: the stream `via` dialled
+   * and, with TLS, the TLS socket over it (a client unreferences them while idle).
+   */
+  onConnection?: (...layers: Duplex[]) => void;
 }
 
 /**
@@ -53,8 +58,9 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   };
-  let socket: Duplex = await viaOrDirect(options.via).dial({ host, port }, dialOpts);
-  if (secure) socket = await connectTls(socket, { host, hop: `hub ${url.host}` }, options.tls ?? {}, options.signal);
+  const raw = await viaOrDirect(options.via).dial({ host, port }, dialOpts);
+  const socket = secure ? await connectTls(raw, { host, hop: `hub ${url.host}` }, options.tls ?? {}, options.signal) : raw;
+  options.onConnection?.(...(socket === raw ? [raw] : [socket, raw]));
   const wsUrl = `${secure ? 'wss' : 'ws'}://${url.host}${options.path}`;
   const ws = new WebSocket(wsUrl, {
     createConnection: () => socket as never,

@@ -11,6 +11,7 @@ import {
   type Session,
   type Target,
   type TlsClientOptions,
+  UsageRef,
 } from '@spoke/transport-core';
 import { sessionOverWebSocket } from './ws-carrier.js';
 import { connectToHub } from './hub-connect.js';
@@ -32,24 +33,34 @@ export interface SpokeDialerOptions {
   session?: HubSessionOptions;
 }
 
+/** The client session and what keeps its connection referenced. */
+interface ClientSession {
+  session: Session;
+  usage: UsageRef;
+}
+
 /**
  * A Dialer that reaches targets through a spoke hub: one client session
- * (opened lazily, reopened after it ends) carries every dial.
+ * (opened lazily, reopened after it ends) carries every dial. The session's
+ * connection holds the process open only while a dial is in flight or a
+ * stream is open: a program that is done exits without calling `close()`.
  */
 export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
-  let current: Promise<Session> | undefined;
+  let current: Promise<ClientSession> | undefined;
   let closed = false;
   const hop = `spoke+${options.url}`;
-  const session = (signal: AbortSignal): Promise<Session> => {
+  const session = (signal: AbortSignal): Promise<ClientSession> => {
     if (current) {
       const c = current;
       return c.then((s) => {
-        if (s.state === 'open') return s;
+        if (s.session.state === 'open') return s;
         if (current === c) current = undefined;
         return session(signal);
       });
     }
     const token = typeof options.token === 'function' ? options.token() : options.token;
+    let usage = new UsageRef();
+    let releaseConnect = (): void => {};
     const attempt = connectToHub({
       url: options.url,
       path: '/v1/client',
@@ -58,6 +69,11 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
       ...(options.insecurePlaintext ? { insecurePlaintext: true } : {}),
       ...(options.via ? { via: options.via } : {}),
       signal,
+      onConnection: (...layers) => {
+        usage = new UsageRef(...layers);
+        // Referenced until the session is up, then only while dials and streams use it.
+        releaseConnect = usage.hold();
+      },
     }).then(async (ws) => {
       const s = sessionOverWebSocket(
         ws,
@@ -65,8 +81,12 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
         `hub ${options.url}`,
       );
       await s.ready({ signal });
-      return s;
+      return { session: s, usage };
     });
+    attempt.then(
+      () => releaseConnect(),
+      () => releaseConnect(),
+    );
     current = attempt;
     attempt.catch(() => {
       if (current === attempt) current = undefined;
@@ -81,7 +101,17 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
         dialOptions,
         hop,
         () => closed,
-        async (target, signal) => (await session(signal)).dial(target, { signal }),
+        async (target, signal) => {
+          const client = await session(signal);
+          const release = client.usage.hold();
+          try {
+            const stream = await client.session.dial(target, { signal });
+            client.usage.holdUntilClosed(stream);
+            return stream;
+          } finally {
+            release();
+          }
+        },
       );
     },
     async close() {
@@ -90,7 +120,7 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
       current = undefined;
       if (c)
         await c.then(
-          (s) => s.close(),
+          (s) => s.session.close(),
           () => {},
         );
     },
