@@ -68,6 +68,8 @@ export { parseDuration } from './duration.js';
 export { parseCidr, cidrContains, normaliseIp } from './cidr.js';
 export type { Cidr } from './cidr.js';
 export { createAllowList, parseAllowRule } from './allow-list.js';
+export { UsageRef } from './usage-ref.js';
+export type { Refable } from './usage-ref.js';
 export type { AllowList, AllowRule, AllowListOptions } from './allow-list.js';
 export { parseAgentIdentifiers } from './identifiers.js';
 export type { AgentIdentifiers } from './identifiers.js';
