@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, connectTls, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { SpokeError, abortReasonToError, connectTls, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
 import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
 
 /**
@@ -23,7 +23,8 @@ export function connectSocket(
     const where = 'path' in target ? `unix:${target.path}` : `${target.host}:${target.port}`;
     const detach = onAbort(signal, (reason) => {
       socket.destroy();
-      reject(reason);
+      // An Error reason (the connect timeout's TimeoutError) goes through as it is: the channel reads it.
+      reject(reason instanceof Error ? reason : abortReasonToError(reason));
     });
     socket.once('error', (err) => {
       detach();

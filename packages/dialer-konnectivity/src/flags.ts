@@ -117,7 +117,10 @@ function parse(
     if (value === undefined) {
       const next = argv[i + 1];
       if (kind === 'bool' || next === undefined || next.startsWith('--')) value = kind === 'bool' || kind === undefined ? 'true' : '';
-      else value = argv[++i] as string;
+      else {
+        value = next;
+        i++;
+      }
     }
     if (kind === undefined) {
       ignored.push(`--${name}`);

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
+  abortReasonToError,
   checkTimeout,
   dialerClosedError,
   formatTarget,
@@ -121,7 +122,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         // Tell the server to forget the pending dial, as upstream's client does.
         if (!call.writableEnded) call.write(closeDial(random));
         call.finish(closeTimeoutMs);
-        reject(reason);
+        reject(abortReasonToError(reason));
       };
       const onError = (err: unknown): void => {
         done();
@@ -180,7 +181,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
       try {
         target = parseTarget(input);
       } catch (err) {
-        return Promise.reject(err);
+        return Promise.reject(SpokeError.from(err, { hop: HOP }));
       }
       if (isUnixTarget(target)) {
         return Promise.reject(
@@ -200,10 +201,11 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
         mode === 'grpc' ? dialGrpc(address, signal) : dialConnect(address, signal),
       );
     },
-    async close() {
+    close() {
       closed = true;
       // Established streams keep their own HTTP/2 streams; close() lets them finish.
       channel?.close();
+      return Promise.resolve();
     },
   };
 }

@@ -146,7 +146,7 @@ describe('our server: better than upstream', () => {
     await waitForHttp(`http://127.0.0.1:${server.ports.health}/readyz`, 200);
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     agent?.destroy();
     server?.destroy();
     removePki(pki);

@@ -67,18 +67,18 @@ export class GrpcChannel {
     this.#conn?.session.close();
   }
 
-  #connection(signal: AbortSignal): Promise<Connection> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (signal.aborted) return Promise.reject(signal.reason);
+  async #connection(signal: AbortSignal): Promise<Connection> {
+    if (this.#closed) throw closedError();
+    signal.throwIfAborted();
     const c = this.#conn;
-    if (c !== undefined && !c.session.closed && !c.session.destroyed) return Promise.resolve(c);
+    if (c !== undefined && !c.session.closed && !c.session.destroyed) return c;
     this.#conn = undefined;
     const connecting = (this.#connecting ??= this.#connect().finally(() => {
       this.#connecting = undefined;
     }));
     // The connection is shared: one caller giving up does not cancel it for the others.
     // The abort reason goes through as it is: runDial turns it into the dial's error.
-    return raceSignal(connecting, signal, (reason) => reason);
+    return await raceSignal(connecting, signal, (reason) => reason);
   }
 
   async #connect(): Promise<Connection> {

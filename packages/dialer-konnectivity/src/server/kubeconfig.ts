@@ -52,7 +52,7 @@ export function loadKubeconfig(source: string | Record<string, unknown>): KubeAp
   if (!isObj(doc)) return bad('not a mapping');
   const named = (list: string, name: unknown, field: string): Obj => {
     const entries = doc[list];
-    const hit = Array.isArray(entries) ? entries.find((e) => isObj(e) && e.name === name) : undefined;
+    const hit = Array.isArray(entries) ? (entries as unknown[]).find((e) => isObj(e) && e.name === name) : undefined;
     const inner = isObj(hit) ? hit[field] : undefined;
     return isObj(inner) ? inner : bad(`no ${field} named ${JSON.stringify(name)} in ${list}`);
   };

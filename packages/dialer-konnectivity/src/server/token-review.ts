@@ -103,7 +103,8 @@ function postReview(access: KubeApiAccess, token: string, audience: string | und
             // Kubernetes answers errors with a Status object whose message says why (e.g. our API credentials are not allowed to create tokenreviews).
             let message = text.slice(0, 200);
             try {
-              message = String((JSON.parse(text) as { message?: unknown }).message ?? message);
+              const status = (JSON.parse(text) as { message?: unknown }).message;
+              if (typeof status === 'string') message = status;
             } catch {
               // not JSON: keep the text
             }
