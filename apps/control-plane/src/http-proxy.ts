@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { splice, type Dialer } from '@spoke/transport-core';
+import { endToEndHeaders, splice, type Dialer } from '@spoke/transport-core';
 
 /** Where a proxied request goes. */
 export interface ProxyTarget {
@@ -13,23 +13,11 @@ export interface ProxyTarget {
   path: string;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'authorization',
-]);
+// The control plane speaks to the kubelet with its own identity: the client's Host and credentials stay here.
+const OWN_HEADERS: ReadonlySet<string> = new Set(['host', 'authorization']);
 
 function forwardHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
+  const out = endToEndHeaders(req.headers, OWN_HEADERS);
   const peer = req.socket.remoteAddress;
   if (peer) out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${peer}` : peer;
   return out;
@@ -53,9 +41,7 @@ export function proxyRequest(req: http.IncomingMessage, res: http.ServerResponse
         signal,
       },
       (answer) => {
-        const headers: http.OutgoingHttpHeaders = {};
-        for (const [k, v] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
-        res.writeHead(answer.statusCode ?? 502, headers);
+        res.writeHead(answer.statusCode ?? 502, endToEndHeaders(answer.headers));
         res.flushHeaders();
         answer.pipe(res);
         answer.on('end', () => resolve());

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, abortError, onAbort, type Logger } from '@spoke/transport-core';
+import { listen, type Logger } from '@spoke/transport-core';
 import { rawJsonError } from './http-proxy.js';
 import type { ControlPlaneOptions } from './options.js';
 import { backendError, send } from './responses.js';
@@ -61,26 +61,8 @@ export class ControlPlaneServer {
   }
 
   /** Listens on `host:port`; a signal that aborts first closes the server and rejects with its reason. */
-  listen(host: string, port: number, signal?: AbortSignal): Promise<AddressInfo> {
-    return new Promise<AddressInfo>((resolve, reject) => {
-      const detach = onAbort(signal, (reason) => {
-        this.server.close();
-        reject(reason instanceof Error ? reason : abortError(reason));
-      });
-      if (signal?.aborted) return;
-      this.server.once('error', (err) => {
-        detach();
-        reject(
-          new SpokeError('ERR_BAD_OPTION', `The control plane cannot listen on ${host}:${port}: ${err.message}. Pick a free port.`, {
-            cause: err,
-          }),
-        );
-      });
-      this.server.listen(port, host, () => {
-        detach();
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+  async listen(host: string, port: number, signal?: AbortSignal): Promise<AddressInfo> {
+    return (await listen(this.server, { host, port }, { what: 'The control plane', ...(signal ? { signal } : {}) })) as AddressInfo;
   }
 
   /** Stops accepting and destroys every connection and upgraded stream; resolves when the server has closed. */

@@ -2,7 +2,7 @@ import https from 'node:https';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, abortError, onAbort, silentLogger } from '@spoke/transport-core';
+import { listen, silentLogger } from '@spoke/transport-core';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { ChannelSocket, PORT_FORWARD_CHANNEL_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS, SPDY_TUNNEL_PROTOCOL } from './channels.js';
 import type { NodeConfig } from './config.js';
@@ -219,26 +219,11 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
     return { pod, container };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    const detach = onAbort(options.signal, (reason) => {
-      server.close();
-      reject(reason instanceof Error ? reason : abortError(reason));
-    });
-    if (options.signal?.aborted) return;
-    server.once('error', (err) => {
-      detach();
-      const where = `${config.host ?? '127.0.0.1'}:${config.port ?? 0}`;
-      reject(
-        new SpokeError('ERR_BAD_OPTION', `Node ${config.name} cannot listen on ${where}: ${err.message}. Pick a free port.`, {
-          cause: err,
-        }),
-      );
-    });
-    server.listen(config.port ?? 0, config.host ?? '127.0.0.1', () => {
-      detach();
-      resolve();
-    });
-  });
+  await listen(
+    server,
+    { host: config.host ?? '127.0.0.1', port: config.port ?? 0 },
+    { what: `Node ${config.name}`, signal: options.signal },
+  );
   const address = server.address() as AddressInfo;
   logger.info('node listening', { address: `${address.address}:${address.port}` });
 

@@ -1,20 +1,16 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SpokeError, createHttpAgent, httpErrorResponse, parseTarget, rawHttpError, type Dialer, type Target } from '@spoke/transport-core';
+import {
+  SpokeError,
+  createHttpAgent,
+  endToEndRawHeaders,
+  httpErrorResponse,
+  parseTarget,
+  rawHttpError,
+  type Dialer,
+  type Target,
+} from '@spoke/transport-core';
 import { closeWith, dialForClient, peerName, relayClient, PROXY, type RelayContext } from '../relay.js';
-
-// Headers that describe one hop, not the message (RFC 9110 §7.6.1); never forwarded.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** Options of {@link createHttpProxyServer}. */
 export interface HttpProxyOptions {
@@ -89,14 +85,14 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
     port: url.port === '' ? 80 : Number(url.port),
     method: req.method,
     path: `${url.pathname}${url.search}`,
-    headers: endToEnd(req.rawHeaders, req.headers.connection),
+    headers: endToEndRawHeaders(req.rawHeaders),
     setHost: false,
   });
   req.on('data', (chunk: Buffer) => relay.stats.sent(chunk.length));
   req.pipe(upstream);
   upstream.on('response', (answer) => {
     answer.on('data', (chunk: Buffer) => relay.stats.received(chunk.length));
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, answer.headers.connection));
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndRawHeaders(answer.rawHeaders));
     answer.pipe(res);
     answer.on('error', () => res.destroy());
   });
@@ -111,24 +107,6 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-}
-
-// Raw header pairs minus hop-by-hop ones (and those the Connection header names), keeping order and case.
-function endToEnd(raw: readonly string[], connection: string | undefined): string[] {
-  const named = new Set(
-    (connection ?? '')
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] ?? '';
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    out.push(name, raw[i + 1] ?? '');
-  }
-  return out;
 }
 
 // The agent's connections go through the relay so they are bounded, logged and counted like tunnels.
