@@ -1,4 +1,5 @@
 import { abortReasonToError } from './dial-scope.js';
+import { abortReasonAsError, asError } from './errors.js';
 
 /**
  * Runs `listener` once when `signal` aborts, and returns the function that
@@ -20,8 +21,9 @@ export function onAbort(signal: AbortSignal | undefined, listener: (reason: unkn
 /**
  * Settles with `promise`, or rejects when `signal` aborts first with what a
  * dial rejects with (`AbortError`, or `ERR_DIAL_TIMEOUT` for a timeout reason;
- * `toError` changes that). The listener is always detached. The losing
- * promise is not cancelled: pair this with work that stops on the same signal.
+ * `toError` changes that; what it returns is made an Error if it is not one).
+ * The listener is always detached. The losing promise is not cancelled: pair
+ * this with work that stops on the same signal.
  */
 export function raceSignal<T>(
   promise: Promise<T>,
@@ -30,7 +32,7 @@ export function raceSignal<T>(
 ): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
-    const detach = onAbort(signal, (reason) => reject(toError(reason)));
+    const detach = onAbort(signal, (reason) => reject(abortReasonAsError(toError(reason))));
     promise.then(
       (value) => {
         detach();
@@ -38,7 +40,7 @@ export function raceSignal<T>(
       },
       (err: unknown) => {
         detach();
-        reject(err);
+        reject(asError(err));
       },
     );
   });

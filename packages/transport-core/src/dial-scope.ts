@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError, abortError, dialerClosedError, isAbortError } from './errors.js';
+import { inspect } from 'node:util';
+import { SpokeError, abortError, asError, dialerClosedError, isAbortError } from './errors.js';
 import type { DialOptions } from './dialer.js';
 import { formatTarget, parseTarget, type Target } from './target.js';
 
@@ -14,7 +15,7 @@ export interface DialInfo {
 export function checkTimeout(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new SpokeError('ERR_BAD_OPTION', `${name} must be a positive number of milliseconds, got ${String(value)}.`);
+    throw new SpokeError('ERR_BAD_OPTION', `${name} must be a positive number of milliseconds, got ${inspect(value)}.`);
   }
   return value;
 }
@@ -59,7 +60,7 @@ export function runDial<T extends Duplex>(
   try {
     timeoutMs = checkTimeout('timeoutMs', options?.timeoutMs);
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(asError(err));
   }
   const outer = options?.signal;
   if (outer?.aborted) return Promise.reject(abortReasonToError(outer.reason, info));
@@ -88,7 +89,7 @@ export function runDial<T extends Duplex>(
     try {
       pending = attempt(controller.signal);
     } catch (err) {
-      pending = Promise.reject(err);
+      pending = Promise.reject(asError(err));
     }
     pending.then(
       (stream) => {
@@ -103,7 +104,7 @@ export function runDial<T extends Duplex>(
         if (settled) return;
         finish();
         if (controller.signal.aborted) reject(abortReasonToError(controller.signal.reason, info));
-        else reject(isAbortError(err) ? err : SpokeError.from(err, info));
+        else reject(isAbortError(err) ? asError(err) : SpokeError.from(err, info));
       },
     );
   });
@@ -125,7 +126,7 @@ export function dialTarget<T extends Duplex>(
   try {
     target = parseTarget(input);
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(asError(err));
   }
   if (isClosed()) {
     return Promise.reject(dialerClosedError(`${hop} dialer`, { target, hop }));

@@ -32,13 +32,13 @@ describe('dialer registry', () => {
   it('rejects malformed and unknown URIs with ERR_BAD_URI listing the forms', () => {
     const reg = createDialerRegistry([fake]);
     for (const bad of ['not a uri', 'nope://x']) {
-      expect(() => reg.create(bad, { warn: () => {} })).toThrowError(
-        expect.objectContaining({ code: 'ERR_BAD_URI', message: expect.stringContaining('fake://NAME') }),
-      );
+      const create = () => reg.create(bad, { warn: () => {} });
+      expect(create).toThrowError(expect.objectContaining({ code: 'ERR_BAD_URI' }));
+      expect(create).toThrowError('fake://NAME');
     }
-    expect(() => reg.create('tcp://host:1', { warn: () => {} })).toThrowError(
-      expect.objectContaining({ code: 'ERR_BAD_URI', message: expect.stringContaining('takes no host') }),
-    );
+    const withHost = () => reg.create('tcp://host:1', { warn: () => {} });
+    expect(withHost).toThrowError(expect.objectContaining({ code: 'ERR_BAD_URI' }));
+    expect(withHost).toThrowError('takes no host');
   });
 
   it('refuses a scheme registered twice', () => {

@@ -201,12 +201,31 @@ export function abortError(reason?: unknown, message = 'The operation was aborte
   return err;
 }
 
+/**
+ * What an aborted operation rejects with: the signal's reason when it is an
+ * Error (a DOMException, a SpokeError timeout), otherwise an AbortError
+ * carrying it as `cause` (`controller.abort('stop')` still rejects with an Error).
+ */
+export function abortReasonAsError(reason: unknown): Error {
+  return reason instanceof Error ? reason : abortError(reason);
+}
+
+/**
+ * A caught value as an Error, for passing it on as a rejection: Errors pass
+ * unchanged, anything else (a thrown string) becomes an `ERR_INTERNAL`
+ * SpokeError carrying it as `cause`.
+ */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : SpokeError.from(value);
+}
+
 /** True for Node's AbortError and DOMException('AbortError'). */
 export function isAbortError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
 }
 
-function systemCode(err: unknown): string | undefined {
+/** The string `code` of a Node system or OpenSSL error (`ECONNREFUSED`, `ERR_SSL_…`), if it has one. */
+export function systemCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;

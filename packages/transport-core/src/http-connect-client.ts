@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { abortReasonToError, type DialInfo } from './dial-scope.js';
-import { SpokeError } from './errors.js';
+import { SpokeError, asError } from './errors.js';
 
 /**
  * The client side of HTTP CONNECT (RFC 9110 §9.3.6), shared by every dialer
@@ -171,7 +171,7 @@ function pull(stream: Duplex, options: HttpConnectClientOptions, initial: Buffer
       stream.off('error', onError);
       options.signal.removeEventListener('abort', onAbort);
     };
-    const finish = (err?: unknown): void => {
+    const finish = (err?: Error): void => {
       cleanup();
       if (err === undefined) resolve();
       else reject(err);
@@ -185,7 +185,7 @@ function pull(stream: Duplex, options: HttpConnectClientOptions, initial: Buffer
         try {
           if (done(buffered)) return finish();
         } catch (err) {
-          return finish(err);
+          return finish(asError(err));
         }
       }
     }

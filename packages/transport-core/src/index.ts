@@ -12,7 +12,17 @@
  * ```
  * @module index
  */
-export { SpokeError, isSpokeError, abortError, isAbortError, dialerClosedError, RETRYABLE_CODES, SPOKE_ERROR_CODES } from './errors.js';
+export {
+  SpokeError,
+  isSpokeError,
+  abortError,
+  abortReasonAsError,
+  asError,
+  isAbortError,
+  dialerClosedError,
+  RETRYABLE_CODES,
+  SPOKE_ERROR_CODES,
+} from './errors.js';
 export type { SpokeErrorCode, SpokeErrorInit, AbortError } from './errors.js';
 export { parseTarget, formatTarget, isUnixTarget, isLoopbackHost } from './target.js';
 export type { Target, TcpTarget, UnixTarget } from './target.js';

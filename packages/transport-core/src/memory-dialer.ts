@@ -76,9 +76,10 @@ export function createMemoryDialer(): MemoryDialer {
         },
       );
     },
-    async close() {
+    close() {
       closed = true;
       listeners.clear();
+      return Promise.resolve();
     },
   };
 

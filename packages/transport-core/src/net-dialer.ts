@@ -85,8 +85,9 @@ export function createNetDialer(options: NetDialerOptions = {}): Dialer {
     dial(input: Target | string, dialOptions?: DialOptions) {
       return dialTarget(input, { timeoutMs: options.timeoutMs, ...dialOptions }, 'net', () => closed, connect);
     },
-    async close() {
+    close() {
       closed = true;
+      return Promise.resolve();
     },
   };
 

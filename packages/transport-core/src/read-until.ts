@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { onAbort } from './abort.js';
-import { SpokeError, abortError } from './errors.js';
+import { SpokeError, abortError, asError } from './errors.js';
 
 /** Options of {@link readExactly} and {@link readUntil}. */
 export interface ReadHeadOptions {
@@ -76,7 +76,7 @@ function readHead(stream: Readable, options: ReadHeadOptions, attempt: () => Buf
       stream.off('error', onError);
       detach();
     };
-    const fail = (err: unknown): void => {
+    const fail = (err: Error): void => {
       cleanup();
       reject(err);
     };
@@ -91,7 +91,7 @@ function readHead(stream: Readable, options: ReadHeadOptions, attempt: () => Buf
       try {
         bytes = attempt();
       } catch (err) {
-        fail(err);
+        fail(asError(err));
         return;
       }
       if (bytes !== undefined) {

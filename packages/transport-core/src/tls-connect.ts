@@ -2,7 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { SpokeError } from './errors.js';
+import { SpokeError, abortReasonAsError, systemCode } from './errors.js';
 import { certFingerprint, spkiPin } from './fingerprint.js';
 
 /** How to verify and authenticate a TLS connection. */
@@ -86,9 +86,9 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
       socket.destroy();
       reject(err);
     };
-    const onAbort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const onAbort = (): void => fail(abortReasonAsError(signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
-    secure.once('error', (err) => fail(err));
+    secure.once('error', (err: Error) => fail(err));
     secure.once('secureConnect', () => {
       const problem = options.insecureSkipVerify ? undefined : verify(secure);
       if (problem) {
@@ -154,7 +154,7 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
  */
 export function tlsErrorToSpoke(err: unknown, host: string, hop: string): SpokeError {
   if (err instanceof SpokeError) return err;
-  const code = typeof err === 'object' && err !== null ? String((err as { code?: unknown }).code ?? '') : '';
+  const code = systemCode(err) ?? '';
   const detail = err instanceof Error ? err.message : String(err);
   if (/ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code)) {
     return new SpokeError(

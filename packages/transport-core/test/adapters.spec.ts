@@ -40,6 +40,11 @@ function get(url: string, options: https.RequestOptions): Promise<string> {
   });
 }
 
+/** A WebSocket message as text (ws hands frames over as one Buffer unless binaryType says otherwise). */
+function text(data: WebSocket.RawData): string {
+  return (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString();
+}
+
 /** Counts dials so each test proves traffic went through the dialer. */
 function counted(inner: Dialer): Dialer & { dials: string[] } {
   const dials: string[] = [];
@@ -59,7 +64,7 @@ describe('adapters over the net dialer', () => {
     wss = new WebSocketServer({ noServer: true });
     for (const server of [plain, secure]) {
       server.on('upgrade', (req, socket, head) =>
-        wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`))),
+        wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${text(m)}`))),
       );
     }
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
@@ -138,7 +143,7 @@ describe('adapters over the net dialer', () => {
     });
     ws.send('ping');
     const reply = await new Promise<WebSocket.RawData>((r) => ws.once('message', (data) => r(data)));
-    expect(String(reply)).toBe('echo ping');
+    expect(text(reply)).toBe('echo ping');
     expect(d.dials).toEqual([`localhost:${port}`]);
     ws.close();
     await new Promise((r) => ws.once('close', r));

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   DIAL_CHANNELS,
   SpokeError,
+  abortReasonAsError,
   compose,
   createMemoryDialer,
   isAbortError,
@@ -35,7 +36,7 @@ function flaky(inner: Dialer, failures: number, code: SpokeError['code'] = 'ERR_
 
 const hang: Dialer = {
   kind: 'hang',
-  dial: (_t, o) => new Promise((_, reject) => o?.signal?.addEventListener('abort', () => reject(o.signal?.reason))),
+  dial: (_t, o) => new Promise((_, reject) => o?.signal?.addEventListener('abort', () => reject(abortReasonAsError(o.signal?.reason)))),
   close: async () => {},
 };
 

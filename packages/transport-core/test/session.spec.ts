@@ -148,9 +148,7 @@ describe('spoke/1 session: streams', () => {
       { keepaliveMs: 100, idleTimeoutMs: 50 },
       { role: 'boss' },
     ] as Partial<SessionOptions>[]) {
-      expect(() => sessionOverStream(a, { role: 'initiator', ...bad } as SessionOptions)).toThrowError(
-        expect.objectContaining({ code: 'ERR_BAD_OPTION' }),
-      );
+      expect(() => sessionOverStream(a, { role: 'initiator', ...bad })).toThrowError(expect.objectContaining({ code: 'ERR_BAD_OPTION' }));
     }
     a.destroy();
   });
@@ -435,10 +433,9 @@ describe('spoke/1 session: liveness and shutdown', () => {
       initiator: { auth: 'wrong' },
     });
     cleanups.push(() => p.close());
-    await expect(p.initiator.ready()).rejects.toMatchObject({
-      code: 'ERR_AUTH_FAILED',
-      message: expect.stringContaining('check --token-file'),
-    });
+    const ready = p.initiator.ready();
+    await expect(ready).rejects.toMatchObject({ code: 'ERR_AUTH_FAILED' });
+    await expect(ready).rejects.toThrow('check --token-file');
     await p.initiator.closed();
     expect(p.initiator.closeError?.code).toBe('ERR_AUTH_FAILED');
   });
@@ -528,7 +525,8 @@ describe('spoke/1 session: protocol violations end with a coded error the peer h
     const dialing = raw.session.dial('a.local:1');
     const dial = await raw.waitFor('DIAL');
     raw.send({ type: 'RESET', stream: dial.stream, code: 'ERR_DIAL_DENIED', message: 'not allowed' });
-    await expect(dialing).rejects.toMatchObject({ code: 'ERR_DIAL_DENIED', message: expect.stringContaining('not allowed') });
+    await expect(dialing).rejects.toMatchObject({ code: 'ERR_DIAL_DENIED' });
+    await expect(dialing).rejects.toThrow('not allowed');
     expect(raw.session.stats.streams).toBe(0);
   });
 

@@ -40,7 +40,7 @@ export async function dialForHttp(dialer: Dialer, req: HttpConnectRequest, secur
   const alpn =
     Array.isArray(req.ALPNProtocols) && req.ALPNProtocols.every((p): p is string => typeof p === 'string') ? req.ALPNProtocols : undefined;
   const options: TlsClientOptions = {
-    ...(req.ca != null ? { ca: req.ca as TlsClientOptions['ca'] } : {}),
+    ...(req.ca != null ? { ca: req.ca } : {}),
     ...(req.cert != null ? { cert: req.cert as string | Buffer } : {}),
     ...(req.key != null ? { key: req.key as string | Buffer } : {}),
     ...(req.passphrase != null ? { passphrase: req.passphrase } : {}),

@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import { inspect } from 'node:util';
 import type { Dialer, DialerDecorator } from '../dialer.js';
 import { SpokeError, isAbortError } from '../errors.js';
 import { formatTarget, type Target } from '../target.js';
@@ -44,9 +45,10 @@ let nextId = 1;
 
 /** Calls `hooks` around every dial of the wrapped dialer. */
 export function withHooks(hooks: DialHooks): DialerDecorator {
-  const safe = <E>(fn: ((e: E) => void) | undefined, e: E): void => {
+  // Hooks are called as methods of `hooks`, so a class instance keeps its `this`.
+  const safe = (call: () => void): void => {
     try {
-      fn?.(e);
+      call();
     } catch {
       // Observability must never change the outcome of a dial.
     }
@@ -56,16 +58,16 @@ export function withHooks(hooks: DialHooks): DialerDecorator {
     async dial(target, options) {
       const start: DialStartEvent = { id: nextId++, kind: inner.kind, target: typeof target === 'string' ? target : safeFormat(target) };
       const t0 = performance.now();
-      safe(hooks.onDialStart, start);
+      safe(() => hooks.onDialStart?.(start));
       try {
         const stream = await inner.dial(target, options);
-        safe(hooks.onDialConnected, { ...start, durationMs: performance.now() - t0 });
+        safe(() => hooks.onDialConnected?.({ ...start, durationMs: performance.now() - t0 }));
         return stream;
       } catch (err) {
         const aborted = isAbortError(err);
         const error = err instanceof Error ? err : SpokeError.from(err);
         const code = aborted ? 'ABORT_ERR' : SpokeError.from(err).code;
-        safe(hooks.onDialError, { ...start, durationMs: performance.now() - t0, error, code, aborted });
+        safe(() => hooks.onDialError?.({ ...start, durationMs: performance.now() - t0, error, code, aborted }));
         throw err;
       }
     },
@@ -92,6 +94,6 @@ function safeFormat(t: Target): string {
   try {
     return formatTarget(t);
   } catch {
-    return String(t);
+    return inspect(t);
   }
 }

@@ -126,7 +126,7 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
       if (role !== 'initiator' && role !== 'responder') throw protocol('a HELLO with a role "r" other than initiator/responder');
       const frame: Frame = {
         type: 'HELLO',
-        versions: versions as number[],
+        versions,
         role,
         id: str(m, 'id', LIMITS.id, 'HELLO'),
         identifiers: str(m, 'ids', LIMITS.identifiers, 'HELLO'),

@@ -1,4 +1,4 @@
-import { SpokeError } from '../errors.js';
+import { SpokeError, abortReasonAsError } from '../errors.js';
 import type { Frame } from './frame.js';
 
 interface LivenessOptions {
@@ -68,7 +68,7 @@ export class Liveness {
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.#pings.delete(nonce);
-        reject(signal?.reason);
+        reject(abortReasonAsError(signal?.reason));
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });

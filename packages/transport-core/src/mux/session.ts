@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { SpokeError } from '../errors.js';
+import { SpokeError, abortReasonAsError, asError } from '../errors.js';
 import type { DialOptions, Tunnel, TunnelState } from '../dialer.js';
 import { runDial } from '../dial-scope.js';
 import { formatTarget, parseTarget, type Target } from '../target.js';
@@ -166,7 +166,7 @@ export class Session extends EventEmitter implements Tunnel {
     const signal = options.signal;
     signal.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason);
+      const onAbort = (): void => reject(abortReasonAsError(signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
       this.#ready.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
@@ -185,7 +185,7 @@ export class Session extends EventEmitter implements Tunnel {
     try {
       target = parseTarget(input);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(asError(err));
     }
     const text = formatTarget(target);
     const info = { target, hop: `spoke ${this.#carrier.description}` };
@@ -207,7 +207,7 @@ export class Session extends EventEmitter implements Tunnel {
           if (this.#streams.takeOutbound(id) === undefined) return;
           this.#out.send({ type: 'RESET', stream: id, code: 'ERR_STREAM_RESET', message: 'dial cancelled' });
           stream.destroy();
-          reject(signal.reason);
+          reject(abortReasonAsError(signal.reason));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         this.#streams.awaitAnswer(id, {

@@ -22,7 +22,11 @@ export type { DialerCapabilities, DialerHarness, DialerSuiteOptions, HangingServ
  * after that test (services, streams, `dialer.close()`, `teardown()`), so a
  * failing test leaves nothing behind for the next one.
  */
-export function describeDialer(name: string, makeHarness: () => Promise<DialerHarness>, options: DialerSuiteOptions = {}): void {
+export function describeDialer(
+  name: string,
+  makeHarness: () => DialerHarness | Promise<DialerHarness>,
+  options: DialerSuiteOptions = {},
+): void {
   describe(`Dialer compliance: ${name}`, () => {
     const ctx = new ComplianceContext(makeHarness, options);
     beforeEach(() => ctx.setUp());

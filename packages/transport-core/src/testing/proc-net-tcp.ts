@@ -32,7 +32,9 @@ export async function loopbackTcpRows(): Promise<LoopbackTcpRow[]> {
       text = await readFile(file, 'utf8');
     } catch (err) {
       if (file.endsWith('6')) continue; // a kernel without IPv6
-      throw new Error(`The hanging target reads ${file} to see connection attempts, and that failed (Linux only): ${String(err)}`);
+      throw new Error(`The hanging target reads ${file} to see connection attempts, and that failed (Linux only): ${String(err)}`, {
+        cause: err,
+      });
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);

@@ -38,10 +38,10 @@ interface TestResources {
  */
 export class ComplianceContext {
   readonly sizes: Required<DialerSuiteOptions>;
-  readonly #makeHarness: () => Promise<DialerHarness>;
+  readonly #makeHarness: () => DialerHarness | Promise<DialerHarness>;
   #test: TestResources | undefined;
 
-  constructor(makeHarness: () => Promise<DialerHarness>, options: DialerSuiteOptions) {
+  constructor(makeHarness: () => DialerHarness | Promise<DialerHarness>, options: DialerSuiteOptions) {
     this.#makeHarness = makeHarness;
     this.sizes = {
       bulkBytes: options.bulkBytes ?? 64 * MiB,
@@ -61,7 +61,7 @@ export class ComplianceContext {
     if (!test) return;
     for (const s of test.streams) s.destroy();
     const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<unknown> | undefined): Promise<void> => {
+    const attempt = async (step: () => unknown): Promise<void> => {
       try {
         await step();
       } catch (err) {
@@ -113,7 +113,8 @@ export class ComplianceContext {
     const wrapped = (stream: Duplex): void => {
       count++;
       const first = count === 1;
-      const outcome = (async () => handler(stream))();
+      // Inside the executor a synchronous throw from the handler becomes a rejection, like a returned one.
+      const outcome = new Promise<T>((resolve) => resolve(handler(stream)));
       if (first) {
         accept(stream);
         settle(outcome as Promise<Awaited<T>>);
@@ -128,16 +129,14 @@ export class ComplianceContext {
 
   /** The backend's never-answering target (default: a filled TCP accept queue), closed after the test. */
   async hangingTarget(): Promise<HangingServedTarget> {
-    const make = this.harness.hangingTarget;
-    const hanging = make ? await make.call(this.harness) : await createHangingTarget();
+    const hanging = this.harness.hangingTarget ? await this.harness.hangingTarget() : await createHangingTarget();
     this.#resources().served.push(hanging);
     return hanging;
   }
 
   /** The backend's refusing target (default: a just-closed 127.0.0.1 port). */
   async refusedTarget(): Promise<Target | string> {
-    const make = this.harness.refusedTarget;
-    return make ? make.call(this.harness) : closedTcpPort();
+    return this.harness.refusedTarget ? await this.harness.refusedTarget() : closedTcpPort();
   }
 
   #resources(): TestResources {

@@ -42,11 +42,11 @@ export interface DialerHarness {
    * Exposes `handler` where `dialer` can reach it. Default: a TCP server on
    * 127.0.0.1 port 0 (right for every backend whose far side dials TCP).
    */
-  serve?(handler: (stream: Duplex) => void): Promise<ServedTarget>;
+  serve?(handler: (stream: Duplex) => void): ServedTarget | Promise<ServedTarget>;
   /** A target that refuses connections. Default: a just-closed port on 127.0.0.1. */
-  refusedTarget?(): Promise<Target | string>;
+  refusedTarget?(): Target | string | Promise<Target | string>;
   /** A target whose dial never completes. Default: {@link createHangingTarget}. */
-  hangingTarget?(): Promise<HangingServedTarget>;
+  hangingTarget?(): HangingServedTarget | Promise<HangingServedTarget>;
   /** A host that does not exist and the codes acceptable for it. Default: `spoke-test.invalid:80`, `ERR_DIAL_UNREACHABLE`. */
   unreachable?: { target: Target | string; codes: SpokeErrorCode[] };
   /** Whether a reset by the far side reaches the dialler as an `ERR_STREAM_RESET` error (false: a close without error or end). Default true. */
@@ -54,7 +54,7 @@ export interface DialerHarness {
   /** Declared limits of the backend's protocol; the suite skips nothing silently. */
   capabilities?: DialerCapabilities;
   /** Frees whatever this harness created (servers, hubs, agents). Runs after `dialer.close()`. */
-  teardown?(): Promise<void>;
+  teardown?(): void | Promise<void>;
 }
 
 /** Sizes the suite uses. */
