@@ -1,7 +1,12 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, abortReasonToError, connectTls, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import type { TLSSocket } from 'node:tls';
+import { SpokeError, abortReasonToError, connectTls, dialerClosedError, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { GrpcChannel } from './grpc/grpc-channel.js';
+import type { GrpcCodec } from './grpc/grpc-codec.js';
 import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
+
+const HOP = 'konnectivity';
 
 /**
  * Opens the raw connection to a Konnectivity server's front end: through
@@ -28,13 +33,13 @@ export function connectSocket(
     });
     socket.once('error', (err) => {
       detach();
-      const mapped = SpokeError.from(err, { target: where, hop: 'konnectivity' });
+      const mapped = SpokeError.from(err, { target: where, hop: HOP });
       // The server, not the destination, is unreachable: never a dial code such as ERR_DIAL_REFUSED.
       reject(
         new SpokeError('ERR_TUNNEL_CLOSED', `Cannot reach the Konnectivity server at ${where}: ${mapped.message}`, {
           cause: err,
           target: where,
-          hop: 'konnectivity',
+          hop: HOP,
         }),
       );
     });
@@ -60,9 +65,69 @@ export async function connectServer(
   const raw = await connectSocket(target, signal, via);
   if ('path' in target) return raw;
   try {
-    return await connectTls(raw, { host: target.host, hop: 'konnectivity' }, { ...tls, ...(alpn !== undefined ? { alpn } : {}) }, signal);
+    return await connectTls(raw, { host: target.host, hop: HOP }, { ...tls, ...(alpn !== undefined ? { alpn } : {}) }, signal);
   } catch (err) {
     raw.destroy();
     throw err;
   }
+}
+
+/** Where the Konnectivity client's gRPC channel connects. */
+export interface GrpcServerTarget {
+  server: { path: string } | { host: string; port: number };
+  tls: KonnectivityTlsOptions | undefined;
+  via: Dialer | undefined;
+  /** Connecting and the TLS handshake together may take this long. */
+  connectTimeoutMs: number;
+}
+
+/**
+ * The Konnectivity client's gRPC channel over `target`: one HTTP/2 connection
+ * to the server's front end, opened (TLS with ALPN h2 on TCP) by the first
+ * call and shared by the calls after it.
+ */
+export function konnectivityChannel<M>(target: GrpcServerTarget, codec: GrpcCodec<M>): GrpcChannel<M> {
+  const s = target.server;
+  const where = 'path' in s ? `unix:${s.path}` : `${s.host}:${s.port}`;
+  return new GrpcChannel({
+    codec,
+    connect: () => connectGrpcServer(target, where),
+    scheme: 'path' in s ? 'http' : 'https',
+    // What grpc clients send: the target for TCP, "localhost" for a unix socket.
+    authority:
+      'path' in s ? 'localhost' : (target.tls?.servername ?? (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)),
+    userAgent: 'spoke-konnectivity-client',
+    closedError: () => dialerClosedError('Konnectivity dialer', { hop: HOP }),
+  });
+}
+
+async function connectGrpcServer(target: GrpcServerTarget, where: string): Promise<Duplex> {
+  const signal = AbortSignal.timeout(target.connectTimeoutMs);
+  let socket: Duplex;
+  try {
+    socket = await connectServer(target.server, target.tls, signal, target.via, ['h2']);
+  } catch (err) {
+    if (/NO_APPLICATION_PROTOCOL/.test(String((err as { cause?: { code?: unknown } }).cause?.code))) throw notHttp2(where, err);
+    if (signal.aborted && !(err instanceof SpokeError)) {
+      throw new SpokeError(
+        'ERR_HANDSHAKE_TIMEOUT',
+        `Connecting to the Konnectivity server at ${where} took over ${target.connectTimeoutMs} ms. Check that it runs and is reachable.`,
+        { cause: err, target: where, hop: HOP },
+      );
+    }
+    throw err;
+  }
+  if ('host' in target.server && (socket as TLSSocket).alpnProtocol !== 'h2') {
+    socket.destroy();
+    throw notHttp2(where);
+  }
+  return socket;
+}
+
+function notHttp2(where: string, cause?: unknown): SpokeError {
+  return new SpokeError(
+    'ERR_PROTOCOL',
+    `${where} did not agree to HTTP/2 (ALPN h2) in the TLS handshake: it is not a Konnectivity gRPC front end. Check the port, or use mode "http-connect".`,
+    { cause, target: where, hop: HOP },
+  );
 }

@@ -15,10 +15,11 @@ import {
   type ViaOption,
 } from '@spoke/transport-core';
 import { dialError, fromGrpcError } from './errors.js';
-import { GrpcChannel } from './grpc/grpc-channel.js';
-import { connectServer } from './connect-socket.js';
+import type { GrpcChannel } from './grpc/grpc-channel.js';
+import { connectServer, konnectivityChannel } from './connect-socket.js';
 import { deferEnd } from './deferred-end.js';
 import { httpConnect } from './http-connect.js';
+import { packetCodec } from './packet-codec.js';
 import { closeDial, dialRequest, PacketType, randomInt63, type Packet } from './packets.js';
 import { ProxyStream } from './proxy-stream.js';
 
@@ -90,7 +91,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
   const server = serverAddress(options);
   const where = options.uds !== undefined ? `unix:${options.uds}` : `${server.host}:${server.port}`;
   let closed = false;
-  let channel: GrpcChannel | undefined;
+  let channel: GrpcChannel<Packet> | undefined;
 
   // A call refused unprocessed (it landed on a connection that was just closing) is tried
   // once more, on a fresh connection, as grpc's transparent retry does.
@@ -101,12 +102,15 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
     });
 
   const dialGrpcOnce = async (address: string, signal: AbortSignal, mayRetry: boolean): Promise<Duplex> => {
-    channel ??= new GrpcChannel({
-      server: options.uds !== undefined ? { path: options.uds } : server,
-      tls: options.tls,
-      via: options.via,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    });
+    channel ??= konnectivityChannel(
+      {
+        server: options.uds !== undefined ? { path: options.uds } : server,
+        tls: options.tls,
+        via: options.via,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      },
+      packetCodec,
+    );
     const call = await channel.call('/ProxyService/Proxy', signal);
     return new Promise((resolve, reject) => {
       const random = randomInt63();

@@ -1,11 +1,11 @@
 import { Duplex } from 'node:stream';
-import type { GrpcClientCall } from './grpc/grpc-client-call.js';
+import type { PacketClientCall } from './packet-call.js';
 import { chunks, closeRequest, dataPacket, PacketType, type Packet } from './packets.js';
 import { tunnelLost } from './errors.js';
 
 /** Settings of one established gRPC-mode connection. */
 export interface ProxyStreamInit {
-  call: GrpcClientCall;
+  call: PacketClientCall;
   connectID: bigint;
   /** `host:port` being reached, for messages. */
   target: string;

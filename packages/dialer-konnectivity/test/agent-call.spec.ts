@@ -4,19 +4,21 @@ import { openAgentCall, type AgentCallOptions } from '../src/agent/agent-call.js
 import { GrpcCode, GrpcStatusError } from '../src/grpc/grpc-message.js';
 import { dataPacket, type Packet } from '../src/packets.js';
 import { GrpcServer } from '../src/grpc/grpc-server.js';
-import type { PacketCall } from '../src/grpc/packet-call.js';
+import type { PacketCall } from '../src/packet-call.js';
+import { packetCodec } from '../src/packet-codec.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 
 // The agent's own gRPC client (node:http2) against our GrpcServer over mTLS.
 describe('openAgentCall', () => {
   let pki: TestPki;
-  let server: GrpcServer;
+  let server: GrpcServer<Packet>;
   let port: number;
   let behaviour: (call: PacketCall) => void = () => {};
 
   beforeAll(async () => {
     pki = createTestPki();
     server = new GrpcServer({
+      codec: packetCodec,
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caPem, requestCert: true },
       routes: { '/AgentService/Connect': (call) => behaviour(call) },
     });

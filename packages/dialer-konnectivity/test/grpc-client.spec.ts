@@ -14,8 +14,8 @@ import { readExactly } from '@spoke/transport-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKonnectivityDialer, type KonnectivityDialerOptions } from '../src/index.js';
 import { GrpcClientCall } from '../src/grpc/grpc-client-call.js';
-import { encodeGrpcPacket } from '../src/packet-codec.js';
-import { readPackets } from '../src/grpc/packet-reader.js';
+import { encodeGrpcPacket, packetCodec } from '../src/packet-codec.js';
+import { readMessages } from '../src/grpc/message-reader.js';
 import { closeResponse, dataPacket, dialRequest, dialResponse, PacketType, type Packet } from '../src/packets.js';
 import { GrpcServer } from '../src/grpc/grpc-server.js';
 import { createTestPki, removePki } from './upstream/harness.js';
@@ -64,9 +64,10 @@ async function serveProxy(
         stream.end();
       },
     };
-    readPackets(
+    readMessages(
       stream,
       4 << 20,
+      packetCodec,
       (p) => onPacket(call, p),
       () => stream.close(),
     );
@@ -157,7 +158,7 @@ describe('gRPC client on node:http2', () => {
       { ':method': 'POST', ':path': '/ProxyService/Proxy', 'content-type': 'application/grpc', te: 'trailers' },
       { endStream: false },
     );
-    const call = new GrpcClientCall(stream);
+    const call = new GrpcClientCall(stream, { codec: packetCodec });
     call.pause();
     const got: Packet[] = [];
     let ended = false;
@@ -222,6 +223,7 @@ describe('gRPC client on node:http2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spoke-grpc-client-'));
     const path = join(dir, 's.sock');
     const grpc = new GrpcServer({
+      codec: packetCodec,
       routes: {
         '/ProxyService/Proxy': (call) => {
           call.sendHeaders({});
@@ -336,6 +338,7 @@ describe('gRPC client on node:http2', () => {
         removePki(other);
       });
       const grpc = new GrpcServer({
+        codec: packetCodec,
         tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caPem, requestCert: true },
         routes: {
           '/ProxyService/Proxy': (call) => {

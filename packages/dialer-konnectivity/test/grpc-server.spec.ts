@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GrpcCode } from '../src/grpc/grpc-message.js';
-import { decodePacket, encodePacket } from '../src/packet-codec.js';
+import { decodePacket, encodePacket, packetCodec } from '../src/packet-codec.js';
 import { ProxyClient, flowWindowChannelOptions } from './grpc-js-peers.js';
 import { dataPacket, dialRequest, dialResponse, PacketType, type Packet } from '../src/packets.js';
 import { GrpcServer } from '../src/grpc/grpc-server.js';
-import type { PacketCall } from '../src/grpc/packet-call.js';
+import type { PacketCall } from '../src/packet-call.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 
 // Our gRPC server on node:http2, checked with grpc-js (a client that knows the rules) and raw HTTP/2.
 describe('GrpcServer', () => {
   let pki: TestPki;
   let uds: string;
-  let server: GrpcServer;
+  let server: GrpcServer<Packet>;
   const seen: { metadata: string[][] } = { metadata: [] };
 
   /** Echoes every Packet, then ends OK when the client half-closes. */
@@ -29,7 +29,7 @@ describe('GrpcServer', () => {
   beforeEach(async () => {
     pki = createTestPki();
     uds = join(pki.dir, 'g.sock');
-    server = new GrpcServer({ routes: { '/ProxyService/Proxy': echo }, maxMessageBytes: 64 * 1024 });
+    server = new GrpcServer({ codec: packetCodec, routes: { '/ProxyService/Proxy': echo }, maxMessageBytes: 64 * 1024 });
     await server.listen({ path: uds });
     seen.metadata = [];
   });
@@ -78,6 +78,7 @@ describe('GrpcServer', () => {
     const path = join(pki.dir, 'slow.sock');
     const later = (f: () => void): void => void setTimeout(f, 1);
     const slow = new GrpcServer({
+      codec: packetCodec,
       routes: {
         '/ProxyService/Proxy': (call) => {
           call.on('data', (p) =>
@@ -174,7 +175,7 @@ describe('GrpcServer keepalive', () => {
   it('pings idle connections and closes one whose peer never answers', async () => {
     const pki = createTestPki();
     const uds = join(pki.dir, 'k.sock');
-    const server = new GrpcServer({ routes: {}, keepaliveTimeMs: 50, keepaliveTimeoutMs: 100 });
+    const server = new GrpcServer({ codec: packetCodec, routes: {}, keepaliveTimeMs: 50, keepaliveTimeoutMs: 100 });
     await server.listen({ path: uds });
     const socket = net.connect(uds);
     try {
@@ -196,7 +197,7 @@ describe('GrpcServer keepalive', () => {
   it('keeps a connection whose peer answers its pings', async () => {
     const pki = createTestPki();
     const uds = join(pki.dir, 'k.sock');
-    const server = new GrpcServer({ routes: {}, keepaliveTimeMs: 30, keepaliveTimeoutMs: 60 });
+    const server = new GrpcServer({ codec: packetCodec, routes: {}, keepaliveTimeMs: 30, keepaliveTimeoutMs: 60 });
     await server.listen({ path: uds });
     const session = http2.connect('http://localhost', { createConnection: () => net.connect(uds) });
     try {

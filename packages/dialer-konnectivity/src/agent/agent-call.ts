@@ -3,6 +3,8 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { FLOW_WINDOW, http2SessionOptions } from '../grpc/flow-window.js';
 import { GrpcClientCall } from '../grpc/grpc-client-call.js';
+import type { PacketClientCall } from '../packet-call.js';
+import { packetCodec } from '../packet-codec.js';
 import { GRPC_CONTENT_TYPE, GrpcCode, GrpcStatusError, metadataValues } from '../grpc/grpc-message.js';
 import { keepAlive } from '../grpc/http2-keepalive.js';
 
@@ -25,7 +27,7 @@ export interface AgentCallOptions {
 
 /** An open Connect stream and the metadata the server answered with. */
 export interface OpenedAgentCall {
-  call: GrpcClientCall;
+  call: PacketClientCall;
   /** Response header values by name (`serverid`, `servercount`, …). */
   metadata: (name: string) => string[];
 }
@@ -63,7 +65,10 @@ export function openAgentCall(o: AgentCallOptions): Promise<OpenedAgentCall> {
       ...o.metadata,
     });
     // The connection is this call's alone (a fresh one per attempt): it goes when the call does.
-    const call = new GrpcClientCall(stream, { onDone: (cancelled) => (cancelled ? session.destroy() : session.close()) });
+    const call = new GrpcClientCall(stream, {
+      codec: packetCodec,
+      onDone: (cancelled) => (cancelled ? session.destroy() : session.close()),
+    });
     const settle = (err?: GrpcStatusError): void => {
       clearTimeout(timer);
       call.removeListener('response', onResponse);

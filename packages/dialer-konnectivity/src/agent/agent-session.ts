@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { chunks, closeResponse, dataPacket, dialResponse, drainPacket, PacketType, type Packet } from '../packets.js';
-import type { GrpcClientCall } from '../grpc/grpc-client-call.js';
+import type { PacketClientCall } from '../packet-call.js';
 import { goDialErrorText } from './dial-error-text.js';
 
 /** How one server stream serves dials. */
 export interface AgentSessionInit {
-  call: GrpcClientCall;
+  call: PacketClientCall;
   serverId: string;
   /** Destination check; false answers the dial with an error. */
   allow: (host: string, port: number) => boolean;

@@ -1,25 +1,29 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
-import { SpokeError, dialerClosedError, raceSignal, type Dialer } from '@spoke/transport-core';
-import { connectServer } from '../connect-socket.js';
-import type { KonnectivityTlsOptions } from '../konnectivity-dialer.js';
+import { raceSignal } from '@spoke/transport-core';
+import type { GrpcCodec } from './grpc-codec.js';
 import { FLOW_WINDOW, http2SessionOptions } from './flow-window.js';
 import { GRPC_CONTENT_TYPE } from './grpc-message.js';
 import { GrpcClientCall } from './grpc-client-call.js';
 
-const HOP = 'konnectivity';
-
 /** Where and how a {@link GrpcChannel} connects. */
-export interface GrpcChannelOptions {
-  /** A unix socket, or host and port (then `tls` is required). */
-  server: { path: string } | { host: string; port: number };
-  /** mTLS to a TCP server: CA bundle, client certificate and key, name to verify. */
-  tls?: KonnectivityTlsOptions | undefined;
-  /** Reach the server through this Dialer instead of directly. */
-  via?: Dialer | undefined;
-  /** Milliseconds to connect (and finish TLS) before a call fails. */
-  connectTimeoutMs: number;
+export interface GrpcChannelOptions<M> {
+  /** The messages of the channel's calls. */
+  codec: GrpcCodec<M>;
+  /**
+   * Opens the byte stream the HTTP/2 connection runs on: cleartext, or TLS
+   * that agreed on ALPN h2. It bounds its own time and maps its own errors;
+   * whatever it rejects with fails the calls waiting for it.
+   */
+  connect: () => Promise<Duplex>;
+  /** `https` over TLS, `http` in cleartext (a unix socket). */
+  scheme: 'http' | 'https';
+  /** The `:authority` of every request. */
+  authority: string;
+  /** The `user-agent` of every request. */
+  userAgent: string;
+  /** What a call rejects with after {@link GrpcChannel.close}. */
+  closedError: () => Error;
 }
 
 /**
@@ -28,33 +32,27 @@ export interface GrpcChannelOptions {
  * closed or the server sent GOAWAY. Calls that start while it connects wait
  * for the same connection.
  */
-export class GrpcChannel {
-  readonly #o: GrpcChannelOptions;
-  readonly #where: string;
-  readonly #authority: string;
+export class GrpcChannel<M> {
+  readonly #o: GrpcChannelOptions<M>;
   #conn: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
   #closed = false;
 
-  constructor(options: GrpcChannelOptions) {
+  constructor(options: GrpcChannelOptions<M>) {
     this.#o = options;
-    const s = options.server;
-    this.#where = 'path' in s ? `unix:${s.path}` : `${s.host}:${s.port}`;
-    // What grpc clients send: the target for TCP, "localhost" for a unix socket.
-    this.#authority =
-      'path' in s ? 'localhost' : (options.tls?.servername ?? (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`));
   }
 
   /** Opens a call of `path` (`/Service/Method`), connecting first when there is no usable connection. */
-  async call(path: string, signal: AbortSignal): Promise<GrpcClientCall> {
+  async call(path: string, signal: AbortSignal): Promise<GrpcClientCall<M>> {
     const conn = await this.#connection(signal);
     const stream = conn.session.request(
-      { ':method': 'POST', ':path': path, 'content-type': GRPC_CONTENT_TYPE, te: 'trailers', 'user-agent': 'spoke-konnectivity-client' },
+      { ':method': 'POST', ':path': path, 'content-type': GRPC_CONTENT_TYPE, te: 'trailers', 'user-agent': this.#o.userAgent },
       { endStream: false },
     );
     // An idle connection must not keep the process alive; a call in flight does.
     if (conn.calls++ === 0) conn.session.ref();
     return new GrpcClientCall(stream, {
+      codec: this.#o.codec,
       onDone: () => {
         if (--conn.calls === 0) conn.session.unref();
       },
@@ -68,7 +66,7 @@ export class GrpcChannel {
   }
 
   async #connection(signal: AbortSignal): Promise<Connection> {
-    if (this.#closed) throw closedError();
+    if (this.#closed) throw this.#o.closedError();
     signal.throwIfAborted();
     const c = this.#conn;
     if (c !== undefined && !c.session.closed && !c.session.destroyed) return c;
@@ -77,36 +75,17 @@ export class GrpcChannel {
       this.#connecting = undefined;
     }));
     // The connection is shared: one caller giving up does not cancel it for the others.
-    // The abort reason goes through as it is: runDial turns it into the dial's error.
+    // The abort reason goes through as it is: the caller's dial turns it into its error.
     return await raceSignal(connecting, signal, (reason) => reason);
   }
 
   async #connect(): Promise<Connection> {
-    const signal = AbortSignal.timeout(this.#o.connectTimeoutMs);
-    const { server, tls } = this.#o;
-    let socket: Duplex;
-    try {
-      socket = await connectServer(server, tls, signal, this.#o.via, ['h2']);
-    } catch (err) {
-      if (/NO_APPLICATION_PROTOCOL/.test(String((err as { cause?: { code?: unknown } }).cause?.code))) throw notHttp2(this.#where, err);
-      if (signal.aborted && !(err instanceof SpokeError)) {
-        throw new SpokeError(
-          'ERR_HANDSHAKE_TIMEOUT',
-          `Connecting to the Konnectivity server at ${this.#where} took over ${this.#o.connectTimeoutMs} ms. Check that it runs and is reachable.`,
-          { cause: err, target: this.#where, hop: HOP },
-        );
-      }
-      throw err;
-    }
-    if ('host' in server && (socket as TLSSocket).alpnProtocol !== 'h2') {
-      socket.destroy();
-      throw notHttp2(this.#where);
-    }
+    const socket = await this.#o.connect();
     if (this.#closed) {
       socket.destroy();
-      throw closedError();
+      throw this.#o.closedError();
     }
-    const session = http2.connect(`${'host' in server ? 'https' : 'http'}://${this.#authority}`, {
+    const session = http2.connect(`${this.#o.scheme}://${this.#o.authority}`, {
       ...http2SessionOptions,
       createConnection: () => socket,
     });
@@ -127,18 +106,6 @@ export class GrpcChannel {
     this.#conn = conn;
     return conn;
   }
-}
-
-function closedError(): SpokeError {
-  return dialerClosedError('Konnectivity dialer', { hop: HOP });
-}
-
-function notHttp2(where: string, cause?: unknown): SpokeError {
-  return new SpokeError(
-    'ERR_PROTOCOL',
-    `${where} did not agree to HTTP/2 (ALPN h2) in the TLS handshake: it is not a Konnectivity gRPC front end. Check the port, or use mode "http-connect".`,
-    { cause, target: where, hop: HOP },
-  );
 }
 
 /** A connection and how many calls are open on it. */

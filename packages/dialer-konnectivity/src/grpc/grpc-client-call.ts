@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { GrpcCodec } from './grpc-codec.js';
 import { DEFAULT_MAX_MESSAGE, GrpcCode, GrpcStatusError, statusFromHeaders } from './grpc-message.js';
-import { writeGrpcPacket } from '../packet-codec.js';
-import { readPackets } from './packet-reader.js';
-import type { Packet } from '../packets.js';
+import { readMessages } from './message-reader.js';
 
 /** Options of a {@link GrpcClientCall}. */
-export interface GrpcClientCallOptions {
+export interface GrpcClientCallOptions<M> {
+  /** The method's messages. */
+  codec: GrpcCodec<M>;
   /** Largest message accepted from the server. Default 4 MiB (grpc's default). */
   maxMessage?: number;
   /** Runs once when the call is over: `cancelled` when we cancelled it, else it ended with a status. */
@@ -14,22 +15,23 @@ export interface GrpcClientCallOptions {
 }
 
 /**
- * The client side of one bidirectional gRPC stream of Packets on an HTTP/2
- * stream: our client's `/ProxyService/Proxy` calls and our agent's
- * `/AgentService/Connect`. Events: `response` (the raw response headers, once
- * they show a gRPC answer that is not already a status), `data` (a Packet),
+ * The client side of one bidirectional gRPC stream of `M` messages on an HTTP/2
+ * stream (Konnectivity's client `/ProxyService/Proxy` calls and agent
+ * `/AgentService/Connect`). Events: `response` (the raw response headers, once
+ * they show a gRPC answer that is not already a status), `data` (a message),
  * then exactly one of `end` (the server ended with OK) or `error` (a
  * {@link GrpcStatusError}), and `drain`. The status is reported only after every message before it was
  * read, so a paused reader loses nothing.
  */
-export class GrpcClientCall extends EventEmitter<{
+export class GrpcClientCall<M> extends EventEmitter<{
   response: [raw: readonly string[]];
-  data: [Packet];
+  data: [M];
   end: [];
   error: [Error];
   drain: [];
 }> {
   readonly #stream: ClientHttp2Stream;
+  readonly #codec: GrpcCodec<M>;
   readonly #onDone: ((cancelled: boolean) => void) | undefined;
   #done = false;
   /** The status from trailers (or a trailers-only response): null until it came, undefined for OK. */
@@ -39,13 +41,15 @@ export class GrpcClientCall extends EventEmitter<{
   #responded = false;
   #refused = false;
 
-  constructor(stream: ClientHttp2Stream, options: GrpcClientCallOptions = {}) {
+  constructor(stream: ClientHttp2Stream, options: GrpcClientCallOptions<M>) {
     super();
     this.#stream = stream;
+    this.#codec = options.codec;
     this.#onDone = options.onDone;
-    readPackets(
+    readMessages(
       stream,
       options.maxMessage ?? DEFAULT_MAX_MESSAGE,
+      options.codec,
       (p) => {
         if (!this.#done) this.emit('data', p);
       },
@@ -91,16 +95,16 @@ export class GrpcClientCall extends EventEmitter<{
   }
 
   /**
-   * Queues a Packet; false when the stream's buffer is full (wait for `drain`).
+   * Queues a message; false when the stream's buffer is full (wait for `drain`).
    * `callback` runs once HTTP/2 took it (at once when the call is over: its
    * end is reported by the call's own events, not by its writes).
    */
-  write(p: Packet, callback?: () => void): boolean {
+  write(message: M, callback?: () => void): boolean {
     if (this.#done || this.#stream.destroyed || this.#stream.writableEnded) {
       if (callback) process.nextTick(callback);
       return true;
     }
-    return writeGrpcPacket(this.#stream, p, callback ? () => callback() : undefined);
+    return this.#codec.write(this.#stream, message, callback ? () => callback() : undefined);
   }
 
   /** Half-closes our side (nothing more to send). */

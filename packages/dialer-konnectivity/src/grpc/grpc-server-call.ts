@@ -1,32 +1,34 @@
 import { EventEmitter } from 'node:events';
 import { constants, type ServerHttp2Stream } from 'node:http2';
+import type { GrpcCodec } from './grpc-codec.js';
 import { GRPC_CONTENT_TYPE, GrpcCode, metadataValues, statusHeaders } from './grpc-message.js';
-import { writeGrpcPacket } from '../packet-codec.js';
-import { readPackets } from './packet-reader.js';
-import type { Packet } from '../packets.js';
+import { readMessages } from './message-reader.js';
 
 /**
- * The server side of one bidirectional gRPC stream of Packets
- * (`/ProxyService/Proxy` or `/AgentService/Connect`) on a raw HTTP/2 stream.
+ * The server side of one bidirectional gRPC stream of `M` messages on a raw
+ * HTTP/2 stream.
  *
- * Events: `data` (a Packet), `end` (the peer half-closed), `drain`, and
+ * Events: `data` (a message), `end` (the peer half-closed), `drain`, and
  * `close` (the stream is gone; `cancelled` tells whether it went before we
  * ended it).
  */
-export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: []; close: [] }> {
+export class GrpcServerCall<M> extends EventEmitter<{ data: [M]; end: []; drain: []; close: [] }> {
   readonly #stream: ServerHttp2Stream;
   readonly #raw: readonly string[];
+  readonly #codec: GrpcCodec<M>;
   #headersSent = false;
   #ended = false;
   #status: { code: number; message: string } = { code: GrpcCode.OK, message: '' };
 
-  constructor(stream: ServerHttp2Stream, rawHeaders: readonly string[], maxMessage: number) {
+  constructor(stream: ServerHttp2Stream, rawHeaders: readonly string[], maxMessage: number, codec: GrpcCodec<M>) {
     super();
     this.#stream = stream;
     this.#raw = rawHeaders;
-    readPackets(
+    this.#codec = codec;
+    readMessages(
       stream,
       maxMessage,
+      codec,
       (p) => {
         if (!this.#ended) this.emit('data', p);
       },
@@ -65,14 +67,14 @@ export class PacketCall extends EventEmitter<{ data: [Packet]; end: []; drain: [
     this.#stream.respond({ ':status': 200, 'content-type': GRPC_CONTENT_TYPE, ...extra }, { waitForTrailers: true });
   }
 
-  /** Queues a Packet; false when the stream's buffer is full (wait for `drain`). */
-  write(p: Packet, callback?: (err?: Error | null) => void): boolean {
+  /** Queues a message; false when the stream's buffer is full (wait for `drain`). */
+  write(message: M, callback?: (err?: Error | null) => void): boolean {
     if (this.writableEnded) {
       if (callback) queueMicrotask(() => callback());
       return true;
     }
     this.sendHeaders();
-    return writeGrpcPacket(this.#stream, p, callback);
+    return this.#codec.write(this.#stream, message, callback);
   }
 
   /** Ends the stream with a status, after what was written (trailers-only if nothing was). */

@@ -4,14 +4,17 @@ import { SpokeError } from '@spoke/transport-core';
 import { connectionWindow, http2SessionOptions } from './flow-window.js';
 import { keepAlive } from './http2-keepalive.js';
 import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, statusHeaders } from './grpc-message.js';
-import { PacketCall } from './packet-call.js';
+import type { GrpcCodec } from './grpc-codec.js';
+import { GrpcServerCall } from './grpc-server-call.js';
 
 /** Options of {@link GrpcServer}. */
-export interface GrpcServerOptions {
+export interface GrpcServerOptions<M> {
+  /** The messages of every route. */
+  codec: GrpcCodec<M>;
   /** TLS for the listener; absent = cleartext HTTP/2 (the unix-socket front end). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert: boolean };
   /** Stream handlers by `:path` (`/Service/Method`). */
-  routes: Readonly<Record<string, (call: PacketCall) => void>>;
+  routes: Readonly<Record<string, (call: GrpcServerCall<M>) => void>>;
   /** Server keepalive: a PING after this long without one (grpc's keepalive time). Default: none. */
   keepaliveTimeMs?: number;
   /** A PING unanswered this long closes the connection. Default 20000 ms (grpc's). */
@@ -21,18 +24,18 @@ export interface GrpcServerOptions {
 }
 
 /**
- * A gRPC server for the two Konnectivity streaming methods, straight on
+ * A gRPC server for bidirectional streaming methods (Konnectivity's two), straight on
  * `node:http2`: no per-call interceptor chain, no channelz, messages decoded
  * from the stream's chunks. It opens 4 MiB flow-control windows (see
  * flow-window.ts), turns Nagle off, answers unknown methods with UNIMPLEMENTED
  * and non-gRPC requests with HTTP 415, and sends keepalive PINGs.
  */
-export class GrpcServer {
+export class GrpcServer<M> {
   readonly #server: Http2Server | Http2SecureServer;
   readonly #sessions = new Set<ServerHttp2Session>();
-  readonly #options: GrpcServerOptions;
+  readonly #options: GrpcServerOptions<M>;
 
-  constructor(options: GrpcServerOptions) {
+  constructor(options: GrpcServerOptions<M>) {
     this.#options = options;
     this.#server = options.tls
       ? http2.createSecureServer({
@@ -115,6 +118,6 @@ export class GrpcServer {
       );
       return;
     }
-    handler(new PacketCall(stream, raw, this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE));
+    handler(new GrpcServerCall(stream, raw, this.#options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, this.#options.codec));
   }
 }

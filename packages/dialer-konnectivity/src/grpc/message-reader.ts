@@ -1,43 +1,36 @@
 import type { Http2Stream } from 'node:http2';
+import type { GrpcCodec } from './grpc-codec.js';
 import { GrpcCode, GrpcMessageReader, GrpcStatusError } from './grpc-message.js';
-import { decodeDataParts, decodePacket } from '../packet-codec.js';
-import { PacketType, type Packet } from '../packets.js';
 
 /**
- * Reads the Packets of a gRPC stream off an HTTP/2 stream, client or server
- * side. A framing error or a message that is not a Packet calls `onError` once;
- * everything after it is read and dropped (so flow control never stalls).
+ * Reads the messages of a gRPC stream off an HTTP/2 stream, client or server
+ * side. A framing error or bytes that `codec` cannot decode call `onError`
+ * once; everything after it is read and dropped (so flow control never stalls).
  */
-export function readPackets(
+export function readMessages<M>(
   stream: Http2Stream,
   maxMessage: number,
-  onPacket: (p: Packet) => void,
+  codec: GrpcCodec<M>,
+  onMessage: (message: M) => void,
   onError: (err: GrpcStatusError) => void,
 ): void {
   const reader = new GrpcMessageReader(maxMessage);
   let failed = false;
-  const onMessage = (m: Buffer): void => {
-    let p: Packet;
+  const decode = (bytes: Buffer): void => {
+    let message: M;
     try {
-      p = decodePacket(m);
+      message = codec.decode(bytes);
     } catch {
-      throw new GrpcStatusError(GrpcCode.INTERNAL, 'malformed Packet message');
+      throw new GrpcStatusError(GrpcCode.INTERNAL, `malformed ${codec.name} message`);
     }
-    onPacket(p);
+    onMessage(message);
   };
-  // A DATA message spread over HTTP/2 frames (16 KiB each, so most of a transfer's 32 KiB
-  // messages) goes on as one DATA packet per frame's share of its payload: the bytes of a
-  // connection in the same order, without joining them into a copy.
-  const onParts = (parts: Buffer[], length: number): boolean => {
-    const d = decodeDataParts(parts, length);
-    if (d === undefined) return false;
-    for (const data of d.data) onPacket({ type: PacketType.DATA, data: { connectID: d.connectID, error: '', data } });
-    return true;
-  };
+  const { decodeParts } = codec;
+  const onParts = decodeParts ? (parts: Buffer[], length: number): boolean => decodeParts.call(codec, parts, length, onMessage) : undefined;
   stream.on('data', (chunk: Buffer) => {
     if (failed) return;
     try {
-      reader.push(chunk, onMessage, onParts);
+      reader.push(chunk, decode, onParts);
     } catch (err) {
       if (!(err instanceof GrpcStatusError)) throw err;
       failed = true;

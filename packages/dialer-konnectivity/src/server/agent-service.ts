@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { parseAgentIdentifiers } from '@spoke/transport-core';
 import { GrpcCode } from '../grpc/grpc-message.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
-import type { PacketCall } from '../grpc/packet-call.js';
+import type { PacketCall } from '../packet-call.js';
+import { packetCodec } from '../packet-codec.js';
+import type { Packet } from '../packets.js';
 import { agentCidrs, type Backend, type BackendManager } from './backends.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerSettings } from './server-options.js';
@@ -29,7 +31,7 @@ export class AgentService {
   readonly #review: ((authorization: readonly string[], signal: AbortSignal) => Promise<ReviewOutcome>) | undefined;
   /** TokenReviews in flight, aborted when the server stops. */
   readonly #reviews = new Set<AbortController>();
-  readonly #server: GrpcServer;
+  readonly #server: GrpcServer<Packet>;
 
   constructor(settings: ServerSettings, parts: AgentServiceParts) {
     const { options } = settings;
@@ -38,6 +40,7 @@ export class AgentService {
     this.#tokens = (options.agentTokens ?? []).map((t) => Buffer.from(`Bearer ${t}`));
     this.#review = options.tokenReview === undefined ? undefined : createTokenReviewer(options.tokenReview);
     this.#server = new GrpcServer({
+      codec: packetCodec,
       tls: {
         cert: options.clusterCert,
         key: options.clusterKey,

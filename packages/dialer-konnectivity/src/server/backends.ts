@@ -1,5 +1,5 @@
 import { cidrContains, parseCidr, type AgentIdentifiers, type Cidr } from '@spoke/transport-core';
-import type { PacketCall } from '../grpc/packet-call.js';
+import type { PacketCall } from '../packet-call.js';
 
 /** One agent `Connect` stream. */
 export interface Backend {

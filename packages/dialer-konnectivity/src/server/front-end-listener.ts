@@ -2,7 +2,9 @@ import { unlinkSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { GrpcServer } from '../grpc/grpc-server.js';
-import type { PacketCall } from '../grpc/packet-call.js';
+import type { PacketCall } from '../packet-call.js';
+import { packetCodec } from '../packet-codec.js';
+import type { Packet } from '../packets.js';
 import { serveGrpcFrontend } from './grpc-frontend.js';
 import { serveHttpFrontend } from './http-frontend.js';
 import type { ServerMetrics } from './metrics.js';
@@ -44,13 +46,13 @@ async function listenGrpc(settings: ServerSettings, core: TunnelCore, metrics: S
       serveGrpcFrontend(call, core, () => metrics.grpc('Proxy', -1));
     },
   };
-  let server: GrpcServer;
+  let server: GrpcServer<Packet>;
   let port: number | undefined;
   if (options.udsName !== undefined) {
-    server = new GrpcServer({ routes });
+    server = new GrpcServer({ codec: packetCodec, routes });
     await server.listen({ path: options.udsName });
   } else {
-    server = new GrpcServer({ routes, tls: { ...mtls(settings), requestCert: true } });
+    server = new GrpcServer({ codec: packetCodec, routes, tls: { ...mtls(settings), requestCert: true } });
     port = await server.listen({ port: options.serverPort ?? 8090, host: options.serverBindAddress });
   }
   return { port, close: () => server.close(), destroy: () => server.destroy() };

@@ -1,5 +1,5 @@
 import { closeResponse, dataPacket, dialResponse, PacketType, type Packet } from '../packets.js';
-import type { PacketCall } from '../grpc/packet-call.js';
+import type { PacketCall } from '../packet-call.js';
 import type { Frontend, PendingFailure, TunnelCore } from './tunnel-core.js';
 
 /**
