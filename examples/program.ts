@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { isAbortError, isSpokeError, type SpokeError } from '@spoke/transport-core';
+import { SPOKE_ERROR_CODES, SpokeError, isAbortError, isSpokeError, type SpokeErrorCode } from '@spoke/transport-core';
 
 /** What every example's `main` gets: a signal that stops it, and where its output lines go. */
 export interface ExampleContext {
@@ -9,16 +9,23 @@ export interface ExampleContext {
   log?: (line: string) => void;
 }
 
+const spokeCodes: ReadonlySet<string> = new Set(SPOKE_ERROR_CODES);
+
 /**
  * The SpokeError behind `err`. HTTP clients wrap what the dialer threw (undici's
  * `fetch` rejects with `TypeError('fetch failed')` whose `cause` is it), so the
- * chain of causes is searched, not just the top.
+ * chain of causes is searched, not just the top. node-fetch (under client-node
+ * 1.x) keeps only the wrapped error's `code` and message: such an error is
+ * turned back into a SpokeError with that code.
  */
 export function spokeErrorIn(err: unknown): SpokeError | undefined {
   let current: unknown = err;
-  for (let depth = 0; depth < 8 && current !== null && current !== undefined; depth++) {
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
     if (isSpokeError(current)) return current;
-    current = (current as { cause?: unknown }).cause;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && spokeCodes.has(code))
+      return new SpokeError(code as SpokeErrorCode, current.message, { cause: current });
+    current = current.cause;
   }
   return undefined;
 }

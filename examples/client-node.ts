@@ -1,19 +1,19 @@
 /**
  * `@kubernetes/client-node` with every API connection opened by a spoke
  * Dialer. client-node 1.x sends requests with node-fetch and an `https.Agent`
- * it builds from the kubeconfig (CA, client certificate); a promise middleware
- * swaps that agent for `createHttpsAgent(dialer, sameTlsOptions)`, so TLS and
- * credentials are unchanged and only the transport moves.
- *
- * Pending: needs `@kubernetes/client-node` 1.4.0 (2.x needs Node ≥ 22.19). Move
- * this file to examples/ and its spec to examples/test/ once it is installed.
+ * it builds from the kubeconfig (CA, client certificate); a wrapping auth
+ * method swaps that agent for `createHttpsAgent(dialer, sameTlsOptions)`, so
+ * TLS and credentials are unchanged and only the transport moves. (A configured
+ * middleware would be the obvious hook, but 1.3.0 applies only middleware passed
+ * per call.) 1.x is the line that runs on Node 20: 2.x sends requests with
+ * undici 8, which needs Node ≥ 22.19.
  *
  *   npm run client-node -- ~/.kube/config
  */
 import type https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { CoreV1Api, KubeConfig, ServerConfiguration, createConfiguration, type RequestContext } from '@kubernetes/client-node';
-import { compose, createHttpsAgent, createNetDialer, withHooks, type Dialer } from '@spoke/transport-core';
+import { compose, createHttpsAgent, createNetDialer, raceSignal, withHooks, type Dialer } from '@spoke/transport-core';
 import { reportFailure, runIfMain, type ExampleContext } from './program.js';
 
 export interface ClientNodeOptions extends ExampleContext {
@@ -35,23 +35,26 @@ export async function main({ kubeconfig, dialer, signal, log = console.log }: Cl
   const base = dialer ?? createNetDialer();
   const traced = compose(base, withHooks({ onDialConnected: (e) => log(`dialled ${e.target} through ${e.kind}`) }));
   let agent: https.Agent | undefined;
-  const throughDialer = async (context: RequestContext): Promise<RequestContext> => {
-    // client-node has just set its own agent with the kubeconfig's TLS material: keep that, change the transport.
-    const tls = (context.getAgent() as https.Agent | undefined)?.options ?? {};
-    agent ??= createHttpsAgent(traced, { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized });
-    context.setAgent(agent);
-    context.setSignal(signal);
-    return context;
+  // client-node asks its auth method to prepare every request: the kubeconfig's own method sets an agent with the
+  // cluster's CA and client certificate; keep that TLS material and swap in an agent whose sockets the dialer opens.
+  const throughDialer = {
+    getName: () => 'kubeconfig, connections through a spoke Dialer',
+    async applySecurityAuthentication(context: RequestContext): Promise<void> {
+      await kc.applySecurityAuthentication(context);
+      const tls = (context.getAgent() as https.Agent | undefined)?.options ?? {};
+      agent ??= createHttpsAgent(traced, { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized });
+      context.setAgent(agent);
+    },
   };
   const api = new CoreV1Api(
     createConfiguration({
       baseServer: new ServerConfiguration<Record<string, string>>(cluster.server, {}),
-      authMethods: { default: kc },
-      promiseMiddleware: [{ pre: throughDialer, post: async (response) => response }],
+      authMethods: { default: throughDialer },
     }),
   );
   try {
-    const namespaces = await api.listNamespace();
+    // client-node 1.x takes no AbortSignal: stop waiting on abort, and the finally block destroys the agent's sockets.
+    const namespaces = await raceSignal(api.listNamespace(), signal);
     log(`namespaces: ${namespaces.items.map((ns) => ns.metadata?.name ?? '?').join(', ')}`);
     return 0;
   } catch (err) {
