@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listen } from '@spoke/transport-core';
 
 /** A listening health, readiness or metrics port. */
 export interface HealthPort {
@@ -10,8 +11,8 @@ export interface HealthPort {
 
 /**
  * Listens on `port` (0 picks one) and answers each request with `handle`;
- * what it does not serve (returns false) is 404. Rejects when the port
- * cannot be bound.
+ * what it does not serve (returns false) is 404. Rejects with
+ * `ERR_BAD_OPTION` when the port cannot be bound; no `host` is every interface.
  */
 export async function listenHealthPort(
   port: number,
@@ -22,15 +23,9 @@ export async function listenHealthPort(
     if (handle(req, res)) return;
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, ...(host ? { host } : {}) }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const bound = (await listen(server, { host: host ?? '', port }, { what: 'The health server' })) as AddressInfo;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: bound.port,
     close() {
       server.close();
       server.closeAllConnections();

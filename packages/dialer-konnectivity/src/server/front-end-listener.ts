@@ -1,5 +1,6 @@
 import { unlinkSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
+import { listen } from '@spoke/transport-core';
 import tls from 'node:tls';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import type { PacketCall } from '../packet-call.js';
@@ -76,17 +77,13 @@ async function listenHttpConnect(settings: ServerSettings, core: TunnelCore, met
           { ...mtls(settings), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true },
           onSocket,
         );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (options.udsName !== undefined) server.listen(options.udsName, resolve);
-    else
-      server.listen(
-        { port: options.serverPort ?? 8090, ...(options.serverBindAddress ? { host: options.serverBindAddress } : {}) },
-        resolve,
-      );
-  });
+  const bound = await listen(
+    server,
+    options.udsName !== undefined ? { path: options.udsName } : { host: options.serverBindAddress ?? '', port: options.serverPort ?? 8090 },
+    { what: 'The Konnectivity front end' },
+  );
   return {
-    port: options.udsName === undefined ? (server.address() as AddressInfo).port : undefined,
+    port: typeof bound === 'string' ? undefined : bound.port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     destroy() {
       for (const s of sockets) s.destroy();
