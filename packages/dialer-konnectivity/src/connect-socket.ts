@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { SpokeError, abortReasonToError, connectTls, dialerClosedError, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { SpokeError, abortReasonAsError, connectTls, dialerClosedError, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
 import { GrpcChannel } from './grpc/grpc-channel.js';
 import type { GrpcCodec } from './grpc/grpc-codec.js';
 import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';
@@ -29,7 +29,7 @@ export function connectSocket(
     const detach = onAbort(signal, (reason) => {
       socket.destroy();
       // An Error reason (the connect timeout's TimeoutError) goes through as it is: the channel reads it.
-      reject(reason instanceof Error ? reason : abortReasonToError(reason));
+      reject(abortReasonAsError(reason));
     });
     socket.once('error', (err) => {
       detach();
