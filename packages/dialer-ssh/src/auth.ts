@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type BaseAgent } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type BaseAgent, type ParsedKey } from 'ssh2';
 
 // ssh2 is CommonJS and Node's named-export detection misses `utils`: take it from the default export.
 const { utils } = ssh2;
@@ -48,8 +48,9 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
     }
   }
   if (key !== undefined) {
-    const parsed = utils.parseKey(key, options.passphrase);
-    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    // The typings promise one key; ssh2 returns an array for an OpenSSH file that holds several (flat() reads both).
+    const keys: (ParsedKey | Error)[] = [utils.parseKey(key, options.passphrase)].flat();
+    const first = keys[0];
     if (first === undefined || first instanceof Error) {
       const why = first instanceof Error ? first.message : 'no key found';
       const hint = /passphrase|decrypt|Encrypted/i.test(why)

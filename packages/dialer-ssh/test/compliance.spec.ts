@@ -16,7 +16,7 @@ describeDialer('ssh (in-process ssh2 server)', async () => {
   });
   return {
     dialer,
-    hangingTarget: async () => ({ target: `${HANG_HOST}:80`, close: async () => {} }),
+    hangingTarget: () => ({ target: `${HANG_HOST}:80`, close: async () => {} }),
     unreachable: { target: 'spoke-test.invalid:80', codes: ['ERR_DIAL_UNREACHABLE'] },
     teardown: () => server.close(),
   };

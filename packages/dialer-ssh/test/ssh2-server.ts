@@ -123,7 +123,8 @@ export async function startFakeSshServer(): Promise<FakeSshServer> {
 
 function rejectWith(conn: Connection, why: { reason: number; description: string }, reject: () => void): void {
   // ssh2's public reject() always says CONNECT_FAILED with no text; substitute the reason for this one reply.
-  const proto = (conn as unknown as { _protocol: { channelOpenFail(id: number, reason: number, desc: string): void } })._protocol;
+  type Protocol = { channelOpenFail: (this: unknown, id: number, reason: number, desc: string) => void };
+  const proto = (conn as unknown as { _protocol: Protocol })._protocol;
   const original = proto.channelOpenFail;
   proto.channelOpenFail = function (id: number) {
     proto.channelOpenFail = original;

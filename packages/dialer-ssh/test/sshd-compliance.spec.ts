@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => sshd?.cleanup());
 
-describeDialer('ssh (OpenSSH sshd)', async () => {
+describeDialer('ssh (OpenSSH sshd)', () => {
   const dialer = createSshDialer({
     host: sshd.host,
     port: sshd.port,

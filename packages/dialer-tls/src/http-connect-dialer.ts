@@ -87,8 +87,9 @@ export function createHttpConnectDialer(options: HttpConnectDialerOptions): Dial
         },
       );
     },
-    async close() {
+    close() {
       closed = true;
+      return Promise.resolve();
     },
   };
 }

@@ -36,7 +36,7 @@ export const tlsScheme: DialerScheme = {
       );
     }
     checkParams(uri, TLS_PARAMS, TLS_USAGE);
-    return createTlsDialer({ ...tlsOptions(uri, TLS_USAGE), ...(context.via ? { via: context.via } : {}), warn: context.warn });
+    return createTlsDialer({ ...tlsOptions(uri, TLS_USAGE), ...(context.via ? { via: context.via } : {}), warn: (m) => context.warn(m) });
   },
 };
 
@@ -81,7 +81,7 @@ export const httpConnectScheme: DialerScheme = {
       headers,
       ...(secure ? { tls: tlsOptions(uri, CONNECT_USAGE) } : {}),
       ...(context.via ? { via: context.via } : {}),
-      warn: context.warn,
+      warn: (m) => context.warn(m),
     });
   },
 };

@@ -63,8 +63,9 @@ export function createTlsDialer(options: TlsDialerOptions = {}): Dialer {
         },
       );
     },
-    async close() {
+    close() {
       closed = true;
+      return Promise.resolve();
     },
   };
 }

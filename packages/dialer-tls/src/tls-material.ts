@@ -67,7 +67,7 @@ export function createTlsMaterial(options: TlsOptions): TlsMaterial {
       const resolved: TlsClientOptions = { ...base };
       if (ca) resolved.ca = ca.data;
       if (hasCert) {
-        const pair = await clientPair(cert, key);
+        const pair = clientPair(cert, key);
         resolved.cert = pair.cert;
         resolved.key = pair.key;
       }
@@ -75,10 +75,10 @@ export function createTlsMaterial(options: TlsOptions): TlsMaterial {
     },
   };
 
-  async function clientPair(
+  function clientPair(
     cert: { data: Buffer; version: number } | undefined,
     key: { data: Buffer; version: number } | undefined,
-  ): Promise<{ cert: Buffer | string; key: Buffer | string }> {
+  ): { cert: Buffer | string; key: Buffer | string } {
     const versions = `${cert?.version ?? 0}/${key?.version ?? 0}`;
     if (goodPair?.versions === versions) return goodPair;
     const candidate = {

@@ -52,7 +52,7 @@ describeDialer(
     await agent.waitConnected(1, { signal: AbortSignal.timeout(10_000) });
     return {
       dialer: createHttpConnectDialer({ proxy: hub.connectAddress as string, headers: { 'Proxy-Authorization': 'Bearer client-token' } }),
-      teardown: async () => {
+      teardown: () => {
         agent.destroy();
         hub.destroy();
       },

@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 
 describeDialer(
   'tls (TLS to a real tls server, CA generated in the test)',
-  async () => {
+  () => {
     const ca = createCertificateAuthority({ commonName: 'compliance CA' });
     const server = ca.issue({ commonName: 'target', altNames: ['127.0.0.1', 'localhost'] });
     const context = tls.createSecureContext({ cert: server.cert, key: server.key });

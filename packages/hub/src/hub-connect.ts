@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
+  abortReasonAsError,
   connectTls,
   frameLimit,
   isLoopbackHost,
@@ -75,7 +76,7 @@ export async function connectToHub(options: HubConnectOptions): Promise<WebSocke
   return new Promise((resolve, reject) => {
     const done = onAbort(options.signal, (reason) => {
       ws.terminate();
-      reject(reason);
+      reject(abortReasonAsError(reason));
     });
     ws.once('unexpected-response', (_req, res) => {
       done();

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
+  asError,
   dialerClosedError,
   formatTarget,
   isAbortError,
@@ -24,7 +25,7 @@ export function createAgentDial(registry: AgentRegistry, metrics: HubMetrics, lo
     try {
       target = parseTarget(input);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(asError(err));
     }
     const t0 = performance.now();
     return runDial(dialOptions, { target, hop: 'hub' }, async (signal) => {
@@ -61,8 +62,9 @@ export function hubDialerView(dial: AgentDial): Dialer {
     kind: 'hub',
     dial: (t, o) => (closed ? Promise.reject(dialerClosedError('hub dialer', { hop: 'hub' })) : dial(t, o)),
     // Closing a view of the hub does not stop the hub (hub.close() does).
-    close: async () => {
+    close: () => {
       closed = true;
+      return Promise.resolve();
     },
   };
 }

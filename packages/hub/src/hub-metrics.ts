@@ -22,9 +22,9 @@ export class HubMetrics {
 
   constructor(sources: HubGaugeSources) {
     const r = this.#registry;
-    r.gauge('spoke_hub_agents', 'Agents connected to this hub.', sources.agents);
-    r.gauge('spoke_hub_clients', 'Client sessions connected to this hub.', sources.clients);
-    r.gauge('spoke_hub_streams', 'Streams open through agents.', sources.streams);
+    r.gauge('spoke_hub_agents', 'Agents connected to this hub.', () => sources.agents());
+    r.gauge('spoke_hub_clients', 'Client sessions connected to this hub.', () => sources.clients());
+    r.gauge('spoke_hub_streams', 'Streams open through agents.', () => sources.streams());
     this.bytes = r.counter('spoke_hub_bytes_total', 'Bytes carried to and from agents (DATA payload).');
     this.dialSeconds = r.histogram('spoke_hub_dial_duration_seconds', 'Time to open a stream through an agent.', DIAL_BUCKETS);
     this.dialFailures = r.counter('spoke_hub_dial_failures_total', 'Failed dials by error code.');

@@ -32,7 +32,7 @@ describeDialer('hub.dialer() through a WSS agent', async () => {
   const { hub, agent } = await startPair();
   return {
     dialer: hub.dialer(),
-    teardown: async () => {
+    teardown: () => {
       agent.destroy();
       hub.destroy();
     },
@@ -45,7 +45,7 @@ describeDialer('spoke+wss client dialer → hub → agent', async () => {
   const client = createSpokeDialer({ url: hub.url, token: CLIENT_TOKEN, tls: { fingerprint: hub.fingerprint as string }, session: fast });
   return {
     dialer: client,
-    teardown: async () => {
+    teardown: () => {
       agent.destroy();
       hub.destroy();
     },
