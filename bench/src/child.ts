@@ -12,7 +12,7 @@ import { startTarget } from './roles/target.js';
 import { startTcpRelay } from './roles/tcp-relay.js';
 import type { Role } from './roles/role.js';
 
-const starters: Record<string, (args: Record<string, unknown>) => Promise<Role>> = {
+const starters: Record<string, (args: Record<string, unknown>) => Role | Promise<Role>> = {
   target: startTarget,
   'tcp-relay': startTcpRelay,
   'spoke-relay': startSpokeRelay,

@@ -76,7 +76,7 @@ console.log(
   `spoke bench ${new Date().toISOString()} — Node ${process.version}, ${os.cpus().length} vCPU (${os.cpus()[0]?.model ?? 'unknown'}), ${options.quick ? 'quick' : 'full'} run`,
 );
 // The micro-benchmark runs first, on a fresh heap (the macro suites leave garbage behind in this process).
-if (has('codec')) print(await runCodecSuite(options));
+if (has('codec')) print(runCodecSuite(options));
 if (spokeRows.size > 0) print(await runSpokeSuite(options, spokeRows));
 if (has('ssh')) print(await runSshSuite(options));
 if (has('konnectivity')) print(await runKonnectivitySuite(options));

@@ -12,7 +12,7 @@ import { numberArg, type Role } from './role.js';
  * (a session for spoke), `open` opens N streams that each echo one byte and
  * then sit idle, measuring memory before and after.
  */
-export async function startHolder(): Promise<Role> {
+export function startHolder(): Role {
   let session: Session | undefined;
   let opener: Opener | undefined;
   const held: Duplex[] = [];
@@ -41,12 +41,12 @@ export async function startHolder(): Promise<Role> {
         const after = await sampleMemory();
         return { before, after, ms };
       },
-      async closeAll() {
+      closeAll() {
         closeAll(held);
         return null;
       },
     },
-    async close() {
+    close() {
       closeAll(held);
       session?.destroy();
     },

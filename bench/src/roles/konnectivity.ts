@@ -22,13 +22,13 @@ export async function startKonnectivityServer(args: Record<string, unknown>): Pr
   });
   return {
     info: { agentPort: server.ports.agent },
-    commands: { agents: async () => server.agents },
-    close: async () => server.destroy(),
+    commands: { agents: () => server.agents },
+    close: () => server.destroy(),
   };
 }
 
 /** Our Konnectivity agent, connected to `port` with a client certificate. */
-export async function startKonnectivityAgent(args: Record<string, unknown>): Promise<Role> {
+export function startKonnectivityAgent(args: Record<string, unknown>): Role {
   const agent = createKonnectivityAgent({
     proxyServerHost: '127.0.0.1',
     proxyServerPort: Number(args['port']),
@@ -37,5 +37,5 @@ export async function startKonnectivityAgent(args: Record<string, unknown>): Pro
     agentKey: pem(args, 'keyPem'),
     agentId: 'bench-agent',
   });
-  return { info: {}, commands: {}, close: async () => agent.destroy() };
+  return { info: {}, commands: {}, close: () => agent.destroy() };
 }

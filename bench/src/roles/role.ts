@@ -2,10 +2,10 @@
 export interface Role {
   /** Reported to the parent when ready (ports...). */
   info: Record<string, number | string>;
-  /** Commands the parent may call. */
-  commands: Record<string, (args: Record<string, unknown>) => Promise<unknown>>;
+  /** Commands the parent may call (an answer may be immediate or a promise). */
+  commands: Record<string, (args: Record<string, unknown>) => unknown>;
   /** Closes servers and connections. */
-  close(): Promise<void>;
+  close(): void | Promise<void>;
 }
 
 /** Reads a numeric argument or fails with a message naming it. */

@@ -7,8 +7,8 @@ export async function startSpokeHub(args: Record<string, unknown>): Promise<Role
   const hub = await createHub({ listen: { host: '127.0.0.1', port: 0 }, agentTokens: [token], clientTokens: [token] });
   return {
     info: { url: hub.url, fingerprint: hub.fingerprint ?? '' },
-    commands: { agents: async () => hub.agents().length },
-    close: async () => hub.destroy(),
+    commands: { agents: () => hub.agents().length },
+    close: () => hub.destroy(),
   };
 }
 
@@ -22,5 +22,5 @@ export async function startSpokeAgent(args: Record<string, unknown>): Promise<Ro
     tls: { fingerprint: String(args['fingerprint']) },
   });
   await agent.waitConnected(1, { signal: AbortSignal.timeout(20_000) });
-  return { info: {}, commands: {}, close: async () => agent.destroy() };
+  return { info: {}, commands: {}, close: () => agent.destroy() };
 }

@@ -31,7 +31,7 @@ export async function startSpokeRelay(): Promise<Role> {
   return {
     info: { wsPort: (wss.address() as net.AddressInfo).port, tcpPort: (tcp.address() as net.AddressInfo).port },
     commands: {
-      connections: async () => [...sessions].reduce((n, s) => n + s.stats.streams, 0),
+      connections: () => [...sessions].reduce((n, s) => n + s.stats.streams, 0),
     },
     async close() {
       for (const s of sessions) s.destroy();

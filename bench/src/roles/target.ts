@@ -15,7 +15,7 @@ export async function startTarget(): Promise<Role> {
   return {
     info: { port: (server.address() as net.AddressInfo).port },
     commands: {
-      connections: async () => sockets.size,
+      connections: () => sockets.size,
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -30,7 +30,7 @@ export async function startTcpRelay(args: Record<string, unknown>): Promise<Role
   return {
     info: { port: (server.address() as net.AddressInfo).port },
     commands: {
-      connections: async () => pairs,
+      connections: () => pairs,
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -59,7 +59,7 @@ function opsPerSecond(fn: () => number, ms: number): number {
 }
 
 /** DATA frame encode+decode: MessagePack map vs the fixed binary header (PROTOCOL.md §2 "Why DATA is binary"). */
-export async function runCodecSuite(o: BenchOptions): Promise<Section[]> {
+export function runCodecSuite(o: BenchOptions): Section[] {
   const rows: Row[] = [];
   const rounds = o.quick ? 3 : 5;
   for (const size of SIZES) {
