@@ -70,7 +70,7 @@ function describeThrough(name: string, start: () => Promise<Peers>): void {
     afterAll(() => peers?.close());
     describeDialer(
       name,
-      async (): Promise<DialerHarness> => ({
+      (): DialerHarness => ({
         dialer: createKonnectivityDialer({ mode: peers.mode, uds: peers.uds, endGraceMs }),
         capabilities,
         unreachable,

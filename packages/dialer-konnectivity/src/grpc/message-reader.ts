@@ -25,8 +25,8 @@ export function readMessages<M>(
     }
     onMessage(message);
   };
-  const { decodeParts } = codec;
-  const onParts = decodeParts ? (parts: Buffer[], length: number): boolean => decodeParts.call(codec, parts, length, onMessage) : undefined;
+  const decodeParts = codec.decodeParts?.bind(codec);
+  const onParts = decodeParts ? (parts: Buffer[], length: number): boolean => decodeParts(parts, length, onMessage) : undefined;
   stream.on('data', (chunk: Buffer) => {
     if (failed) return;
     try {
