@@ -6,7 +6,7 @@
  */
 export { describeDialer } from './describe-dialer.js';
 export type { DialerCapabilities, DialerHarness, DialerSuiteOptions, HangingServedTarget, ServedTarget } from './describe-dialer.js';
-export { serveTcp, closedTcpPort, activeSockets } from './tcp-fixtures.js';
+export { serveTcp, closedTcpPort, activeSockets, openSockets } from './tcp-fixtures.js';
 export { createHangingTarget } from './hanging-target.js';
 export type { HangingTarget } from './hanging-target.js';
 export { writeBytes, readDigest, readAll, readExactly, echo, closed, waitFor } from './bytes.js';

@@ -1,9 +1,27 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Target } from '../target.js';
 import type { ServedTarget } from './compliance/harness.js';
 
-/** Open TCP and pipe handles of this process (for leak checks). */
+/**
+ * Sockets this process has open (TCP, unix, socket pairs), counted from its file
+ * descriptors: unlike {@link activeSockets} it also sees sockets that do not
+ * keep the event loop alive, such as an idle pooled connection. Linux only.
+ */
+export function openSockets(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++;
+    } catch {
+      // closed while we looked (the directory's own descriptor, among others)
+    }
+  }
+  return n;
+}
+
+/** Open TCP and pipe handles of this process that keep its event loop alive. */
 export function activeSockets(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'PipeWrap' || r === 'TCPWRAP' || r === 'PIPEWRAP')
     .length;
