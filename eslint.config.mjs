@@ -1,7 +1,25 @@
 import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-const TYPE_CHECKED = ['**/*.ts', '**/*.mts'];
+const TS = ['**/*.ts', '**/*.mts'];
+const TESTS = ['**/test/**/*.ts', '**/test/**/*.mts', '**/*.spec.ts'];
+
+// Module boundaries between our projects (nx.tags in each package.json). transport-core depends on nothing of ours,
+// a backend (hub, the dialers) only on core, apps (the CLI, apps/*, bench, examples) on anything. A package may import
+// itself by name (its tests use the public entry points).
+const OURS = ['scope:core', 'scope:backend', 'scope:app'];
+const boundaries = (backendMayUse) => [
+  'error',
+  {
+    allowCircularSelfDependency: true,
+    depConstraints: [
+      { sourceTag: 'scope:core', notDependOnLibsWithTags: OURS },
+      { sourceTag: 'scope:backend', onlyDependOnLibsWithTags: backendMayUse },
+      { sourceTag: 'scope:app', onlyDependOnLibsWithTags: OURS },
+    ],
+  },
+];
 
 export default tseslint.config(
   {
@@ -18,9 +36,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Type-aware rules (typescript-eslint's recommendedTypeChecked); the project service finds each file's tsconfig.
-  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: TYPE_CHECKED })),
+  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: TS })),
   {
-    files: TYPE_CHECKED,
+    files: TS,
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
   },
   {
@@ -45,6 +63,23 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: TS,
+    plugins: { '@nx': nx },
+    rules: { '@nx/enforce-module-boundaries': boundaries(['scope:core']) },
+  },
+  {
+    // Tests may use a sibling backend as a peer (dialer-tls's tests run CONNECT through a real hub); it is a
+    // devDependency there, never an import of src/.
+    files: TESTS,
+    rules: { '@nx/enforce-module-boundaries': boundaries(['scope:core', 'scope:backend']) },
+  },
+  {
+    // Vitest configs import the workspace's vitest.shared.ts, which belongs to no project: tooling, not a module
+    // edge between projects.
+    files: ['**/vitest.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

@@ -4,6 +4,8 @@ import { type Dialer } from '@spoke/transport-core';
 import { createSpokeDialer } from '@spoke/hub';
 import { createKonnectivityDialer } from '@spoke/dialer-konnectivity';
 // The package's own interop harness (no vitest in it): it builds and caches the upstream binaries and starts them.
+// It is test code that the package does not publish, so there is no package entry point to import it by name.
+// eslint-disable-next-line @nx/enforce-module-boundaries -- a private test harness, reached by path on purpose
 import {
   createTestPki,
   removePki,
