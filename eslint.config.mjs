@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
 import tseslint from 'typescript-eslint';
 
 const TS = ['**/*.ts', '**/*.mts'];
@@ -80,6 +81,22 @@ export default tseslint.config(
     // edge between projects.
     files: ['**/vitest.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
+    // Each package's dependencies are what its shipped code imports: a missing one or an unused one fails lint.
+    files: ['**/package.json'],
+    languageOptions: { parser: jsoncParser },
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          // Not imported, still needed by users: @types/ssh2 and @types/ws for the published declarations (they name
+          // ssh2's and ws's types); bufferutil is ws's optional native masking, which ws loads itself.
+          ignoredDependencies: ['@types/ssh2', '@types/ws', 'bufferutil'],
+        },
+      ],
+    },
   },
   {
     files: ['**/*.mjs', '**/*.js'],
