@@ -8,12 +8,14 @@ import {
   dialerClosedError,
   onAbort,
   raceSignal,
+  UsageRef,
   type Backoff,
   type Dialer,
 } from '@spoke/transport-core';
 import type { Credentials, AuthTrace } from './auth.js';
 import { mapClientError } from './errors.js';
 import type { HostVerifier } from './host-verifier.js';
+import { startKeepalive } from './keepalive.js';
 import type { SshStream } from './ssh-stream.js';
 
 /** Internal settings of one pooled SSH connection. */
@@ -33,8 +35,17 @@ export interface SshConnectionInit {
   algorithms?: Algorithms;
 }
 
+/**
+ * A ready SSH client and what keeps its socket referenced: a dial in
+ * progress or an open channel, never the idle connection itself.
+ */
+export interface PooledClient {
+  client: Client;
+  usage: UsageRef;
+}
+
 interface Pending {
-  promise: Promise<Client>;
+  promise: Promise<PooledClient>;
   controller: AbortController;
   waiters: number;
 }
@@ -43,10 +54,12 @@ interface Pending {
  * The one SSH connection a dialer keeps to its server: opened on first use,
  * shared by every channel, re-opened after a failure (waiting with backoff
  * between failed attempts), closed after `idleTimeoutMs` without channels.
+ * It keeps the process alive only while it is being opened or used (see
+ * {@link PooledClient}): a program that is done exits without `close()`.
  */
 export class SshConnection {
   readonly #init: SshConnectionInit;
-  #client: Client | undefined;
+  #client: PooledClient | undefined;
   #pending: Pending | undefined;
   #failures = 0;
   #nextAttemptAt = 0;
@@ -70,7 +83,7 @@ export class SshConnection {
    * cancelled when every caller waiting for it gave up, so an abandoned dial
    * leaves no half-open connection behind.
    */
-  async acquire(signal: AbortSignal): Promise<Client> {
+  async acquire(signal: AbortSignal): Promise<PooledClient> {
     if (this.#closed) throw this.#closedError();
     if (this.#client) return this.#client;
     let pending = this.#pending;
@@ -132,9 +145,9 @@ export class SshConnection {
     this.#pending?.controller.abort(this.#closedError());
     this.#pending = undefined;
     if (this.#streams.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    const client = this.#client;
+    const pooled = this.#client;
     this.#client = undefined;
-    if (client) await endClient(client);
+    if (pooled) await endClient(pooled.client);
   }
 
   /** Ends the connection now; open streams fail with ERR_TUNNEL_CLOSED (caused by `err`, if given). */
@@ -144,7 +157,7 @@ export class SshConnection {
     this.#pending?.controller.abort(this.#closedError());
     this.#pending = undefined;
     for (const s of [...this.#streams]) s.connectionLost(err);
-    const client = this.#client;
+    const client = this.#client?.client;
     this.#client = undefined;
     if (client) {
       client.on('error', () => {});
@@ -161,11 +174,11 @@ export class SshConnection {
   #startIdle(): void {
     this.#stopIdle();
     if (!this.#client || !(this.#init.idleTimeoutMs > 0) || !Number.isFinite(this.#init.idleTimeoutMs)) return;
-    const client = this.#client;
+    const pooled = this.#client;
     this.#idleTimer = setTimeout(() => {
-      if (this.#client === client && this.#channels === 0) {
+      if (this.#client === pooled && this.#channels === 0) {
         this.#client = undefined;
-        void endClient(client);
+        void endClient(pooled.client);
       }
     }, this.#init.idleTimeoutMs);
     // An idle pool must not keep the process alive on its own.
@@ -177,14 +190,14 @@ export class SshConnection {
     this.#idleTimer = undefined;
   }
 
-  async #connect(signal: AbortSignal): Promise<Client> {
+  async #connect(signal: AbortSignal): Promise<PooledClient> {
     const wait = this.#nextAttemptAt - Date.now();
     if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => Promise.reject(abortReasonToError(signal.reason)));
     try {
-      const client = await this.#handshake(signal);
+      const pooled = await this.#handshake(signal);
       this.#failures = 0;
-      this.#adopt(client);
-      return client;
+      this.#adopt(pooled);
+      return pooled;
     } catch (err) {
       if (!signal.aborted) {
         this.#nextAttemptAt = Date.now() + backoffDelay(this.#init.backoff, this.#failures);
@@ -194,16 +207,27 @@ export class SshConnection {
     }
   }
 
-  #adopt(client: Client): void {
-    this.#client = client;
+  #adopt(pooled: PooledClient): void {
+    const { client } = pooled;
+    this.#client = pooled;
     let lastError: Error | undefined;
     client.on('error', (err: Error) => {
       lastError = err;
     });
+    const sock = (): Duplex | undefined => (client as unknown as { _sock?: Duplex })._sock;
     // With a half-open-capable socket ssh2 would wait forever after the server's FIN: finish the close.
-    client.on('end', () => (client as unknown as { _sock?: Duplex })._sock?.destroy());
+    client.on('end', () => sock()?.destroy());
+    const stopKeepalive = startKeepalive(client, {
+      intervalMs: this.#init.keepaliveMs,
+      countMax: this.#init.keepaliveCountMax,
+      onDead: (err) => {
+        lastError = err;
+        sock()?.destroy();
+      },
+    });
     client.once('close', () => {
-      if (this.#client === client) this.#client = undefined;
+      stopKeepalive();
+      if (this.#client === pooled) this.#client = undefined;
       this.#stopIdle();
       // Runs before ssh2 tears the channels down as if they had ended cleanly.
       const cause = lastError ? mapClientError(lastError, { hop: this.#init.hop }) : undefined;
@@ -212,26 +236,30 @@ export class SshConnection {
     if (this.#channels === 0) this.#startIdle();
   }
 
-  async #handshake(signal: AbortSignal): Promise<Client> {
+  async #handshake(signal: AbortSignal): Promise<PooledClient> {
     const init = this.#init;
     signal.throwIfAborted();
     const sock = await init.via.dial({ host: init.host, port: init.port }, { signal });
+    const usage = new UsageRef(sock);
+    // The handshake is a dial in flight; afterwards each dial and channel holds the socket itself.
+    const releaseHandshake = usage.hold();
     // ssh2 is CommonJS: use the default export (named-export detection is not reliable for it).
     const client = new ssh2.Client();
     const trace: AuthTrace = { serverMethods: [], triedMethods: [] };
     let refusal: SpokeError | undefined;
-    return new Promise<Client>((resolve, reject) => {
+    return new Promise<PooledClient>((resolve, reject) => {
       let done = false;
       let detach = (): void => {};
       const finish = (err?: Error): void => {
         if (done) return;
         done = true;
         detach();
+        releaseHandshake();
         client.off('ready', onReady);
         client.off('error', onError);
         client.off('close', onClose);
         if (err === undefined) {
-          resolve(client);
+          resolve({ client, usage });
           return;
         }
         client.on('error', () => {});
@@ -270,8 +298,8 @@ export class SshConnection {
             return refusal === undefined;
           },
           authHandler: init.credentials.handler(init.username, trace),
-          keepaliveInterval: init.keepaliveMs,
-          keepaliveCountMax: init.keepaliveCountMax,
+          // Ours instead (keepalive.ts): ssh2's would hold the process open while the connection is idle.
+          keepaliveInterval: 0,
           readyTimeout: init.readyTimeoutMs,
           algorithms: this.#algorithms(),
         });

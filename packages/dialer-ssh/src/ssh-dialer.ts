@@ -113,16 +113,19 @@ export function createSshDialer(options: SshDialerOptions): SshDialer {
         hop,
         () => closed,
         async (target, signal) => {
-          const client = await connection.acquire(signal);
+          const { client, usage } = await connection.acquire(signal);
           const release = connection.channelOpened();
+          const releaseDial = usage.hold();
           let channel: ClientChannel;
           try {
             channel = await openChannel(client, target);
           } catch (err) {
             release();
             throw mapChannelOpenError(err, target, hop);
+          } finally {
+            releaseDial();
           }
-          const stream = new SshStream(channel, target, hop);
+          const stream = new SshStream(channel, target, hop, usage);
           stream.once('close', release);
           connection.track(stream);
           return stream;

@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import { SpokeError, formatTarget, type Target } from '@spoke/transport-core';
+import { SpokeError, formatTarget, type Target, type UsageRef } from '@spoke/transport-core';
 
 /** ssh2 keeps the per-direction channel state in these (untyped) fields. */
 interface ChannelState {
@@ -16,7 +16,9 @@ interface ChannelState {
  * far side had finished cleanly. This wrapper gives `end()` = SSH EOF
  * (half-close), `destroy(err)` = immediate CHANNEL_CLOSE, backpressure through
  * `write()`/`'drain'` on top of the SSH window, and coded errors when the
- * channel or the connection under it breaks.
+ * channel or the connection under it breaks. Like a socket, an open stream
+ * keeps the process alive (its SSH connection's socket referenced) until it
+ * closes or `unref()` is called.
  */
 export class SshStream extends Duplex {
   /** Address of the target as the SSH server dialled it. */
@@ -27,14 +29,20 @@ export class SshStream extends Duplex {
   readonly hop: string;
   readonly #channel: ClientChannel;
   readonly #target: Target;
+  readonly #usage: UsageRef | undefined;
+  #release: (() => void) | undefined;
   #remoteClosed = false;
 
-  constructor(channel: ClientChannel, target: Target, hop: string) {
+  /** `usage`: the connection's reference, held while this stream is open and referenced. */
+  constructor(channel: ClientChannel, target: Target, hop: string, usage?: UsageRef) {
     // The channel buffers up to the SSH window (2 MiB) itself; keep ours small so memory stays bounded.
     super({ allowHalfOpen: true, highWaterMark: 64 * 1024 });
     this.#channel = channel;
     this.#target = target;
     this.hop = hop;
+    this.#usage = usage;
+    this.ref();
+    this.once('close', () => this.unref());
     if (!('path' in target)) {
       this.remoteAddress = target.host;
       this.remotePort = target.port;
@@ -148,13 +156,20 @@ export class SshStream extends Duplex {
     return this;
   }
 
-  /** No-op (socket compatibility). */
+  /**
+   * Lets this open stream keep the process alive again (the default), as
+   * `net.Socket#ref()` does. A stream used as another SSH dialer's `via`
+   * socket is unreferenced while that connection sits idle.
+   */
   ref(): this {
+    if (!this.#release && !this.destroyed) this.#release = this.#usage?.hold();
     return this;
   }
 
-  /** No-op (socket compatibility). */
+  /** Stops this stream from keeping the process alive (`net.Socket#unref()`); an HTTP agent does so for its idle pooled sockets. */
   unref(): this {
+    this.#release?.();
+    this.#release = undefined;
     return this;
   }
 }
