@@ -13,7 +13,8 @@
 import type https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { CoreV1Api, KubeConfig, ServerConfiguration, createConfiguration, type RequestContext } from '@kubernetes/client-node';
-import { compose, createHttpsAgent, createNetDialer, raceSignal, withHooks, type Dialer } from '@spoke/transport-core';
+import { compose, createHttpsAgent, createNetDialer, withHooks, type Dialer } from '@spoke/transport-core';
+import { raceSignal } from '@spoke/transport-core/utils';
 import { reportFailure, runIfMain, type ExampleContext } from './program.js';
 
 export interface ClientNodeOptions extends ExampleContext {

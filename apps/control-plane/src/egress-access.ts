@@ -1,4 +1,5 @@
-import { deadlineSignal, type Dialer } from '@spoke/transport-core';
+import { type Dialer } from '@spoke/transport-core';
+import { deadlineSignal } from '@spoke/transport-core/utils';
 import { createEgressSelector, loadEgressSelectorConfiguration, type EgressSelectorConfiguration } from '@spoke/dialer-tls';
 import type { ProxyTarget } from './http-proxy.js';
 import type { EgressLabels, EgressMetrics } from './metrics.js';

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { endToEndHeaders, splice, type Dialer } from '@spoke/transport-core';
+import { type Dialer } from '@spoke/transport-core';
+import { endToEndHeaders, splice } from '@spoke/transport-core/utils';
 
 /** Where a proxied request goes. */
 export interface ProxyTarget {

@@ -1,4 +1,5 @@
-import { SpokeError, createMetricsRegistry, isAbortError, type Dialer } from '@spoke/transport-core';
+import { SpokeError, isAbortError, type Dialer } from '@spoke/transport-core';
+import { createMetricsRegistry } from '@spoke/transport-core/utils';
 
 /** Upstream's bucket boundaries for `apiserver_egress_dialer_dial_duration_seconds`. */
 export const DIAL_DURATION_BUCKETS = [0.005, 0.025, 0.1, 0.5, 2.5, 12.5] as const;

@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { httpStatusFor, isAbortError, isSpokeError } from '@spoke/transport-core';
+import { isAbortError, isSpokeError } from '@spoke/transport-core';
+import { httpStatusFor } from '@spoke/transport-core/utils';
 import { status } from './api-objects.js';
 import type { Json } from './json.js';
 

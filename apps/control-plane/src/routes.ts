@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { serveHealth } from '@spoke/transport-core';
+import { serveHealth } from '@spoke/transport-core/utils';
 import { SERVER_VERSION, apiGroupList, apiVersions, coreResources, listObject, noSuchResource, notFound, status } from './api-objects.js';
 import type { EgressAccess } from './egress-access.js';
 import { proxyRequest, proxyUpgrade, rawJsonError } from './http-proxy.js';

@@ -1,6 +1,6 @@
 import https from 'node:https';
 import WebSocket from 'ws';
-import { onAbort } from '@spoke/transport-core';
+import { onAbort } from '@spoke/transport-core/utils';
 import type { KubeClient } from './kube-client.js';
 
 /** Where the control plane is and who we are (the kubeconfig's contents). */

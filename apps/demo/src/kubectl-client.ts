@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { delimiter, join } from 'node:path';
-import { raceSignal } from '@spoke/transport-core';
+import { raceSignal } from '@spoke/transport-core/utils';
 import type { ExecResult, KubeClient } from './kube-client.js';
 import type { Teardown } from './teardown.js';
 

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { splice, type Logger } from '@spoke/transport-core';
+import { type Logger } from '@spoke/transport-core';
+import { splice } from '@spoke/transport-core/utils';
 import type { ChannelSocket } from './channels.js';
 import type { Pod } from './runtime.js';
 import type { Duplex } from 'node:stream';

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { WebSocketServer } from 'ws';
-import { createNetDialer, frameLimit, sessionOverStream, type Session, type SessionOptions } from '@spoke/transport-core';
+import { createNetDialer, sessionOverStream, type Session, type SessionOptions } from '@spoke/transport-core';
+import { frameLimit } from '@spoke/transport-core/protocol';
 import { sessionOverWebSocket } from '@spoke/hub';
 import type { Role } from './role.js';
 

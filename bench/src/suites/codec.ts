@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { decodeFrame, encodeDataHeader, encodeFrame } from '@spoke/transport-core';
+import { decodeFrame, encodeDataHeader, encodeFrame } from '@spoke/transport-core/protocol';
 import type { BenchOptions } from '../options.js';
 import type { Row, Section } from '../report.js';
 import { median, num } from '../stats.js';

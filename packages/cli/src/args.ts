@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { isSpokeError, parseDuration } from '@spoke/transport-core';
+import { isSpokeError } from '@spoke/transport-core';
+import { parseDuration } from '@spoke/transport-core/utils';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { listen as listenOn } from '@spoke/transport-core';
+import { listen as listenOn } from '@spoke/transport-core/utils';
 import type { ListenAddress } from './addresses.js';
 
 /**

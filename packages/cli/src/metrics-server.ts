@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { serveHealth, type Readiness } from '@spoke/transport-core';
+import { serveHealth, type Readiness } from '@spoke/transport-core/utils';
 import { formatListen, type ListenAddress } from './addresses.js';
 import { listen } from './listen.js';
 

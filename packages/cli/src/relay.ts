@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError, formatTarget, isAbortError, isSpokeError, splice, type Dialer, type Logger, type Target } from '@spoke/transport-core';
+import { SpokeError, formatTarget, isAbortError, isSpokeError, type Dialer, type Logger, type Target } from '@spoke/transport-core';
+import { splice } from '@spoke/transport-core/utils';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { TransferStats } from './transfer-stats.js';
 

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError, parseCidr, type Dialer } from '@spoke/transport-core';
+import { SpokeError, type Dialer } from '@spoke/transport-core';
+import { parseCidr } from '@spoke/transport-core/utils';
 import { describe, expect, it } from 'vitest';
 import { createRoutingDialer } from './route-dialer.js';
 

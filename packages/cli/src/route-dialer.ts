@@ -1,4 +1,5 @@
-import { cidrContains, isUnixTarget, parseTarget, type Cidr, type Dialer } from '@spoke/transport-core';
+import { isUnixTarget, parseTarget, type Dialer } from '@spoke/transport-core';
+import { cidrContains, type Cidr } from '@spoke/transport-core/utils';
 
 /** One `--route CIDR=URI`: targets whose address is inside `cidr` go through `dialer`. */
 export interface Route {

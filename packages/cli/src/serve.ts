@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { onAbort } from '@spoke/transport-core';
+import { onAbort } from '@spoke/transport-core/utils';
 import type { CommandContext } from './command.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import { EXIT_OK } from './errors.js';

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError, onAbort } from '@spoke/transport-core';
+import { SpokeError } from '@spoke/transport-core';
+import { onAbort } from '@spoke/transport-core/utils';
 import type { CliIo } from './command.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { createMetricsRegistry, type Counter, type MetricsRegistry } from '@spoke/transport-core';
+import { createMetricsRegistry, type Counter, type MetricsRegistry } from '@spoke/transport-core/utils';
 import type { CliIo } from './command.js';
 
 /**

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { SpokeError, abortReasonAsError, connectTls, dialerClosedError, onAbort, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { SpokeError, connectTls, dialerClosedError, viaOrDirect, type Dialer } from '@spoke/transport-core';
+import { abortReasonAsError, onAbort } from '@spoke/transport-core/utils';
 import { GrpcChannel } from './grpc/grpc-channel.js';
 import type { GrpcCodec } from './grpc/grpc-codec.js';
 import type { KonnectivityTlsOptions } from './konnectivity-dialer.js';

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { SpokeError, parseDuration } from '@spoke/transport-core';
+import { SpokeError } from '@spoke/transport-core';
+import { parseDuration } from '@spoke/transport-core/utils';
 import type { KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
 import type { KonnectivityServerOptions } from './server/konnectivity-server.js';
 import { PROXY_STRATEGIES, type ProxyStrategy } from './server/backends.js';

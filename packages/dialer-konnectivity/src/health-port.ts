@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listen } from '@spoke/transport-core';
+import { listen } from '@spoke/transport-core/utils';
 
 /** A listening health, readiness or metrics port. */
 export interface HealthPort {

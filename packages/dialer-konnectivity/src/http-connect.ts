@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { SpokeError, httpConnectClient } from '@spoke/transport-core';
+import { SpokeError } from '@spoke/transport-core';
+import { httpConnectClient } from '@spoke/transport-core/utils';
 import { dialError } from './errors.js';
 
 /** What a Konnectivity server answers a granted CONNECT, byte for byte. */

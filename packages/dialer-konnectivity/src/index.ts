@@ -16,15 +16,15 @@ export { codeForDialError } from './errors.js';
 export { createKonnectivityAgent } from './agent/konnectivity-agent.js';
 export type { KonnectivityAgent, KonnectivityAgentOptions } from './agent/konnectivity-agent.js';
 // The agent's identifier parser and allow list are transport-core's, re-exported under their old names here.
-export { parseAgentIdentifiers, createAllowList } from '@spoke/transport-core';
-export type { AgentIdentifiers, AllowList } from '@spoke/transport-core';
+export { parseAgentIdentifiers, createAllowList } from '@spoke/transport-core/utils';
+export type { AgentIdentifiers, AllowList } from '@spoke/transport-core/utils';
 export { konnectivityScheme, konnectivityEgressBackend } from './scheme.js';
-export type { EgressConnection } from '@spoke/transport-core';
+export type { EgressConnection } from '@spoke/transport-core/egress';
 export { createKonnectivityServer } from './server/konnectivity-server.js';
 export type { KonnectivityServer, KonnectivityServerOptions } from './server/konnectivity-server.js';
 export type { ProxyStrategy } from './server/backends.js';
 export type { TokenReviewOptions } from './server/token-review.js';
 export { parseServerFlags, parseAgentFlags } from './flags.js';
 /** Go's duration syntax (`1m30s`), as upstream's flags take it: transport-core's parseDuration under its old name. */
-export { parseDuration as parseGoDuration } from '@spoke/transport-core';
+export { parseDuration as parseGoDuration } from '@spoke/transport-core/utils';
 export type { ParsedFlags } from './flags.js';

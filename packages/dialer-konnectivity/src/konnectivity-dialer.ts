@@ -1,12 +1,9 @@
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
-  abortReasonToError,
-  checkTimeout,
   dialerClosedError,
   formatTarget,
   isUnixTarget,
-  onAbort,
   parseTarget,
   runDial,
   type DialOptions,
@@ -14,6 +11,7 @@ import {
   type Target,
   type ViaOption,
 } from '@spoke/transport-core';
+import { abortReasonToError, checkTimeout, onAbort } from '@spoke/transport-core/utils';
 import { dialError, fromGrpcError } from './errors.js';
 import type { GrpcChannel } from './grpc/grpc-channel.js';
 import { connectServer, konnectivityChannel } from './connect-socket.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SpokeError, badUri, readUriFile, type Dialer, type DialerScheme, type EgressConnection } from '@spoke/transport-core';
+import { SpokeError, badUri, readUriFile, type Dialer, type DialerScheme } from '@spoke/transport-core';
+import { type EgressConnection } from '@spoke/transport-core/egress';
 import { createKonnectivityDialer, type KonnectivityTlsOptions } from './konnectivity-dialer.js';
 
 const USAGE = [

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http2, { type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
@@ -10,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { SpokeError, type Dialer } from '@spoke/transport-core';
-import { readExactly } from '@spoke/transport-core/testing';
+import { readExactly, runNodeFixture } from '@spoke/transport-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKonnectivityDialer, type KonnectivityDialerOptions } from '../src/index.js';
 import { GrpcClientCall } from '../src/grpc/grpc-client-call.js';
@@ -305,28 +304,8 @@ describe('gRPC client on node:http2', () => {
   it('does not keep the process alive once its calls are over (the dialer left open)', async () => {
     const srv = await serveProxy(echoProxy);
     const here = dirname(fileURLToPath(import.meta.url));
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@spoke/source',
-        '--import',
-        join(here, '..', '..', '..', 'scripts', 'ts-register.mjs'),
-        join(here, 'fixtures', 'dial-once.ts'),
-        srv.path,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    // A bound, not a wait: the child should be gone long before.
-    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    cleanups.push(() => {
-      clearTimeout(kill);
-      child.kill('SIGKILL');
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-    expect(out).toBe('ping\n');
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    // Bounded (SIGKILL after 20 s), not a wait: the child should be gone long before.
+    expect(await runNodeFixture(join(here, 'fixtures', 'dial-once.ts'), [srv.path])).toEqual({ code: 0, signal: null, out: 'ping\n' });
   });
 
   describe('over mTLS TCP', () => {

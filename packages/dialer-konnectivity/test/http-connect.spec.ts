@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SpokeError, readUntil } from '@spoke/transport-core';
+import { SpokeError } from '@spoke/transport-core';
+import { readUntil } from '@spoke/transport-core/utils';
 import { httpConnect } from '../src/http-connect.js';
 
 // The client half of Konnectivity's HTTP-CONNECT mode against a real TCP server that plays the

@@ -1,17 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Algorithms, type Client, type ServerHostKeyAlgorithm } from 'ssh2';
-import {
-  SpokeError,
-  abortReasonToError,
-  backoffDelay,
-  dialerClosedError,
-  onAbort,
-  raceSignal,
-  UsageRef,
-  type Backoff,
-  type Dialer,
-} from '@spoke/transport-core';
+import { SpokeError, dialerClosedError, type Dialer } from '@spoke/transport-core';
+import { abortReasonToError, backoffDelay, onAbort, raceSignal, UsageRef, type Backoff } from '@spoke/transport-core/utils';
 import type { Credentials, AuthTrace } from './auth.js';
 import { mapClientError } from './errors.js';
 import type { HostVerifier } from './host-verifier.js';

@@ -2,17 +2,15 @@ import { PassThrough } from 'node:stream';
 import type { Algorithms, Client, ClientChannel } from 'ssh2';
 import {
   SpokeError,
-  checkTimeout,
-  createBackoff,
   dialTarget,
   dialerClosedError,
   runDial,
   viaOrDirect,
-  type BackoffOptions,
   type Dialer,
   type DialOptions,
   type Target,
 } from '@spoke/transport-core';
+import { checkTimeout, createBackoff, type BackoffOptions } from '@spoke/transport-core/utils';
 import { createCredentials, type SshAuthOptions } from './auth.js';
 import { mapChannelOpenError } from './errors.js';
 import { createHostVerifier, type HostKeyOptions } from './host-verifier.js';

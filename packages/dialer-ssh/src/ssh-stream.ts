@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import { SpokeError, formatTarget, type Target, type UsageRef } from '@spoke/transport-core';
+import { SpokeError, formatTarget, type Target } from '@spoke/transport-core';
+import { type UsageRef } from '@spoke/transport-core/utils';
 
 /** ssh2 keeps the per-direction channel state in these (untyped) fields. */
 interface ChannelState {

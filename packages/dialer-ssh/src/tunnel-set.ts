@@ -1,4 +1,5 @@
-import { SpokeError, deadlineSignal, dialTarget, dialerClosedError, type Dialer } from '@spoke/transport-core';
+import { SpokeError, dialTarget, dialerClosedError, type Dialer } from '@spoke/transport-core';
+import { deadlineSignal } from '@spoke/transport-core/utils';
 import { createSshDialer, type SshDialer, type SshDialerOptions } from './ssh-dialer.js';
 
 /** The routed dialer's name in errors (`hop`) and its `kind`. */

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTarget } from '@spoke/transport-core';
-import { serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
+import { runNodeFixture, serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
 import { startSshd, type Sshd } from '../src/testing/sshd.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,7 +14,6 @@ describe('a program that dialled through SSH and did not close its dialer', () =
   // The target side of the child's stream: answers 'ping', then waits for the test to end it.
   let accepted: Promise<Duplex>;
   let accept: (s: Duplex) => void;
-  const cleanups: Array<() => unknown> = [];
 
   beforeAll(async () => {
     sshd = await startSshd();
@@ -28,16 +25,13 @@ describe('a program that dialled through SSH and did not close its dialer', () =
       });
     });
   });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
   afterAll(async () => {
     await target?.close();
     await sshd?.cleanup();
   });
 
   /** Runs the fixture; the exit code, signal and stdout once it exits (SIGKILLed after 20 s: the bound, not a wait). */
-  const run = async (mode: 'done' | 'hold', hops: 1 | 2, onOutput?: (out: string) => void) => {
+  const run = (mode: 'done' | 'hold', hops: 1 | 2, onOutput?: (out: string) => void) => {
     accepted = new Promise((resolve) => (accept = resolve));
     const plan = {
       mode,
@@ -51,29 +45,7 @@ describe('a program that dialled through SSH and did not close its dialer', () =
       },
       target: typeof target.target === 'string' ? target.target : formatTarget(target.target),
     };
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@spoke/source',
-        '--import',
-        join(here, '..', '..', '..', 'scripts', 'ts-register.mjs'),
-        join(here, 'fixtures', 'dial-once.ts'),
-        JSON.stringify(plan),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    cleanups.push(() => {
-      clearTimeout(kill);
-      child.kill('SIGKILL');
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      onOutput?.(out);
-    });
-    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-    return { code, signal, out };
+    return runNodeFixture(join(here, 'fixtures', 'dial-once.ts'), [JSON.stringify(plan)], onOutput ? { onOutput } : {});
   };
 
   it.each([1, 2] as const)('exits by itself once its stream is closed (%i hop)', async (hops) => {

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
-  checkTimeout,
   dialTarget,
   formatTarget,
   isUnixTarget,
@@ -12,6 +11,7 @@ import {
   type Target,
   type ViaOption,
 } from '@spoke/transport-core';
+import { checkTimeout } from '@spoke/transport-core/utils';
 import { checkHeaders, httpConnect } from './http-connect.js';
 import { createTlsDialer } from './tls-dialer.js';
 import type { TlsOptions } from './tls-material.js';

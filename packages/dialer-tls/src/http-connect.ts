@@ -1,14 +1,12 @@
 import type { Duplex } from 'node:stream';
+import { SpokeError, formatTarget, type TcpTarget } from '@spoke/transport-core';
 import {
   MAX_CONNECT_BODY_BYTES,
   MAX_CONNECT_HEAD_BYTES,
-  SpokeError,
-  formatTarget,
   httpConnectClient,
   connectRequestHead,
   type ConnectResponse,
-  type TcpTarget,
-} from '@spoke/transport-core';
+} from '@spoke/transport-core/utils';
 import { ProxyStatusError, badOption, proxyFailureCode } from './errors.js';
 
 /** Largest CONNECT response head we accept (status line plus headers). */

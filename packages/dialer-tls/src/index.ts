@@ -26,17 +26,6 @@ export { EgressConfigError } from './egress/config-error.js';
 export type { ConfigIssue } from './egress/config-error.js';
 export { createEgressSelector, defaultHttpConnectDialer } from './egress/selector.js';
 export type { EgressBackends, EgressSelector } from './egress/selector.js';
-// The EgressSelectorConfiguration types live in transport-core, shared with the Konnectivity backend.
-export { EGRESS_API_VERSIONS, EGRESS_SELECTION_NAMES, PROXY_PROTOCOLS } from '@spoke/transport-core';
-export type {
-  EgressSelectorConfiguration,
-  EgressSelection,
-  EgressSelectionName,
-  EgressConnection,
-  EgressTransport,
-  EgressTcpTransport,
-  EgressUdsTransport,
-  EgressTlsConfig,
-  ProxyProtocol,
-} from '@spoke/transport-core';
+// The configuration's types live in @spoke/transport-core/egress (shared with the Konnectivity backend); the one this package returns:
+export type { EgressSelectorConfiguration } from '@spoke/transport-core/egress';
 export { tlsScheme, httpConnectScheme } from './schemes.js';

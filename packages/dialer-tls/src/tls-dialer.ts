@@ -1,14 +1,6 @@
 import type tls from 'node:tls';
-import {
-  checkTimeout,
-  dialTarget,
-  isUnixTarget,
-  viaOrDirect,
-  type Dialer,
-  type DialOptions,
-  type Target,
-  type ViaOption,
-} from '@spoke/transport-core';
+import { dialTarget, isUnixTarget, viaOrDirect, type Dialer, type DialOptions, type Target, type ViaOption } from '@spoke/transport-core';
+import { checkTimeout } from '@spoke/transport-core/utils';
 import { createTlsMaterial, type TlsOptions } from './tls-material.js';
 import { secureStream } from './tls-stream.js';
 

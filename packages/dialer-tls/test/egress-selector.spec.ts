@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError, createMemoryDialer, type Dialer } from '@spoke/transport-core';
 import { createCertificateAuthority } from '@spoke/transport-core/pki';
 import { readAll, readExactly } from '@spoke/transport-core/testing';
-import { createEgressSelector, createTlsDialer, parseEgressSelectorConfiguration, type EgressSelection } from '../src/index.js';
+import type { EgressSelection } from '@spoke/transport-core/egress';
+import { createEgressSelector, createTlsDialer, parseEgressSelectorConfiguration } from '../src/index.js';
 import { startConnectProxy, type TestProxy } from './support/connect-proxy.js';
 import { startBannerServer } from './support/servers.js';
 

@@ -2,18 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
-  createAllowList,
-  createBackoff,
   createNetDialer,
   formatTarget,
-  parseAgentIdentifiers,
   silentLogger,
-  type BackoffOptions,
   type Dialer,
   type Logger,
   type Target,
   type TlsClientOptions,
 } from '@spoke/transport-core';
+import { createAllowList, createBackoff, parseAgentIdentifiers, type BackoffOptions } from '@spoke/transport-core/utils';
 import { HubLinks } from './hub-links.js';
 import type { HubSessionOptions } from './hub-options.js';
 

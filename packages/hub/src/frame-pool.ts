@@ -1,4 +1,4 @@
-import { DATA_HEADER_BYTES } from '@spoke/transport-core';
+import { DATA_HEADER_BYTES } from '@spoke/transport-core/protocol';
 
 /**
  * Reusable buffers for outgoing frames that must be sent as one piece (a

@@ -1,16 +1,8 @@
 import WebSocket from 'ws';
 import type { Duplex } from 'node:stream';
-import {
-  SpokeError,
-  abortReasonAsError,
-  connectTls,
-  frameLimit,
-  isLoopbackHost,
-  onAbort,
-  viaOrDirect,
-  type Dialer,
-  type TlsClientOptions,
-} from '@spoke/transport-core';
+import { SpokeError, connectTls, isLoopbackHost, viaOrDirect, type Dialer, type TlsClientOptions } from '@spoke/transport-core';
+import { frameLimit } from '@spoke/transport-core/protocol';
+import { abortReasonAsError, onAbort } from '@spoke/transport-core/utils';
 
 const zeroMask = (mask: Buffer): void => void mask.fill(0);
 

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import {
   SpokeError,
-  asError,
   dialerClosedError,
   formatTarget,
   isAbortError,
@@ -12,6 +11,7 @@ import {
   type Logger,
   type Target,
 } from '@spoke/transport-core';
+import { asError } from '@spoke/transport-core/utils';
 import type { AgentRegistry } from './agent-registry.js';
 import type { HubMetrics } from './hub-metrics.js';
 

@@ -2,15 +2,14 @@ import { once, type EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   SpokeError,
-  backoffDelay,
   isAbortError,
-  type Backoff,
   type Dialer,
   type Logger,
   type Session,
   type SessionOptions,
   type TlsClientOptions,
 } from '@spoke/transport-core';
+import { backoffDelay, type Backoff } from '@spoke/transport-core/utils';
 import { connectToHub } from './hub-connect.js';
 import type { HubSessionOptions } from './hub-options.js';
 import { sessionOverWebSocket } from './ws-carrier.js';

@@ -1,4 +1,4 @@
-import { createMetricsRegistry, type Counter, type Histogram } from '@spoke/transport-core';
+import { createMetricsRegistry, type Counter, type Histogram } from '@spoke/transport-core/utils';
 
 const DIAL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

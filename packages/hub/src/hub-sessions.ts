@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { SpokeError, parseAgentIdentifiers, type Session, type SessionOptions } from '@spoke/transport-core';
+import { SpokeError, type Session, type SessionOptions } from '@spoke/transport-core';
+import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { ConnectedAgent, type AgentRegistry } from './agent-registry.js';
 import { peerOf } from './auth.js';
 import type { AgentDial } from './hub-dial.js';

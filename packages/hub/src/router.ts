@@ -1,4 +1,4 @@
-import { cidrContains, normaliseIp, parseCidr, type AgentIdentifiers, type Cidr } from '@spoke/transport-core';
+import { cidrContains, normaliseIp, parseCidr, type AgentIdentifiers, type Cidr } from '@spoke/transport-core/utils';
 
 /** An agent's identifiers as routing compares them: host names in lower case, addresses and networks parsed once. */
 export interface AgentRoutes {

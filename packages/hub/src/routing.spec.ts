@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentIdentifiers } from '@spoke/transport-core';
+import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { bearerToken, tokenMatches } from './auth.js';
 import { agentRoutes, route, type RoutableAgent } from './router.js';
 

@@ -11,8 +11,8 @@ import {
   type Session,
   type Target,
   type TlsClientOptions,
-  UsageRef,
 } from '@spoke/transport-core';
+import { UsageRef } from '@spoke/transport-core/utils';
 import { sessionOverWebSocket } from './ws-carrier.js';
 import { connectToHub } from './hub-connect.js';
 import type { HubSessionOptions } from './hub-options.js';

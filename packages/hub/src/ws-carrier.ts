@@ -1,12 +1,6 @@
 import type WebSocket from 'ws';
-import {
-  SpokeError,
-  createSession,
-  type CarrierHandlers,
-  type FrameCarrier,
-  type Session,
-  type SessionOptions,
-} from '@spoke/transport-core';
+import { SpokeError, createSession, type Session, type SessionOptions } from '@spoke/transport-core';
+import { type CarrierHandlers, type FrameCarrier } from '@spoke/transport-core/protocol';
 import { dataFramePool as pool } from './frame-pool.js';
 
 const BINARY = { binary: true, compress: false } as const;

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { formatTarget } from '@spoke/transport-core';
-import { serveTcp } from '@spoke/transport-core/testing';
+import { runNodeFixture, serveTcp } from '@spoke/transport-core/testing';
 import { createAgent, createHub } from '@spoke/hub';
 
 const cleanups: Array<() => unknown> = [];
@@ -28,29 +26,7 @@ it('a program that dialled through a hub and is done exits without closing its d
   cleanups.push(() => target.close());
 
   const here = dirname(fileURLToPath(import.meta.url));
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@spoke/source',
-      '--import',
-      join(here, '..', '..', '..', 'scripts', 'ts-register.mjs'),
-      join(here, 'fixtures', 'dial-once.ts'),
-      hub.url,
-      hub.fingerprint as string,
-      'client-token',
-      typeof target.target === 'string' ? target.target : formatTarget(target.target),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  // A bound, not a wait: the child should be gone long before (an unreferenced idle session).
-  const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  cleanups.push(() => {
-    clearTimeout(kill);
-    child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-  expect(out).toBe('ping\n');
-  expect({ code, signal }).toEqual({ code: 0, signal: null });
+  const target0 = typeof target.target === 'string' ? target.target : formatTarget(target.target);
+  const exit = await runNodeFixture(join(here, 'fixtures', 'dial-once.ts'), [hub.url, hub.fingerprint as string, 'client-token', target0]);
+  expect(exit).toEqual({ code: 0, signal: null, out: 'ping\n' });
 });

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { frameLimit, type Session } from '@spoke/transport-core';
+import { type Session } from '@spoke/transport-core';
+import { frameLimit } from '@spoke/transport-core/protocol';
 import { pairOf, sessionPairOptions, type SessionPair, type SessionPairOptions } from '@spoke/transport-core/testing';
 import { sessionOverWebSocket } from '../src/ws-carrier.js';
 

@@ -1,4 +1,5 @@
-import { abortReasonAsError, createMemoryDialer, createNetDialer } from '@spoke/transport-core';
+import { createMemoryDialer, createNetDialer } from '@spoke/transport-core';
+import { abortReasonAsError } from '@spoke/transport-core/utils';
 import { describeDialer } from '@spoke/transport-core/testing';
 
 describeDialer('net (TCP on 127.0.0.1)', () => ({ dialer: createNetDialer() }));

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   DIAL_CHANNELS,
   SpokeError,
-  abortReasonAsError,
   compose,
   createMemoryDialer,
   isAbortError,
@@ -16,6 +15,7 @@ import {
   type DialErrorEvent,
   type Dialer,
 } from '@spoke/transport-core';
+import { abortReasonAsError } from '@spoke/transport-core/utils';
 import { createDuplexPair } from '@spoke/transport-core';
 import { echo, readAll } from '@spoke/transport-core/testing';
 

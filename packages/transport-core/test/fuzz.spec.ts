@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Session,
-  SpokeError,
-  createDuplexPair,
-  decodeFrame,
-  encodeFrame,
-  type CarrierHandlers,
-  type Frame,
-  type FrameCarrier,
-} from '@spoke/transport-core';
+import { Session, SpokeError, createDuplexPair } from '@spoke/transport-core';
+import { decodeFrame, encodeFrame, type CarrierHandlers, type Frame, type FrameCarrier } from '@spoke/transport-core/protocol';
 import { echo } from '@spoke/transport-core/testing';
 
 // 100,000 frames by default; `npm run fuzz -w @spoke/transport-core` runs millions.

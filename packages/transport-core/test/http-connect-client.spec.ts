@@ -1,15 +1,15 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SpokeError } from '@spoke/transport-core';
 import {
-  SpokeError,
   connectRequestHead,
   httpConnectClient,
   parseConnectResponseHead,
   readUntil,
   type HttpConnectClientOptions,
   type HttpConnectResult,
-} from '@spoke/transport-core';
+} from '@spoke/transport-core/utils';
 import { readAll } from '@spoke/transport-core/testing';
 
 describe('connectRequestHead and parseConnectResponseHead', () => {

@@ -1,18 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  LengthPrefixedReader,
-  SpokeError,
-  createDuplexPair,
-  decodeFrame,
-  encodeFrame,
-  lengthPrefix,
-  sessionOverStream,
-  type Frame,
-  type Session,
-  type SessionOptions,
-} from '@spoke/transport-core';
+import { SpokeError, createDuplexPair, sessionOverStream, type Session, type SessionOptions } from '@spoke/transport-core';
+import { LengthPrefixedReader, decodeFrame, encodeFrame, lengthPrefix, type Frame } from '@spoke/transport-core/protocol';
 import {
   closed,
   createSessionPair,

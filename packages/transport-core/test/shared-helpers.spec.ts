@@ -2,8 +2,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SpokeError } from '@spoke/transport-core';
 import {
-  SpokeError,
   cidrContains,
   createAllowList,
   createMetricsRegistry,
@@ -22,7 +22,7 @@ import {
   readExactly,
   readUntil,
   serveHealth,
-} from '@spoke/transport-core';
+} from '@spoke/transport-core/utils';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

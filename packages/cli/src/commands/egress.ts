@@ -1,4 +1,5 @@
-import { createEgressSelector, loadEgressSelectorConfiguration, EGRESS_SELECTION_NAMES, type EgressSelectionName } from '@spoke/dialer-tls';
+import { EGRESS_SELECTION_NAMES, type EgressSelectionName } from '@spoke/transport-core/egress';
+import { createEgressSelector, loadEgressSelectorConfiguration } from '@spoke/dialer-tls';
 import { konnectivityEgressBackend } from '@spoke/dialer-konnectivity';
 import { formatHelp, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { SpokeError, deadlineSignal, parseCidr, rawHttpError, type Dialer } from '@spoke/transport-core';
+import { SpokeError, type Dialer } from '@spoke/transport-core';
+import { deadlineSignal, parseCidr, rawHttpError } from '@spoke/transport-core/utils';
 import { durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';

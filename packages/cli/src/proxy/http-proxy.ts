@@ -1,15 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  SpokeError,
-  createHttpAgent,
-  endToEndRawHeaders,
-  httpErrorResponse,
-  parseTarget,
-  rawHttpError,
-  type Dialer,
-  type Target,
-} from '@spoke/transport-core';
+import { SpokeError, createHttpAgent, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
+import { endToEndRawHeaders, httpErrorResponse, rawHttpError } from '@spoke/transport-core/utils';
 import { closeWith, dialForClient, peerName, relayClient, PROXY, type RelayContext } from '../relay.js';
 
 /** Options of {@link createHttpProxyServer}. */

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { SpokeError, readExactly, silentLogger, type Dialer, type SpokeErrorCode } from '@spoke/transport-core';
+import { SpokeError, silentLogger, type Dialer, type SpokeErrorCode } from '@spoke/transport-core';
+import { readExactly } from '@spoke/transport-core/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionTracker } from '../connection-tracker.js';
 import type { RelayContext } from '../relay.js';

@@ -1,5 +1,6 @@
 import type net from 'node:net';
-import { SpokeError, parseTarget, readExactly, type Target } from '@spoke/transport-core';
+import { SpokeError, parseTarget, type Target } from '@spoke/transport-core';
+import { readExactly } from '@spoke/transport-core/utils';
 import { closeWith, peerName, relayClient, type RelayContext } from '../relay.js';
 import { SOCKS5_REPLY, socksReplyFor } from './error-map.js';
 

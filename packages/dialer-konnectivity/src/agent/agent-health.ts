@@ -1,4 +1,4 @@
-import { createMetricsRegistry, serveHealth } from '@spoke/transport-core';
+import { createMetricsRegistry, serveHealth } from '@spoke/transport-core/utils';
 import { listenHealthPort, type HealthPort } from '../health-port.js';
 
 /** What the agent's health endpoints report. */

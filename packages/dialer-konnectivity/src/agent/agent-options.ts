@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { SpokeError, createAllowList, parseAgentIdentifiers } from '@spoke/transport-core';
+import { SpokeError } from '@spoke/transport-core';
+import { createAllowList, parseAgentIdentifiers } from '@spoke/transport-core/utils';
 
 /** Options of {@link createKonnectivityAgent}; names follow upstream proxy-agent's flags. */
 export interface KonnectivityAgentOptions {

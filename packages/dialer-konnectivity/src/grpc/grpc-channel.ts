@@ -1,6 +1,6 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { raceSignal } from '@spoke/transport-core';
+import { raceSignal } from '@spoke/transport-core/utils';
 import type { GrpcCodec } from './grpc-codec.js';
 import { FLOW_WINDOW, http2SessionOptions } from './flow-window.js';
 import { GRPC_CONTENT_TYPE } from './grpc-message.js';

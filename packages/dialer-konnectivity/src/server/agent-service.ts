@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { parseAgentIdentifiers } from '@spoke/transport-core';
+import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { GrpcCode } from '../grpc/grpc-message.js';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import type { PacketCall } from '../packet-call.js';

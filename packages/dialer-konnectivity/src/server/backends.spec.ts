@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAgentIdentifiers } from '@spoke/transport-core';
+import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { agentCidrs, BackendManager, type Backend } from './backends.js';
 
 function backend(agentId: string, idents = ''): Backend {

@@ -1,4 +1,4 @@
-import { cidrContains, parseCidr, type AgentIdentifiers, type Cidr } from '@spoke/transport-core';
+import { cidrContains, parseCidr, type AgentIdentifiers, type Cidr } from '@spoke/transport-core/utils';
 import type { PacketCall } from '../packet-call.js';
 
 /** One agent `Connect` stream. */

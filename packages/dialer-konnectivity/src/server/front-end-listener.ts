@@ -1,6 +1,6 @@
 import { unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { listen } from '@spoke/transport-core';
+import { listen } from '@spoke/transport-core/utils';
 import tls from 'node:tls';
 import { GrpcServer } from '../grpc/grpc-server.js';
 import type { PacketCall } from '../packet-call.js';

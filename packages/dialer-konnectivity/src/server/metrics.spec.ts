@@ -1,4 +1,4 @@
-import { parseAgentIdentifiers } from '@spoke/transport-core';
+import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { describe, expect, it } from 'vitest';
 import { BackendManager, type Backend } from './backends.js';
 import { ServerMetrics } from './metrics.js';

@@ -1,4 +1,4 @@
-import { createMetricsRegistry, type Counter } from '@spoke/transport-core';
+import { createMetricsRegistry, type Counter } from '@spoke/transport-core/utils';
 import type { BackendManager, ProxyStrategy } from './backends.js';
 
 const P = 'konnectivity_network_proxy_server';

@@ -1,4 +1,4 @@
-import { serveHealth } from '@spoke/transport-core';
+import { serveHealth } from '@spoke/transport-core/utils';
 import { listenHealthPort, type HealthPort } from '../health-port.js';
 import type { BackendManager } from './backends.js';
 import type { KonnectivityServerOptions } from './server-options.js';

@@ -1,5 +1,6 @@
 import https from 'node:https';
-import { SpokeError, deadlineSignal } from '@spoke/transport-core';
+import { SpokeError } from '@spoke/transport-core';
+import { deadlineSignal } from '@spoke/transport-core/utils';
 import { inClusterAccess, loadKubeconfig, type KubeApiAccess } from './kubeconfig.js';
 
 /** Agent token authentication through the Kubernetes TokenReview API, as upstream proxy-server does it. */

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { EgressConfigError, type ConfigIssue } from './config-error.js';
 import { DOCUMENT, decodeStrict, type RawDocument } from './decode.js';
-import type { EgressSelectorConfiguration } from '@spoke/transport-core';
+import type { EgressSelectorConfiguration } from '@spoke/transport-core/egress';
 import { validateDocument } from './validate.js';
 
 /** Options of {@link parseEgressSelectorConfiguration}. */

@@ -1,12 +1,10 @@
+import { SpokeError, createNetDialer, type Dialer } from '@spoke/transport-core';
 import {
   EGRESS_SELECTION_NAMES,
-  SpokeError,
-  createNetDialer,
-  type Dialer,
   type EgressSelection,
   type EgressSelectionName,
   type EgressSelectorConfiguration,
-} from '@spoke/transport-core';
+} from '@spoke/transport-core/egress';
 import { createHttpConnectDialer } from '../http-connect-dialer.js';
 
 /**

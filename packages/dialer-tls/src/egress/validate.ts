@@ -10,7 +10,7 @@ import {
   type EgressSelectorConfiguration,
   type EgressTransport,
   type ProxyProtocol,
-} from '@spoke/transport-core';
+} from '@spoke/transport-core/egress';
 
 /**
  * kube-apiserver's checks (`ValidateEgressSelectorConfiguration` plus the

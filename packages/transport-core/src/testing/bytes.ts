@@ -81,41 +81,6 @@ export function readAll(stream: Readable): Promise<Buffer> {
   });
 }
 
-/** Reads until `n` bytes arrived (not waiting for end); the stream stays usable. */
-export function readExactly(stream: Readable, n: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const onData = (c: Buffer): void => {
-      parts.push(c);
-      got += c.length;
-      if (got >= n) {
-        cleanup();
-        const all = Buffer.concat(parts);
-        if (all.length > n) stream.unshift(all.subarray(n));
-        resolve(all.subarray(0, n));
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      reject(new Error(`stream ended after ${got} of ${n} bytes`));
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = (): void => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.pause();
-    };
-    stream.on('data', onData);
-    stream.once('end', onEnd);
-    stream.once('error', onError);
-  });
-}
-
 /** Echoes a stream back to itself, half-closing after the peer does. */
 export function echo(stream: Duplex): void {
   stream.on('error', () => {});

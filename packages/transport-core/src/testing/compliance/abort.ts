@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { SpokeError, isAbortError } from '../../errors.js';
-import { closed, echo, readExactly, waitFor } from '../bytes.js';
+import { closed, echo, waitFor } from '../bytes.js';
+import { readExactly } from '../../read-until.js';
 import { openSockets } from '../tcp-fixtures.js';
 import type { ComplianceContext } from './context.js';
 import { HANG_BOUND_MS } from './harness.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { closed, echo, readExactly } from '../bytes.js';
+import { closed, echo } from '../bytes.js';
+import { readExactly } from '../../read-until.js';
 import type { ComplianceContext } from './context.js';
 
 /** Many streams at once, each with its own bytes. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SpokeError } from '../../errors.js';
-import { closed, echo, readAll, readExactly } from '../bytes.js';
+import { closed, echo, readAll } from '../bytes.js';
+import { readExactly } from '../../read-until.js';
 import type { ComplianceContext } from './context.js';
 import { HANG_BOUND_MS } from './harness.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SpokeError } from '../../errors.js';
-import { closed, echo, readExactly } from '../bytes.js';
+import { closed, echo } from '../bytes.js';
+import { readExactly } from '../../read-until.js';
 import type { ComplianceContext } from './context.js';
 
 /** The dialer's own life: once closed, it refuses new dials with a code. */

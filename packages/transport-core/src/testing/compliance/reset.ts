@@ -2,7 +2,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SpokeError } from '../../errors.js';
-import { closed, readExactly } from '../bytes.js';
+import { closed } from '../bytes.js';
+import { readExactly } from '../../read-until.js';
 import type { ComplianceContext } from './context.js';
 
 /** A reset by either side reaches the other (or, where the protocol cannot carry one, arrives as a clean end). */
