@@ -1,4 +1,5 @@
 import { SpokeError, formatTarget, isAbortError, type SpokeErrorCode, type SpokeErrorInit, type Target } from '@spoke/transport-core';
+import { isClientCertRefusal } from '@spoke/transport-core/utils';
 
 /**
  * The one place where foreign errors (OpenSSL alerts, file system errors,
@@ -9,17 +10,6 @@ interface MapInit {
   target?: Target | string;
   hop: string;
 }
-
-// OpenSSL alert codes a TLS server sends when it refuses our client certificate (or the lack of one).
-const CLIENT_CERT_ALERTS = new Set([
-  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
-  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
-  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
-  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
-  'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
-]);
 
 function codeOf(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -40,7 +30,7 @@ export function mapTlsError(err: unknown, init: MapInit & { hasClientCert: boole
   if (err instanceof SpokeError && err.code !== 'ERR_INTERNAL') return SpokeError.from(err, init);
   const code = codeOf(inner);
   const where = init.target === undefined ? 'the server' : typeof init.target === 'string' ? init.target : formatTarget(init.target);
-  if (code !== undefined && CLIENT_CERT_ALERTS.has(code)) {
+  if (isClientCertRefusal(code)) {
     const why = init.hasClientCert
       ? 'refused the client certificate we presented. Check that it is signed by a CA the server trusts, is not expired, and carries the client-auth usage'
       : 'requires a client certificate (mTLS) and we presented none. Pass cert and key (or certFile and keyFile)';

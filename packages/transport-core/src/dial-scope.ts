@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
-import { SpokeError, abortError, asError, dialerClosedError, isAbortError } from './errors.js';
+import { onAbort } from './abort.js';
+import { SpokeError, abortError, abortReasonAsError, asError, dialerClosedError, isAbortError } from './errors.js';
 import type { DialOptions } from './dialer.js';
 import { formatTarget, parseTarget, type Target } from './target.js';
 
@@ -66,8 +67,7 @@ export function runDial<T extends Duplex>(
   if (outer?.aborted) return Promise.reject(abortReasonToError(outer.reason, info));
 
   const controller = new AbortController();
-  const onOuterAbort = (): void => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const detachOuter = onAbort(outer, (reason) => controller.abort(reason));
   const timer =
     timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(timeoutError(info, undefined, timeoutMs)), timeoutMs);
 
@@ -76,15 +76,14 @@ export function runDial<T extends Duplex>(
     const finish = (): void => {
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuterAbort);
-      controller.signal.removeEventListener('abort', onAbort);
+      detachOuter();
+      detachInner();
     };
-    const onAbort = (): void => {
+    const detachInner = onAbort(controller.signal, (reason) => {
       if (settled) return;
       finish();
-      reject(abortReasonToError(controller.signal.reason, info));
-    };
-    controller.signal.addEventListener('abort', onAbort, { once: true });
+      reject(abortReasonToError(reason, info));
+    });
     let pending: Promise<T>;
     try {
       pending = attempt(controller.signal);
@@ -142,18 +141,41 @@ export function dialTarget<T extends Duplex>(
  */
 export function deadlineSignal(timeoutMs: number, ...signals: AbortSignal[]): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  const onAbort = (s: AbortSignal) => (): void => controller.abort(s.reason);
-  const hooks = signals.map((s) => [s, onAbort(s)] as const);
   const timer = setTimeout(() => controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
   timer.unref();
+  const detach = signals.map((s) => onAbort(s, (reason) => controller.abort(reason)));
   const clear = (): void => {
     clearTimeout(timer);
-    for (const [s, h] of hooks) s.removeEventListener('abort', h);
+    for (const d of detach) d();
   };
-  for (const [s, h] of hooks) {
-    if (s.aborted) controller.abort(s.reason);
-    else s.addEventListener('abort', h, { once: true });
-  }
-  controller.signal.addEventListener('abort', clear, { once: true });
+  onAbort(controller.signal, clear);
   return { signal: controller.signal, clear };
+}
+
+/**
+ * Settles with `promise`, or rejects when `signal` aborts first with what a
+ * dial rejects with (`AbortError`, or `ERR_DIAL_TIMEOUT` for a timeout reason;
+ * `toError` changes that; what it returns is made an Error if it is not one).
+ * The listener is always detached. The losing promise is not cancelled: pair
+ * this with work that stops on the same signal.
+ */
+export function raceSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  toError: (reason: unknown) => unknown = (reason) => abortReasonToError(reason),
+): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const detach = onAbort(signal, (reason) => reject(abortReasonAsError(toError(reason))));
+    promise.then(
+      (value) => {
+        detach();
+        resolve(value);
+      },
+      (err: unknown) => {
+        detach();
+        reject(asError(err));
+      },
+    );
+  });
 }

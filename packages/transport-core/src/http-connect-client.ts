@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { abortReasonToError, type DialInfo } from './dial-scope.js';
-import { SpokeError, asError } from './errors.js';
+import { SpokeError } from './errors.js';
+import { readWith } from './read-until.js';
 
 /**
  * The client side of HTTP CONNECT (RFC 9110 §9.3.6), shared by every dialer
@@ -161,52 +162,32 @@ async function readBody(stream: Duplex, rest: Buffer, response: ConnectResponse,
  * Feeds `initial` plus what `stream` delivers to `done` until it returns true.
  * A close first rejects with `protocolError`, an error or the signal as a dial error.
  */
-function pull(stream: Duplex, options: HttpConnectClientOptions, initial: Buffer, done: (buffered: Buffer) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffered = initial;
-    const cleanup = (): void => {
-      stream.off('readable', onReadable);
-      stream.off('end', onEnd);
-      stream.off('close', onEnd);
-      stream.off('error', onError);
-      options.signal.removeEventListener('abort', onAbort);
-    };
-    const finish = (err?: Error): void => {
-      cleanup();
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    // 'readable' + read(), not 'data': once the last 'readable' listener is gone the stream is
-    // back in its initial mode, so the caller's first 'data' listener or pipe() loses nothing.
-    function onReadable(): void {
+async function pull(
+  stream: Duplex,
+  options: HttpConnectClientOptions,
+  initial: Buffer,
+  done: (buffered: Buffer) => boolean,
+): Promise<void> {
+  let buffered = initial;
+  // read() in paused mode, not 'data': once readWith's listener is gone the stream is back in its
+  // initial mode, so the caller's first 'data' listener or pipe() loses nothing.
+  await readWith(
+    stream,
+    () => {
       let chunk: Buffer | null;
       while ((chunk = stream.read() as Buffer | null) !== null) {
         buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-        try {
-          if (done(buffered)) return finish();
-        } catch (err) {
-          return finish(asError(err));
-        }
+        if (done(buffered)) return true;
       }
-    }
-    function onEnd(): void {
-      finish(options.protocolError('it closed the connection before answering the CONNECT request'));
-    }
-    function onError(err: Error): void {
-      finish(SpokeError.from(err, options.dial));
-    }
-    function onAbort(): void {
-      finish(abortReasonToError(options.signal.reason, options.dial));
-    }
-    if (options.signal.aborted) return onAbort();
-    // Ended already (its 'end' may have gone while the head was being parsed).
-    if (stream.readableEnded || stream.destroyed) return onEnd();
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    stream.on('readable', onReadable);
-    stream.once('end', onEnd);
-    stream.once('close', onEnd);
-    stream.once('error', onError);
-  });
+      return undefined;
+    },
+    {
+      closed: () => options.protocolError('it closed the connection before answering the CONNECT request'),
+      aborted: (reason) => abortReasonToError(reason, options.dial),
+      failed: (err) => SpokeError.from(err, options.dial),
+    },
+    options.signal,
+  );
 }
 
 function quote(text: string): string {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { onAbort } from './abort.js';
 import { SpokeError } from './errors.js';
 import type { Dialer, DialOptions } from './dialer.js';
 import { dialTarget } from './dial-scope.js';
@@ -95,17 +96,14 @@ export function createNetDialer(options: NetDialerOptions = {}): Dialer {
     return new Promise((resolve, reject) => {
       const socket = new SpokeSocket({ allowHalfOpen: true });
       socket.setDialTarget(target);
-      const onAbort = (): void => {
-        socket.destroy();
-      };
+      let detach = (): void => {};
       const onError = (err: Error): void => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         reject(err);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       socket.once('error', onError);
       socket.once('connect', () => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         socket.removeListener('error', onError);
         if (!isUnixTarget(target)) {
           socket.setNoDelay(noDelay);
@@ -124,6 +122,8 @@ export function createNetDialer(options: NetDialerOptions = {}): Dialer {
           ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
         });
       }
+      // After connect(): runDial's signal is live here, and an abort ends the attempt as a reset.
+      detach = onAbort(signal, () => socket.destroy());
     });
   }
 }

@@ -64,10 +64,23 @@ export function readUntil(stream: Readable, delimiter: string | Buffer, options:
   });
 }
 
-/** Drives `attempt` on every 'readable' until it returns bytes, the stream ends, errors, or the signal aborts. */
-function readHead(stream: Readable, options: ReadHeadOptions, attempt: () => Buffer | undefined): Promise<Buffer> {
-  const what = options.what ?? 'the handshake';
-  return new Promise<Buffer>((resolve, reject) => {
+/** How {@link readWith} reports a stream that ends, errors or is aborted before `attempt` is satisfied. */
+export interface ReadFailures {
+  closed(): Error;
+  aborted(reason: unknown): Error;
+  failed?(err: Error): Error;
+}
+
+/**
+ * Drives `attempt` on every 'readable' (and once at the start, for what is
+ * already buffered) until it returns a value, the stream ends or errors, or
+ * `signal` aborts; `attempt` reads from the stream itself, in paused mode, so
+ * whatever it leaves (or unshifts) stays for the next reader. A throw from
+ * `attempt` rejects. The one read loop behind the head readers here and the
+ * HTTP CONNECT client.
+ */
+export function readWith<T>(stream: Readable, attempt: () => T | undefined, failures: ReadFailures, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     let detach = (): void => {};
     const cleanup = (): void => {
       stream.off('readable', step);
@@ -81,32 +94,39 @@ function readHead(stream: Readable, options: ReadHeadOptions, attempt: () => Buf
       reject(err);
     };
     function onEnd(): void {
-      fail(closedMidway(what));
+      fail(failures.closed());
     }
     function onError(err: Error): void {
-      fail(err);
+      fail(failures.failed ? failures.failed(err) : err);
     }
     function step(): void {
-      let bytes: Buffer | undefined;
+      let value: T | undefined;
       try {
-        bytes = attempt();
+        value = attempt();
       } catch (err) {
         fail(asError(err));
         return;
       }
-      if (bytes !== undefined) {
+      if (value !== undefined) {
         cleanup();
-        resolve(bytes);
+        resolve(value);
       }
     }
+    if (signal?.aborted) return fail(failures.aborted(signal.reason));
     if (stream.readableEnded || stream.destroyed) return onEnd();
     stream.on('readable', step);
     stream.once('end', onEnd);
     stream.once('close', onEnd);
     stream.once('error', onError);
-    detach = onAbort(options.signal, (reason) => fail(abortToError(reason, what)));
-    if (!options.signal?.aborted) step();
+    detach = onAbort(signal, (reason) => fail(failures.aborted(reason)));
+    step();
   });
+}
+
+/** {@link readWith} with the head readers' failures: ERR_PROTOCOL when the peer leaves, ERR_HANDSHAKE_TIMEOUT at a deadline. */
+function readHead(stream: Readable, options: ReadHeadOptions, attempt: () => Buffer | undefined): Promise<Buffer> {
+  const what = options.what ?? 'the handshake';
+  return readWith(stream, attempt, { closed: () => closedMidway(what), aborted: (reason) => abortToError(reason, what) }, options.signal);
 }
 
 function closedMidway(what = 'the handshake'): SpokeError {

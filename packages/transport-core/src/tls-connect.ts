@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { onAbort } from './abort.js';
 import { SpokeError, abortReasonAsError, systemCode } from './errors.js';
 import { certFingerprint, spkiPin } from './fingerprint.js';
 
@@ -80,14 +81,13 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
       return;
     }
     mapSocketErrors(secure, peer.host, hop);
+    let detach = (): void => {};
     const fail = (err: Error): void => {
-      signal?.removeEventListener('abort', onAbort);
+      detach();
       secure.destroy();
       socket.destroy();
       reject(err);
     };
-    const onAbort = (): void => fail(abortReasonAsError(signal?.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
     secure.once('error', (err: Error) => fail(err));
     secure.once('secureConnect', () => {
       const problem = options.insecureSkipVerify ? undefined : verify(secure);
@@ -95,10 +95,11 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
         fail(problem);
         return;
       }
-      signal?.removeEventListener('abort', onAbort);
+      detach();
       secure.removeAllListeners('error');
       resolve(secure);
     });
+    detach = onAbort(signal, (reason) => fail(abortReasonAsError(reason)));
   });
 
   function verify(secure: tls.TLSSocket): SpokeError | undefined {
@@ -147,6 +148,16 @@ export function connectTls(socket: Duplex, peer: TlsPeer, options: TlsClientOpti
   }
 }
 
+// OpenSSL alerts a TLS server sends when it refuses our client certificate (or the lack of one), whatever the
+// protocol version in the code's prefix (ERR_SSL_SSLV3_ALERT_..., ERR_SSL_TLSV1_ALERT_..., ERR_SSL_TLSV13_ALERT_...).
+const CLIENT_CERT_ALERT =
+  /^ERR_SSL_\w+_ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|ACCESS_DENIED)$/;
+
+/** Whether an OpenSSL error code is a TLS server refusing our client certificate (or its absence). */
+export function isClientCertRefusal(code: string | undefined): boolean {
+  return code !== undefined && CLIENT_CERT_ALERT.test(code);
+}
+
 /**
  * Maps a TLS-layer failure to a SpokeError: a server refusing our client
  * certificate → ERR_AUTH_FAILED, other handshake failures → ERR_PROTOCOL,
@@ -156,7 +167,7 @@ export function tlsErrorToSpoke(err: unknown, host: string, hop: string): SpokeE
   if (err instanceof SpokeError) return err;
   const code = systemCode(err) ?? '';
   const detail = err instanceof Error ? err.message : String(err);
-  if (/ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED)/.test(code)) {
+  if (isClientCertRefusal(code)) {
     return new SpokeError(
       'ERR_AUTH_FAILED',
       `The server at ${host} refused the TLS client authentication (${code}). Pass a client cert/key signed by a CA it trusts.`,

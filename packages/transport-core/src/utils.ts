@@ -8,9 +8,9 @@
  *
  * @module utils
  */
-export { onAbort, raceSignal } from './abort.js';
+export { onAbort } from './abort.js';
 export { abortReasonAsError, asError } from './errors.js';
-export { checkTimeout, abortReasonToError, deadlineSignal } from './dial-scope.js';
+export { checkTimeout, abortReasonToError, deadlineSignal, raceSignal } from './dial-scope.js';
 export { readExactly, readUntil } from './read-until.js';
 export type { ReadHeadOptions } from './read-until.js';
 export {
@@ -44,4 +44,4 @@ export type { Refable } from './usage-ref.js';
 export { splice } from './splice.js';
 export { SocketLikeDuplex } from './socket-like.js';
 export { MemoryStream } from './memory-stream.js';
-export { tlsErrorToSpoke } from './tls-connect.js';
+export { tlsErrorToSpoke, isClientCertRefusal } from './tls-connect.js';

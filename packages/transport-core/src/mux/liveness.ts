@@ -1,3 +1,4 @@
+import { onAbort } from '../abort.js';
 import { SpokeError, abortReasonAsError } from '../errors.js';
 import type { Frame } from './frame.js';
 
@@ -66,24 +67,24 @@ export class Liveness {
   ping(signal: AbortSignal | undefined): Promise<number> {
     const nonce = (this.#nonce = (this.#nonce + 1) >>> 0);
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#pings.delete(nonce);
-        reject(abortReasonAsError(signal?.reason));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) return reject(abortReasonAsError(signal.reason));
+      let detach = (): void => {};
       this.#pings.set(nonce, {
         resolve: (ms) => {
-          signal?.removeEventListener('abort', onAbort);
+          detach();
           resolve(ms);
         },
         reject: (e) => {
-          signal?.removeEventListener('abort', onAbort);
+          detach();
           reject(e);
         },
         t0: performance.now(),
       });
       this.#o.send({ type: 'PING', nonce });
+      detach = onAbort(signal, (reason) => {
+        this.#pings.delete(nonce);
+        reject(abortReasonAsError(reason));
+      });
     });
   }
 

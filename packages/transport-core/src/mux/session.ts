@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { SpokeError, abortReasonAsError, asError } from '../errors.js';
 import type { DialOptions, Tunnel, TunnelState } from '../dialer.js';
-import { runDial } from '../dial-scope.js';
+import { onAbort } from '../abort.js';
+import { raceSignal, runDial } from '../dial-scope.js';
 import { formatTarget, parseTarget, type Target } from '../target.js';
 import type { FrameCarrier } from './carrier.js';
 import { createStreamCarrier } from './stream-carrier.js';
@@ -163,13 +164,7 @@ export class Session extends EventEmitter implements Tunnel {
   /** Resolves with the peer's HELLO once the handshake is done; rejects if the session dies first. */
   ready(options: { signal?: AbortSignal } = {}): Promise<PeerHello> {
     if (!options.signal) return this.#ready;
-    const signal = options.signal;
-    signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(abortReasonAsError(signal.reason));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#ready.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
+    return raceSignal(this.#ready, options.signal, abortReasonAsError);
   }
 
   /** Resolves when the session has closed (cleanly or not). */
@@ -203,16 +198,10 @@ export class Session extends EventEmitter implements Tunnel {
       if (id === undefined) throw new SpokeError('ERR_TOO_MANY_STREAMS', 'This session used up its stream ids; open a new session.', info);
       const stream = this.#streams.open(id, text, this.#peer?.initialWindow ?? 0);
       return new Promise<Duplex>((resolve, reject) => {
-        const onAbort = (): void => {
-          if (this.#streams.takeOutbound(id) === undefined) return;
-          this.#out.send({ type: 'RESET', stream: id, code: 'ERR_STREAM_RESET', message: 'dial cancelled' });
-          stream.destroy();
-          reject(abortReasonAsError(signal.reason));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
+        let detach = (): void => {};
         this.#streams.awaitAnswer(id, {
           resolve: (s) => {
-            signal.removeEventListener('abort', onAbort);
+            detach();
             // A RESET right behind DIAL_OK would emit 'error' (next tick) before the caller's
             // continuation (a microtask later) can listen. Cover that gap; the caller still
             // sees the stream destroyed and errored.
@@ -222,12 +211,19 @@ export class Session extends EventEmitter implements Tunnel {
             resolve(s);
           },
           reject: (e) => {
-            signal.removeEventListener('abort', onAbort);
+            detach();
             reject(e);
             stream.destroy();
           },
         });
         this.#out.send({ type: 'DIAL', stream: id, target: text });
+        // Registered once the answer is awaited: an abort takes the pending dial back and resets it.
+        detach = onAbort(signal, (reason) => {
+          if (this.#streams.takeOutbound(id) === undefined) return;
+          this.#out.send({ type: 'RESET', stream: id, code: 'ERR_STREAM_RESET', message: 'dial cancelled' });
+          stream.destroy();
+          reject(abortReasonAsError(reason));
+        });
       });
     });
   }
