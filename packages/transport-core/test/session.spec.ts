@@ -11,6 +11,7 @@ import {
   readDigest,
   serveTcp,
   waitFor,
+  waitForStall,
   writeBytes,
   type SessionPair,
 } from '@spoke/transport-core/testing';
@@ -56,12 +57,17 @@ function rawPeer(options: Partial<SessionOptions> = {}, tuning: Partial<SessionT
   const sendRaw = (b: Buffer): void => {
     theirs.write(Buffer.concat([lengthPrefix(b.length), b]));
   };
+  const send = (f: Frame): void => sendRaw(encodeFrame(f));
+  const waitForFrame = async <T extends Frame['type']>(type: T): Promise<Extract<Frame, { type: T }>> => {
+    await waitFor(() => received.some((f) => f.type === type), `a ${type} frame from the session`);
+    return received.find((f) => f.type === type) as Extract<Frame, { type: T }>;
+  };
   return {
     session,
     received,
     theirs,
     sendRaw,
-    send: (f: Frame) => sendRaw(encodeFrame(f)),
+    send,
     hello: (over: Partial<Extract<Frame, { type: 'HELLO' }>> = {}) =>
       sendRaw(
         encodeFrame({
@@ -76,9 +82,13 @@ function rawPeer(options: Partial<SessionOptions> = {}, tuning: Partial<SessionT
           ...over,
         }),
       ),
-    waitFor: async <T extends Frame['type']>(type: T) => {
-      await waitFor(() => received.some((f) => f.type === type), `a ${type} frame from the session`);
-      return received.find((f) => f.type === type) as Extract<Frame, { type: T }>;
+    waitFor: waitForFrame,
+    /** The session dials and the raw side accepts: the session's stream and its id. */
+    openStream: async (): Promise<{ stream: Duplex; id: number }> => {
+      const dialing = session.dial('a.local:1');
+      const dial = await waitForFrame('DIAL');
+      send({ type: 'DIAL_OK', stream: dial.stream });
+      return { stream: await dialing, id: dial.stream };
     },
   };
 }
@@ -160,17 +170,7 @@ describe('spoke/1 session: flow control and fairness', () => {
     let written = 0;
     const writer = writeBytes(bulk, 1024 * 1024 * 1024, { onProgress: (n) => (written = n) }).catch(() => undefined);
     // Wait for the writer to stall against the paused reader.
-    let last = -1;
-    let still = 0;
-    await waitFor(
-      () => {
-        still = written === last ? still + 1 : 0;
-        last = written;
-        return still >= 20;
-      },
-      'the bulk writer to stall',
-      30_000,
-    );
+    await waitForStall(() => written, 'the bulk writer to stall', { quietPolls: 20 });
     expect(sinkStream).toBeDefined();
     // Stream window (256 KiB) + kernel buffers + one Writable buffer; far from 1 GiB.
     expect(written).toBeLessThan(32 * 1024 * 1024);
@@ -369,10 +369,7 @@ describe('spoke/1 session: liveness and shutdown', () => {
     const raw = rawPeer({ keepaliveMs: 50, idleTimeoutMs: 300 });
     raw.hello();
     await raw.session.ready();
-    const dialing = raw.session.dial('a.local:1');
-    const dial = await raw.waitFor('DIAL');
-    raw.send({ type: 'DIAL_OK', stream: dial.stream });
-    const s = await dialing;
+    const { stream: s } = await raw.openStream();
     const t0 = performance.now();
     const err = await closed(s);
     const elapsed = performance.now() - t0;
@@ -489,12 +486,9 @@ describe('spoke/1 session: protocol violations end with a coded error the peer h
     const raw = rawPeer({ initialWindow: 65536 });
     raw.hello();
     await raw.session.ready();
-    const dialing = raw.session.dial('a.local:1');
-    const dial = await raw.waitFor('DIAL');
-    raw.send({ type: 'DIAL_OK', stream: dial.stream });
-    const s = await dialing;
+    const { stream: s, id } = await raw.openStream();
     s.pause();
-    for (let i = 0; i < 2; i++) raw.send({ type: 'DATA', stream: dial.stream, data: Buffer.alloc(40_000) });
+    for (let i = 0; i < 2; i++) raw.send({ type: 'DATA', stream: id, data: Buffer.alloc(40_000) });
     const err = await closed(s);
     expect((err as SpokeError).code).toBe('ERR_FLOW_CONTROL');
     const reset = await raw.waitFor('RESET');

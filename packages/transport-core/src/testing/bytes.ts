@@ -115,3 +115,31 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Options of {@link waitForStall}. */
+export interface StallOptions {
+  /** How many polls in a row (10 ms apart) `progress` must not move. */
+  quietPolls: number;
+  /** Ends the wait early (e.g. the writer finished: nothing held it back). */
+  done?: () => boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Waits until a writer held back by back-pressure stops moving: `progress` (bytes written so far)
+ * unchanged for `quietPolls` polls, or `done` holds. Fails with `what` after `timeoutMs` (30 s).
+ */
+export async function waitForStall(progress: () => number, what: string, options: StallOptions): Promise<void> {
+  let last = -1;
+  let still = 0;
+  await waitFor(
+    () => {
+      const now = progress();
+      still = now === last ? still + 1 : 0;
+      last = now;
+      return still >= options.quietPolls || (options.done?.() ?? false);
+    },
+    what,
+    options.timeoutMs ?? 30_000,
+  );
+}

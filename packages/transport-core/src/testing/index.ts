@@ -9,10 +9,10 @@ export type { DialerCapabilities, DialerHarness, DialerSuiteOptions, HangingServ
 export { serveTcp, closedTcpPort, activeSockets, openSockets } from './tcp-fixtures.js';
 export { createHangingTarget } from './hanging-target.js';
 export type { HangingTarget } from './hanging-target.js';
-export { writeBytes, readDigest, readAll, echo, closed, waitFor } from './bytes.js';
+export { writeBytes, readDigest, readAll, echo, closed, waitFor, waitForStall } from './bytes.js';
 // The bounded head reader of the utils entry point, here too because tests read exact byte counts everywhere.
 export { readExactly } from '../read-until.js';
-export type { Digest } from './bytes.js';
+export type { Digest, StallOptions } from './bytes.js';
 export { createSessionPair, sessionPairOptions, pairOf } from './session-pair.js';
 export type { SessionPair, PairCarrier, SessionPairOptions } from './session-pair.js';
 export { runNodeFixture } from './node-fixture.js';
