@@ -2,11 +2,12 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpokeError, type Dialer } from '@spoke/transport-core';
-import { closedTcpPort, readAll, readDigest, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
+import { closedTcpPort, readAll, waitFor } from '@spoke/transport-core/testing';
 import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent } from '../src/index.js';
 import { createTestPki, removePki, startUpstreamServer, waitForHttp, type Proc, type TestPki } from './upstream/harness.js';
 import { runGoClient } from './upstream/go-client.js';
-import { addr, expectDestroyClosesTarget, serveDigestSink, serveLineUpper } from './targets.js';
+import { expectConcurrentDials, expectDestroyClosesTarget, expectDownloadDigest, expectUploadDigest } from './carry-cases.js';
+import { serveLineUpper, servedTargets } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -16,12 +17,7 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
   let agent: KonnectivityAgent;
   let dialer: Dialer;
   let uds: string;
-  const targets: ServedTarget[] = [];
-  const serve = async (t: Promise<ServedTarget>): Promise<string> => {
-    const s = await t;
-    targets.push(s);
-    return addr(s);
-  };
+  const { serve, close: closeTargets } = servedTargets();
 
   beforeAll(async () => {
     pki = createTestPki();
@@ -49,7 +45,7 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
   afterAll(async () => {
     await dialer?.close();
     agent?.destroy();
-    await Promise.all(targets.map((t) => t.close()));
+    await closeTargets();
     await server?.proc.stop();
     removePki(pki);
   });
@@ -84,36 +80,12 @@ describe.each(['grpc', 'http-connect'] as const)('upstream proxy-server (%s, UDS
   });
 
   it('moves 8 MiB each way with matching sha256', async () => {
-    const total = 8 * MiB;
-    const up = await serve(serveDigestSink(total));
-    const s = await dialer.dial(up);
-    const answer = readAll(s);
-    const sent = await writeBytes(s, total, { end: false });
-    expect((await answer).toString()).toBe(`${sent.bytes} ${sent.sha256}`);
-
-    let pushed: Promise<{ bytes: number; sha256: string }> | undefined;
-    const down = await serve(
-      serveTcp((t) => {
-        t.on('error', () => {});
-        t.resume();
-        pushed = writeBytes(t, total);
-      }),
-    );
-    const s2 = await dialer.dial(down);
-    const got = await readDigest(s2);
-    expect(got).toEqual(await pushed);
+    await expectUploadDigest(dialer, serve, 8 * MiB);
+    await expectDownloadDigest(dialer, serve, 8 * MiB);
   });
 
   it('runs 20 concurrent connections', async () => {
-    const target = await serve(serveLineUpper());
-    const results = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const s = await dialer.dial(target);
-        s.write(`n${i}\n`);
-        return (await readAll(s)).toString() === `N${i}\n`;
-      }),
-    );
-    expect(results.every(Boolean)).toBe(true);
+    await expectConcurrentDials(dialer, serve, 20);
   });
 
   it('closes the destination when the client destroys the stream', async () => {

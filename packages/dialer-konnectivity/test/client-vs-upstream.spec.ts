@@ -1,28 +1,18 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SpokeError, isAbortError, type Dialer } from '@spoke/transport-core';
+import { describe, expect, it } from 'vitest';
+import { SpokeError, isAbortError } from '@spoke/transport-core';
 import {
   closed,
   closedTcpPort,
   createHangingTarget,
   readAll,
-  readDigest,
   serveTcp,
   waitFor,
+  waitForStall,
   writeBytes,
-  type ServedTarget,
 } from '@spoke/transport-core/testing';
-import { createKonnectivityDialer } from '../src/index.js';
-import {
-  createTestPki,
-  removePki,
-  startUpstreamAgent,
-  startUpstreamServer,
-  waitForHttp,
-  type Proc,
-  type TestPki,
-} from './upstream/harness.js';
-import { addr, expectDestroyClosesTarget, serveDigestSink, serveLineUpper } from './targets.js';
+import { throughUpstream } from './upstream-peers.js';
+import { expectConcurrentDials, expectDestroyClosesTarget, expectDownloadDigest, expectUploadDigest } from './carry-cases.js';
+import { serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -39,81 +29,27 @@ const setups: Setup[] = [
 ];
 
 describe.each(setups)('our client → upstream proxy-server → upstream proxy-agent ($name)', ({ mode, tcp }) => {
-  let pki: TestPki;
-  let server: { proc: Proc; ports: { healthPort: number; agentPort: number; serverPort: number } };
-  let agent: { proc: Proc };
-  let dialer: Dialer;
-  const targets: ServedTarget[] = [];
-  const serve = async (t: Promise<ServedTarget>): Promise<string> => {
-    const s = await t;
-    targets.push(s);
-    return addr(s);
-  };
-
-  beforeAll(async () => {
-    pki = createTestPki();
-    const uds = tcp ? undefined : join(pki.dir, 'konnectivity.sock');
-    server = await startUpstreamServer({ mode, pki, ...(uds ? { uds } : {}) });
-    agent = await startUpstreamAgent({ agentPort: server.ports.agentPort, pki });
-    await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
-    dialer = createKonnectivityDialer({
-      mode,
-      ...(uds
-        ? { uds }
-        : { url: `127.0.0.1:${server.ports.serverPort}`, tls: { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem } }),
-      endGraceMs: 200,
-    });
-  });
-
-  afterAll(async () => {
-    await dialer?.close();
-    await Promise.all(targets.map((t) => t.close()));
-    await agent?.proc.kill();
-    await server?.proc.stop();
-    removePki(pki);
-  });
+  const suite = throughUpstream(mode, 200, tcp ? 'tcp' : 'uds');
+  const { serve } = suite;
 
   it('carries a request and the answer of a target that then closes', async () => {
     const target = await serve(serveLineUpper());
-    const s = await dialer.dial(target, { signal: AbortSignal.timeout(10_000) });
+    const s = await suite.dialer.dial(target, { signal: AbortSignal.timeout(10_000) });
     s.write('hello konnectivity\n');
     expect((await readAll(s)).toString()).toBe('HELLO KONNECTIVITY\n');
     await closed(s);
   });
 
   it('carries 8 MiB client to target with a matching sha256 (DATA chunked at 32 KiB)', async () => {
-    const total = 8 * MiB;
-    const target = await serve(serveDigestSink(total));
-    const s = await dialer.dial(target);
-    const answer = readAll(s);
-    const sent = await writeBytes(s, total, { end: false });
-    expect((await answer).toString()).toBe(`${sent.bytes} ${sent.sha256}`);
+    await expectUploadDigest(suite.dialer, serve, 8 * MiB);
   });
 
   it('carries 8 MiB server to client and ends cleanly when the target closes', async () => {
-    let sent: Promise<{ bytes: number; sha256: string }> | undefined;
-    const target = await serve(
-      serveTcp((t) => {
-        t.on('error', () => {});
-        t.resume();
-        sent = writeBytes(t, 8 * MiB);
-      }),
-    );
-    const s = await dialer.dial(target);
-    const got = await readDigest(s);
-    expect(got).toEqual(await sent);
+    await expectDownloadDigest(suite.dialer, serve, 8 * MiB);
   });
 
   it('runs 20 concurrent connections', async () => {
-    const target = await serve(serveLineUpper());
-    const results = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const s = await dialer.dial(target);
-        s.write(`line ${i}\n`);
-        return (await readAll(s)).toString() === `LINE ${i}\n`;
-      }),
-    );
-    expect(results.every(Boolean)).toBe(true);
+    await expectConcurrentDials(suite.dialer, serve, 20);
   });
 
   it('holds the target back while our reader is paused', async () => {
@@ -126,37 +62,27 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
         writer = writeBytes(t, total, { onProgress: (n) => (written = n) }).catch(() => undefined);
       }),
     );
-    const s = await dialer.dial(target);
+    const s = await suite.dialer.dial(target);
     s.pause();
     await waitFor(() => writer !== undefined, 'target started writing');
-    let last = -1;
-    let still = 0;
-    await waitFor(
-      () => {
-        still = written === last ? still + 1 : 0;
-        last = written;
-        return still >= 30 || written >= total;
-      },
-      'the target to stall',
-      30_000,
-    );
+    await waitForStall(() => written, 'the target to stall', { quietPolls: 30, done: () => written >= total });
     expect(written).toBeLessThan(total);
     s.destroy();
     await closed(s);
   });
 
   it('destroy() closes the target side', async () => {
-    await expectDestroyClosesTarget(dialer, serve);
+    await expectDestroyClosesTarget(suite.dialer, serve);
   });
 
   it('fails a refused target with ERR_DIAL_REFUSED', async () => {
-    const err = await dialer.dial(await closedTcpPort(), { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    const err = await suite.dialer.dial(await closedTcpPort(), { timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpokeError);
     expect((err as SpokeError).code).toBe('ERR_DIAL_REFUSED');
   });
 
   it('fails an unknown host with ERR_DIAL_UNREACHABLE', async () => {
-    const err = await dialer.dial('spoke-test.invalid:80', { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    const err = await suite.dialer.dial('spoke-test.invalid:80', { timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpokeError);
     expect(['ERR_DIAL_UNREACHABLE', 'ERR_DIAL_FAILED']).toContain((err as SpokeError).code);
   });
@@ -165,10 +91,10 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
     const hanging = await createHangingTarget();
     try {
       const ac = new AbortController();
-      const pending = dialer.dial(hanging.target, { signal: ac.signal });
+      const pending = suite.dialer.dial(hanging.target, { signal: ac.signal });
       setImmediate(() => ac.abort());
       expect(isAbortError(await pending.catch((e: unknown) => e))).toBe(true);
-      const err = await dialer.dial(hanging.target, { timeoutMs: 300 }).catch((e: unknown) => e);
+      const err = await suite.dialer.dial(hanging.target, { timeoutMs: 300 }).catch((e: unknown) => e);
       expect((err as SpokeError).code).toBe('ERR_DIAL_TIMEOUT');
     } finally {
       await hanging.close();
@@ -177,7 +103,7 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
 
   it('rejects unix targets and malformed targets with ERR_BAD_TARGET', async () => {
     for (const bad of ['unix:/tmp/x.sock', 'no-port', 'host:99999']) {
-      const err = await dialer.dial(bad).catch((e: unknown) => e);
+      const err = await suite.dialer.dial(bad).catch((e: unknown) => e);
       expect((err as SpokeError).code).toBe('ERR_BAD_TARGET');
     }
   });

@@ -3,7 +3,8 @@ import { describeDialer, type DialerHarness } from '@spoke/transport-core/testin
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createKonnectivityDialer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
-import { createTestPki, removePki, startUpstreamAgent, startUpstreamServer, waitForHttp } from './upstream/harness.js';
+import { createTestPki, removePki, waitForHttp } from './upstream/harness.js';
+import { startUpstreamPeers, type FrontEnd } from './upstream-peers.js';
 
 const MiB = 1024 * 1024;
 
@@ -19,28 +20,10 @@ const endGraceMs = 2000;
 
 type Mode = 'grpc' | 'http-connect';
 
-/** A proxy-server with one agent behind it, serving the unix socket `uds`. */
+/** A proxy-server with one agent behind it and where its front end is. */
 interface Peers {
-  mode: Mode;
-  uds: string;
+  frontEnd: FrontEnd;
   close(): Promise<void>;
-}
-
-async function upstreamPeers(mode: Mode): Promise<Peers> {
-  const pki = createTestPki();
-  const uds = join(pki.dir, 'k.sock');
-  const server = await startUpstreamServer({ mode, pki, uds });
-  const agent = await startUpstreamAgent({ agentPort: server.ports.agentPort, pki });
-  await waitForHttp(`http://127.0.0.1:${server.ports.healthPort}/readyz`, 200, server.proc);
-  return {
-    mode,
-    uds,
-    async close() {
-      await agent.proc.kill();
-      await server.proc.stop();
-      removePki(pki);
-    },
-  };
 }
 
 async function ourPeers(mode: Mode): Promise<Peers> {
@@ -50,8 +33,7 @@ async function ourPeers(mode: Mode): Promise<Peers> {
   const agent = ourAgent(pki, server.ports.agent);
   await waitForHttp(`http://127.0.0.1:${server.ports.health}/readyz`, 200);
   return {
-    mode,
-    uds,
+    frontEnd: { mode, uds },
     async close() {
       await agent.close();
       await server.close();
@@ -71,7 +53,7 @@ function describeThrough(name: string, start: () => Promise<Peers>): void {
     describeDialer(
       name,
       (): DialerHarness => ({
-        dialer: createKonnectivityDialer({ mode: peers.mode, uds: peers.uds, endGraceMs }),
+        dialer: createKonnectivityDialer({ ...peers.frontEnd, endGraceMs }),
         capabilities,
         unreachable,
       }),
@@ -80,6 +62,6 @@ function describeThrough(name: string, start: () => Promise<Peers>): void {
   });
 }
 
-describeThrough('konnectivity gRPC/UDS → upstream proxy-server → upstream proxy-agent', () => upstreamPeers('grpc'));
+describeThrough('konnectivity gRPC/UDS → upstream proxy-server → upstream proxy-agent', () => startUpstreamPeers('grpc'));
 describeThrough('konnectivity gRPC/UDS → our server → our agent', () => ourPeers('grpc'));
 describeThrough('konnectivity HTTP-CONNECT/UDS → our server → our agent', () => ourPeers('http-connect'));

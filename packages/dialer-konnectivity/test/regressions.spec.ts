@@ -1,23 +1,15 @@
 import { join } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAbortError, type Dialer } from '@spoke/transport-core';
+import { isAbortError } from '@spoke/transport-core';
 import { closedTcpPort, createHangingTarget, readAll, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
 import { createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourAgent, ourServer } from './our-peers.js';
 import { AgentClient, agentService, ProxyClient } from './grpc-js-peers.js';
 import { closeRequest, closeResponse, dialRequest, dialResponse, PacketType } from '../src/packets.js';
 import type { Packet } from '../src/gen/konnectivity-client/proto/client/client.js';
-import {
-  createTestPki,
-  removePki,
-  startUpstreamAgent,
-  startUpstreamServer,
-  waitForHttp,
-  type Proc,
-  type TestPki,
-} from './upstream/harness.js';
-import { addr } from './targets.js';
+import { createTestPki, removePki, waitForHttp, type TestPki } from './upstream/harness.js';
+import { throughUpstream } from './upstream-peers.js';
 
 /** TCP connects under way in this process (the in-process agent's dials). */
 const connecting = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPConnectWrap' || r === 'ConnectWrap').length;
@@ -44,36 +36,13 @@ function serveSlowAnswer(parts: number, everyMs: number): Promise<ServedTarget> 
 const expected = (req: string, parts: number): string => Array.from({ length: parts }, (_, i) => `${req}#${i}|`).join('');
 
 describe.each(['grpc', 'http-connect'] as const)('end() before the answer, through upstream proxy-server and proxy-agent (%s)', (mode) => {
-  let pki: TestPki;
-  let server: { proc: Proc };
-  let agent: { proc: Proc };
-  let dialer: Dialer;
-  const targets: ServedTarget[] = [];
-
-  beforeAll(async () => {
-    pki = createTestPki();
-    const uds = join(pki.dir, 'k.sock');
-    const s = await startUpstreamServer({ mode, pki, uds });
-    server = s;
-    agent = await startUpstreamAgent({ agentPort: s.ports.agentPort, pki });
-    await waitForHttp(`http://127.0.0.1:${s.ports.healthPort}/readyz`, 200, s.proc);
-    dialer = createKonnectivityDialer({ mode, uds, endGraceMs: 300 });
-  });
-
-  afterAll(async () => {
-    await dialer?.close();
-    await Promise.all(targets.map((t) => t.close()));
-    await agent?.proc.kill();
-    await server?.proc.stop();
-    removePki(pki);
-  });
+  const suite = throughUpstream(mode, 300);
+  const { serve } = suite;
 
   // HTTP-CONNECT used to send our FIN at once; the server then closed the
   // connection both ways and the answer was lost ('' instead of the echo).
   it('still gets the answer to a request sent with end()', async () => {
-    const t = await serveSlowAnswer(1, 1);
-    targets.push(t);
-    const s = await dialer.dial(addr(t));
+    const s = await suite.dialer.dial(await serve(serveSlowAnswer(1, 1)));
     s.end('ping');
     expect((await readAll(s)).toString()).toBe(expected('ping', 1));
   });
@@ -81,9 +50,7 @@ describe.each(['grpc', 'http-connect'] as const)('end() before the answer, throu
   // The grace after end() used to be a fixed timer: an answer still arriving
   // after endGraceMs was cut off by our CLOSE_REQ.
   it('keeps reading an answer that lasts longer than endGraceMs', async () => {
-    const t = await serveSlowAnswer(12, 100);
-    targets.push(t);
-    const s = await dialer.dial(addr(t));
+    const s = await suite.dialer.dial(await serve(serveSlowAnswer(12, 100)));
     s.end('slow');
     expect((await readAll(s)).toString()).toBe(expected('slow', 12));
   });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { Dialer } from '@spoke/transport-core';
-import { closed, readExactly, serveTcp, waitFor, type ServedTarget } from '@spoke/transport-core/testing';
+import { serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
 
 /**
  * A TCP service on 127.0.0.1 that reads one line, answers it upper-cased and
@@ -43,6 +42,9 @@ export function serveEcho(): Promise<ServedTarget> {
   });
 }
 
+/** Keeps a served target for the suite's cleanup and answers its `host:port`. */
+export type Serve = (t: Promise<ServedTarget>) => Promise<string>;
+
 /** `host:port` text of a served target. */
 export function addr(t: ServedTarget): string {
   const x = t.target;
@@ -51,23 +53,19 @@ export function addr(t: ServedTarget): string {
 }
 
 /**
- * The shared "destroy() closes the destination" case of every pairing: a target that writes one
- * byte, the dialler destroys after reading it, and the target's connection must close.
+ * Targets a test suite serves, closed together in its afterAll. `serve` keeps a target and answers
+ * its `host:port` (the argument of `dial`).
  */
-export async function expectDestroyClosesTarget(dialer: Dialer, serve: (t: Promise<ServedTarget>) => Promise<string>): Promise<void> {
-  let targetClosed: Promise<Error | undefined> | undefined;
-  const target = await serve(
-    serveTcp((t) => {
-      targetClosed = closed(t);
-      // serveTcp sockets are half-open capable: finish our side when the agent closes its side.
-      t.on('end', () => t.end());
-      t.resume();
-      t.write('x');
-    }),
-  );
-  const s = await dialer.dial(target);
-  await readExactly(s, 1);
-  s.destroy();
-  await waitFor(() => targetClosed !== undefined, 'target saw the connection');
-  await targetClosed;
+export function servedTargets(): { serve: Serve; close: () => Promise<void> } {
+  const targets: ServedTarget[] = [];
+  return {
+    serve: async (t) => {
+      const s = await t;
+      targets.push(s);
+      return addr(s);
+    },
+    close: async () => {
+      await Promise.all(targets.splice(0).map((t) => t.close()));
+    },
+  };
 }
