@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpokeError, createLogger, createMemoryDialer } from '@spoke/transport-core';
 import { createCertificateAuthority } from '@spoke/transport-core/pki';
-import { createAgent, createHub, createSpokeDialer, type Agent } from '@spoke/hub';
+import { createAgent, createHub, createSpokeDialer, type Agent, type Hub } from '@spoke/hub';
+import { agentOf, startHubAndAgent } from './hub-agent.js';
+import { fetchWithCa } from './fetch-with-ca.js';
 import { createHangingTarget, describeDialer, echo, readAll, serveTcp, waitFor, writeBytes } from '@spoke/transport-core/testing';
 
 const AGENT_TOKEN = 'agent-secret-token-123';
@@ -12,20 +14,20 @@ const CLIENT_TOKEN = 'client-secret-token-456';
 // Liveness that only bounds a hang: a 1 s idle timeout killed busy sessions on a loaded 2-vCPU machine.
 const fast = { keepaliveMs: 1_000, idleTimeoutMs: 30_000 };
 
-async function startPair(extra: { agentId?: string; identifiers?: string; allow?: string[] } = {}) {
-  const hub = await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], session: fast });
-  const agent = createAgent({
-    hub: hub.url,
-    id: extra.agentId ?? 'node-1',
-    identifiers: extra.identifiers ?? 'host=node-1&default-route=true',
-    allow: extra.allow ?? ['127.0.0.1/32'],
-    token: AGENT_TOKEN,
-    tls: { fingerprint: hub.fingerprint as string },
-    backoff: { initialDelayMs: 20, maxDelayMs: 200 },
-    session: fast,
-  });
-  await agent.waitConnected(1, { signal: AbortSignal.timeout(10_000) });
-  return { hub, agent };
+const tokens = { agent: AGENT_TOKEN, client: CLIENT_TOKEN };
+
+function startPair(extra: { agentId?: string; identifiers?: string; allow?: string[] } = {}) {
+  return startHubAndAgent(
+    tokens,
+    { session: fast },
+    {
+      id: extra.agentId ?? 'node-1',
+      identifiers: extra.identifiers ?? 'host=node-1&default-route=true',
+      allow: extra.allow ?? ['127.0.0.1/32'],
+      backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+      session: fast,
+    },
+  );
 }
 
 describeDialer('hub.dialer() through a WSS agent', async () => {
@@ -61,14 +63,29 @@ describe('hub and agent', () => {
     cleanups.push(() => x.destroy());
     return x;
   };
+  /** An echo service on loopback, closed after the test. */
+  const echoTarget = async () => {
+    const target = await serveTcp(echo);
+    cleanups.push(() => target.close());
+    return target.target as { host: string; port: number };
+  };
+  /** `text` through a hub to an echo target comes back whole. */
+  const expectEcho = async (hub: Hub, text: string) => {
+    const s = await hub.dial(await echoTarget());
+    s.end(text);
+    expect((await readAll(s)).toString()).toBe(text);
+  };
+  /** A hub with its HTTP CONNECT front end on loopback and one agent, both destroyed after the test. */
+  const startConnectFront = async () => {
+    const { hub, agent } = await startHubAndAgent(tokens, { connect: { host: '127.0.0.1', port: 0 }, session: fast }, { session: fast });
+    return { hub: track(hub), agent: track(agent) };
+  };
 
   it('denies targets outside --allow with ERR_DIAL_DENIED, visible to the client', async () => {
     const { hub, agent } = await startPair({ allow: ['10.0.0.0/8'] });
     track(hub);
     track(agent);
-    const target = await serveTcp(echo);
-    cleanups.push(() => target.close());
-    const err = await hub.dial(target.target).catch((e: unknown) => e);
+    const err = await hub.dial(await echoTarget()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpokeError);
     expect((err as SpokeError).code).toBe('ERR_DIAL_DENIED');
     expect((err as SpokeError).message).toMatch(/--allow/);
@@ -118,12 +135,11 @@ describe('hub and agent', () => {
     ).toEqual(['a', 'b']);
   });
 
-  it('fails with ERR_NO_ROUTE when no agent is connected; /readyz says so', async () => {
+  it('fails with ERR_NO_ROUTE when no agent is connected; its metrics say so', async () => {
     const hub = track(await createHub({ agentTokens: [AGENT_TOKEN] }));
     const err = await hub.dial('10.0.0.1:22').catch((e: unknown) => e);
     expect((err as SpokeError).code).toBe('ERR_NO_ROUTE');
-    const res = await fetchWithCa(`${hub.url.replace('wss', 'https')}/readyz`, hub.certificate as string);
-    expect(res.status).toBe(503);
+    expect(hub.metrics()).toContain('spoke_hub_agents 0');
   });
 
   it('refuses a wrong token (401, ERR_AUTH_FAILED) without logging the token', async () => {
@@ -191,22 +207,9 @@ describe('hub and agent', () => {
     const err = await failed;
     expect(err).toBeInstanceOf(SpokeError);
     expect((err as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
-    const again = track(
-      createAgent({
-        hub: hub.url,
-        id: 'node-1',
-        allow: ['127.0.0.1/32'],
-        token: AGENT_TOKEN,
-        tls: { fingerprint: hub.fingerprint as string },
-        session: fast,
-      }),
-    );
+    const again = track(agentOf(hub, AGENT_TOKEN, { session: fast }));
     await again.waitConnected();
-    const target = await serveTcp(echo);
-    cleanups.push(() => target.close());
-    const ok = await hub.dial(target.target);
-    ok.end('back');
-    expect((await readAll(ok)).toString()).toBe('back');
+    await expectEcho(hub, 'back');
   });
 
   it('agents come back by themselves after the hub restarts', async () => {
@@ -231,35 +234,13 @@ describe('hub and agent', () => {
     await disconnected;
     const second = track(await createHub({ listen: { host: '127.0.0.1', port }, agentTokens: [AGENT_TOKEN], tls: cert, session: fast }));
     await second.waitForAgents(1, { signal: AbortSignal.timeout(10_000) });
-    const target = await serveTcp(echo);
-    cleanups.push(() => target.close());
-    const s = await second.dial(target.target);
-    s.end('after restart');
-    expect((await readAll(s)).toString()).toBe('after restart');
+    await expectEcho(second, 'after restart');
   });
 
   it('serves HTTP CONNECT with a client token; errors carry a status and X-Spoke-Error-Code', async () => {
-    const { hub, agent } = await startPair();
-    track(agent);
-    hub.destroy();
-    const front = track(
-      await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }),
-    );
-    const a2 = track(
-      createAgent({
-        hub: front.url,
-        id: 'node-1',
-        allow: ['127.0.0.1/32'],
-        token: AGENT_TOKEN,
-        tls: { fingerprint: front.fingerprint as string },
-        session: fast,
-      }),
-    );
-    await a2.waitConnected();
-    const target = await serveTcp(echo);
-    cleanups.push(() => target.close());
+    const { hub: front } = await startConnectFront();
+    const t = await echoTarget();
     const [host, port] = (front.connectAddress as string).split(':');
-    const t = target.target as { host: string; port: number };
     const connect = (auth?: string) =>
       new Promise<{ status: number; socket: net.Socket; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
         http
@@ -309,20 +290,7 @@ describe('hub and agent', () => {
 
   // Regression: a CONNECT client that gave up while the hub was dialling left the agent's dial open.
   it('cancels the agent-side dial when a CONNECT client goes away before the tunnel is up', async () => {
-    const front = track(
-      await createHub({ agentTokens: [AGENT_TOKEN], clientTokens: [CLIENT_TOKEN], connect: { host: '127.0.0.1', port: 0 }, session: fast }),
-    );
-    const a = track(
-      createAgent({
-        hub: front.url,
-        id: 'node-1',
-        allow: ['127.0.0.1/32'],
-        token: AGENT_TOKEN,
-        tls: { fingerprint: front.fingerprint as string },
-        session: fast,
-      }),
-    );
-    await a.waitConnected();
+    const { hub: front } = await startConnectFront();
     const hanging = await createHangingTarget();
     cleanups.push(() => hanging.close());
     const [host, port] = (front.connectAddress as string).split(':');
@@ -334,23 +302,20 @@ describe('hub and agent', () => {
     await waitFor(() => front.agents()[0]?.streams === 0, 'the agent-side dial to be cancelled');
   });
 
-  it('exposes /healthz, /readyz and Prometheus /metrics', async () => {
+  it('exposes /healthz on its port and Prometheus text through metrics()', async () => {
     const { hub, agent } = await startPair();
     track(hub);
     track(agent);
-    const target = await serveTcp(echo);
-    cleanups.push(() => target.close());
-    const s = await hub.dial(target.target);
+    const s = await hub.dial(await echoTarget());
     s.end('x');
     await readAll(s);
     await hub.dial('127.0.0.1:1').catch(() => {});
     const base = hub.url.replace('wss', 'https');
     expect((await fetchWithCa(`${base}/healthz`, hub.certificate as string)).status).toBe(200);
-    expect((await fetchWithCa(`${base}/readyz`, hub.certificate as string)).status).toBe(200);
-    const m = await fetchWithCa(`${base}/metrics`, hub.certificate as string);
-    expect(m.body).toContain('spoke_hub_agents 1');
-    expect(m.body).toMatch(/spoke_hub_dial_duration_seconds_count \d+/);
-    expect(m.body).toContain('spoke_hub_dial_failures_total{code="ERR_DIAL_REFUSED"} 1');
+    const m = hub.metrics();
+    expect(m).toContain('spoke_hub_agents 1');
+    expect(m).toMatch(/spoke_hub_dial_duration_seconds_count \d+/);
+    expect(m).toContain('spoke_hub_dial_failures_total{code="ERR_DIAL_REFUSED"} 1');
   });
 
   it('HA: an agent keeps one session to every hub (a list of URLs, and hubCount behind one address)', async () => {
@@ -393,9 +358,7 @@ describe('hub and agent', () => {
   it('close() drains the agent: the hub sees it draining, open streams finish', async () => {
     const { hub, agent } = await startPair();
     track(hub);
-    const target = await serveTcp(echo);
-    cleanups.push(() => target.close());
-    const s = await hub.dial(target.target);
+    const s = await hub.dial(await echoTarget());
     const closing = agent.close();
     await waitFor(() => hub.agents()[0]?.draining === true || hub.agents().length === 0, 'the hub to see the agent drain');
     s.end('last words');
@@ -403,18 +366,3 @@ describe('hub and agent', () => {
     await closing;
   });
 });
-
-/** GET over https trusting exactly `ca` (the hub's self-signed certificate). */
-async function fetchWithCa(url: string, ca: string): Promise<{ status: number; body: string }> {
-  const { default: https } = await import('node:https');
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    https
-      .get({ host: u.hostname, port: u.port, path: u.pathname, ca, servername: 'localhost' }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { formatTarget } from '@spoke/transport-core';
 import { runNodeFixture, serveTcp } from '@spoke/transport-core/testing';
-import { createAgent, createHub } from '@spoke/hub';
+import { startHubAndAgent } from './hub-agent.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -11,17 +11,9 @@ afterEach(async () => {
 });
 
 it('a program that dialled through a hub and is done exits without closing its dialer', async () => {
-  const hub = await createHub({ agentTokens: ['agent-token'], clientTokens: ['client-token'] });
+  const { hub, agent } = await startHubAndAgent({ agent: 'agent-token', client: 'client-token' });
   cleanups.push(() => hub.destroy());
-  const agent = createAgent({
-    hub: hub.url,
-    id: 'node-1',
-    allow: ['127.0.0.1/32'],
-    token: 'agent-token',
-    tls: { fingerprint: hub.fingerprint as string },
-  });
   cleanups.push(() => agent.destroy());
-  await agent.waitConnected(1, { signal: AbortSignal.timeout(10_000) });
   const target = await serveTcp((socket) => socket.pipe(socket));
   cleanups.push(() => target.close());
 
