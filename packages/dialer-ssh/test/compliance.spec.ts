@@ -1,19 +1,14 @@
 import { createSshDialer } from '@spoke/dialer-ssh';
 import { describeDialer } from '@spoke/transport-core/testing';
 import { HANG_HOST, startFakeSshServer } from './ssh2-server.js';
+import { fakeServerLogin } from './logins.js';
 
 // The whole suite against an in-process ssh2 server, which turns target resets into
 // SSH aborts (CLOSE without EOF) and back. OpenSSH cannot signal a reset at all; the
 // sshd run (sshd-compliance.spec.ts) covers everything else against the real thing.
 describeDialer('ssh (in-process ssh2 server)', async () => {
   const server = await startFakeSshServer();
-  const dialer = createSshDialer({
-    host: server.host,
-    port: server.port,
-    username: server.username,
-    privateKey: server.clientKey,
-    knownHosts: `[127.0.0.1]:${server.port} ${server.hostKeyLine}`,
-  });
+  const dialer = createSshDialer(fakeServerLogin(server));
   return {
     dialer,
     hangingTarget: () => ({ target: `${HANG_HOST}:80`, close: async () => {} }),

@@ -3,6 +3,7 @@ import { createSshDialer, type SshDialer } from '@spoke/dialer-ssh';
 import { SpokeError } from '@spoke/transport-core';
 import { echo, readAll, serveTcp, waitFor, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
 import { startFakeSshServer, type FakeSshServer } from './ssh2-server.js';
+import { fakeServerLogin } from './logins.js';
 
 describe('SshDialer fault handling (in-process ssh2 server)', () => {
   let server: FakeSshServer;
@@ -11,13 +12,7 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
   beforeAll(async () => {
     server = await startFakeSshServer();
     svc = await serveTcp(echo);
-    ssh = createSshDialer({
-      host: server.host,
-      port: server.port,
-      username: server.username,
-      privateKey: server.clientKey,
-      knownHosts: `[127.0.0.1]:${server.port} ${server.hostKeyLine}`,
-    });
+    ssh = createSshDialer(fakeServerLogin(server));
   });
   afterAll(async () => {
     await ssh?.close();
@@ -70,10 +65,7 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
 
   it('refuses an unknown host key with ERR_HOST_KEY_UNKNOWN and waits with backoff before retrying', async () => {
     const stranger = createSshDialer({
-      host: server.host,
-      port: server.port,
-      username: server.username,
-      privateKey: server.clientKey,
+      ...fakeServerLogin(server),
       knownHosts: '',
       reconnectBackoff: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 },
     });
@@ -93,10 +85,8 @@ describe('SshDialer fault handling (in-process ssh2 server)', () => {
 
   it('closes the pooled connection once idle and reopens it lazily', async () => {
     const idle = createSshDialer({
-      host: server.host,
-      port: server.port,
-      username: server.username,
-      privateKey: server.clientKey,
+      ...fakeServerLogin(server),
+      knownHosts: undefined,
       insecureAcceptAnyHostKey: true,
       warn: () => {},
       idleTimeoutMs: 50,
@@ -123,13 +113,7 @@ describe('SshDialer close() and destroy()', () => {
   it('close() lets a handed-out stream finish; destroy() fails streams at once', async () => {
     const server = await startFakeSshServer();
     const svc = await serveTcp(echo);
-    const options = {
-      host: server.host,
-      port: server.port,
-      username: server.username,
-      privateKey: server.clientKey,
-      knownHosts: `[127.0.0.1]:${server.port} ${server.hostKeyLine}`,
-    };
+    const options = fakeServerLogin(server);
     try {
       const graceful = createSshDialer(options);
       const s = await graceful.dial(svc.target);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTarget } from '@spoke/transport-core';
 import { runNodeFixture, serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
 import { startSshd, type Sshd } from '../src/testing/sshd.js';
+import { sshdLogin } from './logins.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -36,13 +37,7 @@ describe('a program that dialled through SSH and did not close its dialer', () =
     const plan = {
       mode,
       hops,
-      server: {
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.username,
-        privateKeyFile: sshd.clientKeyFile,
-        knownHostsFile: sshd.knownHostsFile,
-      },
+      server: sshdLogin(sshd),
       target: typeof target.target === 'string' ? target.target : formatTarget(target.target),
     };
     return runNodeFixture(join(here, 'fixtures', 'dial-once.ts'), [JSON.stringify(plan)], onOutput ? { onOutput } : {});

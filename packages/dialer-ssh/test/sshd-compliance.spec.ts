@@ -2,6 +2,7 @@ import { createSshDialer } from '@spoke/dialer-ssh';
 import { describeDialer } from '@spoke/transport-core/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { startSshd, type Sshd } from '../src/testing/sshd.js';
+import { sshdLogin } from './logins.js';
 
 // The whole suite against a real OpenSSH sshd. RFC 4254 has no reset message and sshd
 // answers a TCP RST on either side with an ordinary EOF + CLOSE, so a reset reaches
@@ -15,13 +16,7 @@ beforeAll(async () => {
 afterAll(() => sshd?.cleanup());
 
 describeDialer('ssh (OpenSSH sshd)', () => {
-  const dialer = createSshDialer({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.username,
-    privateKeyFile: sshd.clientKeyFile,
-    knownHostsFile: sshd.knownHostsFile,
-  });
+  const dialer = createSshDialer(sshdLogin(sshd));
   return {
     dialer,
     capabilities: { resetReachesServer: false, resetReachesClient: false },

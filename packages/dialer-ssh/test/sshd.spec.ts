@@ -11,6 +11,7 @@ import http from 'node:http';
 import { SpokeError, createHttpAgent } from '@spoke/transport-core';
 import { closedTcpPort, echo, readAll, readDigest, serveTcp, writeBytes, type ServedTarget } from '@spoke/transport-core/testing';
 import { keygen, startSshd, type Sshd } from '../src/testing/sshd.js';
+import { sshdLogin } from './logins.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -29,14 +30,7 @@ describe('SshDialer against OpenSSH sshd', () => {
   let services: ServedTarget[] = [];
   const dialers: Array<{ close(): Promise<void> }> = [];
   const make = (extra: Partial<SshDialerOptions> = {}) => {
-    const d = createSshDialer({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      privateKeyFile: sshd.clientKeyFile,
-      knownHostsFile: sshd.knownHostsFile,
-      ...extra,
-    });
+    const d = createSshDialer({ ...sshdLogin(sshd), ...extra });
     dialers.push(d);
     return d;
   };
@@ -252,13 +246,7 @@ describe('SshDialer against OpenSSH sshd', () => {
 describe('SshDialer against a restricted sshd', () => {
   it('maps a PermitOpen refusal to ERR_DIAL_DENIED', async () => {
     const sshd = await startSshd({ config: ['PermitOpen 127.0.0.1:1'] });
-    const ssh = createSshDialer({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      privateKeyFile: sshd.clientKeyFile,
-      knownHostsFile: sshd.knownHostsFile,
-    });
+    const ssh = createSshDialer(sshdLogin(sshd));
     const svc = await serveTcp(echo);
     try {
       const err = await ssh.dial(svc.target).catch((e: unknown) => e);
@@ -273,14 +261,7 @@ describe('SshDialer against a restricted sshd', () => {
 
   it('fails streams with a coded error when sshd dies mid-transfer, and reconnects on the next dial', async () => {
     const sshd = await startSshd();
-    const ssh = createSshDialer({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      privateKeyFile: sshd.clientKeyFile,
-      knownHostsFile: sshd.knownHostsFile,
-      keepaliveMs: 1000,
-    });
+    const ssh = createSshDialer({ ...sshdLogin(sshd), keepaliveMs: 1000 });
     const svc = await serveTcp((s) => {
       s.on('error', () => {});
       s.resume();

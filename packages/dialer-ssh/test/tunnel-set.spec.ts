@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { SpokeError } from '@spoke/transport-core';
 import { echo, readAll, serveTcp, type ServedTarget } from '@spoke/transport-core/testing';
 import { startFakeSshServer, type FakeSshServer } from './ssh2-server.js';
+import { fakeServerLogin } from './logins.js';
 
 describe('createSshTunnelSet', () => {
   let a: FakeSshServer;
@@ -13,11 +14,7 @@ describe('createSshTunnelSet', () => {
   const node = (name: string, s: FakeSshServer): SshTunnelNode => ({
     name,
     address: `${name}.spoke.test`,
-    host: s.host,
-    port: s.port,
-    username: s.username,
-    privateKey: s.clientKey,
-    knownHosts: `[127.0.0.1]:${s.port} ${s.hostKeyLine}`,
+    ...fakeServerLogin(s),
   });
   const roundTrip = async (dial: Promise<Duplex>, text: string): Promise<string> => {
     const s = await dial;
