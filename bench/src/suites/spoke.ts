@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { echo, saturate, sessionOpener, tcpOpener, type Opener } from '../client.js';
 import { compareThroughput, formatCpu, formatThroughput, parallelStreams, singleStream, totalCpu, type Throughput } from '../measure.js';
 import type { BenchOptions } from '../options.js';
-import type { Row, Section } from '../report.js';
+import type { Goal, Row, Section } from '../report.js';
 import { median, num, quantile } from '../stats.js';
 import { startChild, type Child } from '../proc.js';
 import { cpuMicros, type MemorySample } from '../memory.js';
@@ -160,35 +160,44 @@ async function dialLatency(p: SpokePaths, o: BenchOptions): Promise<Section> {
     [rawConnect, sessionDial, firstByte(open.tcp), firstByte(open.ws)],
     o.dialSamples,
   )) as [number[], number[], number[], number[]];
-  const us = (v: number): string => `${num(v)} µs`;
-  const rows: Row[] = [];
-  for (const [q, label] of [
-    [0.5, 'p50'],
-    [0.99, 'p99'],
-  ] as const) {
-    rows.push({
-      name: `dial latency ${label}: session.dial() (DIAL → relay connects → DIAL_OK)`,
-      baseline: `raw loopback connect ${us(quantile(raw, q))}`,
-      subject: us(quantile(dial, q)),
-      ratio: quantile(dial, q) / quantile(raw, q),
-    });
-  }
-  for (const [q, label] of [
-    [0.5, 'p50'],
-    [0.99, 'p99'],
-  ] as const) {
-    rows.push({
-      name: `open + first echoed byte ${label}, spoke/1 ws`,
-      baseline: `TCP relay ${us(quantile(tcpFirst, q))}`,
-      subject: us(quantile(wsFirst, q)),
-      ratio: quantile(wsFirst, q) / quantile(tcpFirst, q),
-    });
-  }
+  const rows = [
+    ...latencyRows(
+      (ql) => `dial latency ${ql}: session.dial() (DIAL → relay connects → DIAL_OK)`,
+      { name: 'raw loopback connect', samples: raw },
+      dial,
+    ),
+    ...latencyRows((ql) => `open + first echoed byte ${ql}, spoke/1 ws`, { name: 'TCP relay', samples: tcpFirst }, wsFirst),
+  ];
   return {
     title: 'dial latency (sequential, loopback)',
     rows,
     notes: [`${o.dialSamples} sequential samples each, interleaved; lower is better, so a ratio above 1 means slower than the baseline`],
   };
+}
+
+/**
+ * A p50 and a p99 row comparing two latency samples in µs (lower is better, so a ratio above 1
+ * is slower than the baseline); `p50Goal` applies to the p50 row only.
+ */
+function latencyRows(
+  name: (quantile: string) => string,
+  baseline: { name: string; samples: number[] },
+  subject: number[],
+  p50Goal?: Goal,
+): Row[] {
+  const us = (v: number): string => `${num(v)} µs`;
+  return (
+    [
+      [0.5, 'p50'],
+      [0.99, 'p99'],
+    ] as const
+  ).map(([q, label]) => ({
+    name: name(label),
+    baseline: `${baseline.name} ${us(quantile(baseline.samples, q))}`,
+    subject: us(quantile(subject, q)),
+    ratio: quantile(subject, q) / quantile(baseline.samples, q),
+    ...(q === 0.5 && p50Goal ? { goal: p50Goal } : {}),
+  }));
 }
 
 // Takes n samples from each sampler, round-robin, after a short warm-up.
@@ -227,30 +236,19 @@ async function rttUnderLoad(p: SpokePaths, o: BenchOptions): Promise<Section> {
   const ws = await loadedRtts(open.ws, o.rttSamples);
   const tcp = await loadedRtts(open.tcp, o.rttSamples);
   const us = (v: number): string => `${num(v)} µs`;
-  const rows: Row[] = [];
-  for (const [q, label] of [
-    [0.5, 'p50'],
-    [0.99, 'p99'],
-  ] as const) {
-    rows.push({
-      name: `echo RTT ${label}, 64 B, while a bulk stream saturates the same spoke/1 ws session`,
-      baseline: `idle ${us(quantile(ws.idle, q))}`,
-      subject: us(quantile(ws.loaded, q)),
-      ratio: quantile(ws.loaded, q) / quantile(ws.idle, q),
-      ...(q === 0.5 ? { goal: { op: '<=' as const, value: 2 } } : {}),
-    });
-  }
-  for (const [q, label] of [
-    [0.5, 'p50'],
-    [0.99, 'p99'],
-  ] as const) {
-    rows.push({
-      name: `reference: echo RTT ${label} on a TCP relay connection while another saturates the relay`,
-      baseline: `idle ${us(quantile(tcp.idle, q))}`,
-      subject: us(quantile(tcp.loaded, q)),
-      ratio: quantile(tcp.loaded, q) / quantile(tcp.idle, q),
-    });
-  }
+  const rows = [
+    ...latencyRows(
+      (ql) => `echo RTT ${ql}, 64 B, while a bulk stream saturates the same spoke/1 ws session`,
+      { name: 'idle', samples: ws.idle },
+      ws.loaded,
+      { op: '<=', value: 2 },
+    ),
+    ...latencyRows(
+      (ql) => `reference: echo RTT ${ql} on a TCP relay connection while another saturates the relay`,
+      { name: 'idle', samples: tcp.idle },
+      tcp.loaded,
+    ),
+  ];
   return {
     title: 'head-of-line: small-stream RTT under bulk load',
     rows,
