@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpokeError, type Logger } from '@spoke/transport-core';
+import { SpokeError, formatTarget, isUnixTarget, parseTarget, type Logger } from '@spoke/transport-core';
 import { rawHttpError, splice } from '@spoke/transport-core/utils';
 import { bearerToken, peerOf, tokenMatches } from './auth.js';
 import type { AgentDial } from './hub-dial.js';
@@ -18,7 +18,8 @@ const EARLY_DATA_LIMIT = 256 * 1024;
  * The hub's HTTP CONNECT front end: `CONNECT host:port` dials through an
  * agent and splices the client's socket onto the stream; a failed dial is
  * answered with the status `httpStatusFor` gives its code and the
- * `X-Spoke-Error-Code` header.
+ * `X-Spoke-Error-Code` header. `unix:` targets are refused (403,
+ * ERR_DIAL_DENIED) before any agent hears of them.
  */
 export class ConnectFrontEnd {
   readonly #server: http.Server;
@@ -81,6 +82,13 @@ export class ConnectFrontEnd {
       );
       return;
     }
+    const refusal = unixRefusal(req.url ?? '');
+    if (refusal) {
+      this.#metrics.dialFailures.inc({ code: refusal.code });
+      this.#log.warn('refused CONNECT to a unix socket', { remote: peerOf(req), target: req.url });
+      socket.end(rawHttpError(refusal, 'spoke hub'));
+      return;
+    }
     // A client that goes away while we dial cancels the dial (and whatever the agent had opened).
     const gone = new AbortController();
     const onGone = (): void => gone.abort(new SpokeError('ERR_STREAM_RESET', 'The CONNECT client went away.'));
@@ -119,4 +127,27 @@ export class ConnectFrontEnd {
       },
     );
   }
+}
+
+/**
+ * A proxy front end offers TCP targets only: `CONNECT unix:/path` would reach
+ * sockets on an agent's machine that no allow list rule is written for.
+ * Malformed targets are left to the dial, which reports them.
+ */
+function unixRefusal(requestTarget: string): SpokeError | undefined {
+  let target;
+  try {
+    target = parseTarget(requestTarget);
+  } catch {
+    return undefined;
+  }
+  if (!isUnixTarget(target)) return undefined;
+  return new SpokeError(
+    'ERR_DIAL_DENIED',
+    `${formatTarget(target)} is a unix socket: the hub's CONNECT front end dials TCP targets only.`,
+    {
+      target: formatTarget(target),
+      hop: 'hub',
+    },
+  );
 }

@@ -6,15 +6,13 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { frameLimit } from '@spoke/transport-core/protocol';
-import { serveHealth } from '@spoke/transport-core/utils';
-import type { AgentRegistry } from './agent-registry.js';
 import { bearerToken, peerOf, tokenMatches } from './auth.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { HubSessions } from './hub-sessions.js';
 
 /**
- * The hub's listener: HTTPS (or loopback HTTP) serving `/healthz`, `/readyz` and `/metrics`, and
+ * The hub's listener: HTTPS (or loopback HTTP) serving `/healthz` (liveness, no data), and
  * WebSocket upgrades on `/v1/agent` and `/v1/client` for callers that present
  * the right bearer token or a client certificate signed by `clientCa`.
  */
@@ -27,18 +25,20 @@ export class HubHttpServer {
   /** Every connection, WebSocket or not, so `close()` can cut what is left after the sessions drained. */
   readonly #sockets = new Set<Socket>();
 
-  constructor(config: ResolvedHubOptions, registry: AgentRegistry, metrics: HubMetrics, sessions: HubSessions) {
+  constructor(config: ResolvedHubOptions, metrics: HubMetrics, sessions: HubSessions) {
     this.#config = config;
     this.#metrics = metrics;
     this.#sessions = sessions;
-    // Plain requests: health (ready = at least one agent, so dials can succeed) and metrics.
+    // Plain requests: liveness only. Readiness (agent count) and metrics (agents, dials, auth
+    // failures) describe the deployment, so they are not for anyone who can reach this port:
+    // the embedding process serves them elsewhere (hub.metrics(), the CLI's --metrics listener).
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      const served = serveHealth(req, res, {
-        ready: () => (registry.size > 0 ? { ok: true, text: `ok: ${registry.size} agent(s)` } : { ok: false, text: 'no agent connected' }),
-        metrics: () => metrics.render(),
-      });
-      if (!served)
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('spoke hub: agents connect to /v1/agent, clients to /v1/client\n');
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz' || path === '/livez') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('spoke hub: agents connect to /v1/agent, clients to /v1/client\n');
     };
     this.#server = config.insecurePlaintext
       ? http.createServer(onRequest)

@@ -19,7 +19,10 @@ export interface HubOptions {
   clientTokens?: readonly string[];
   /** Serve plain `ws://` (loopback only; say so loudly). Default false. */
   insecurePlaintext?: boolean;
-  /** HTTP CONNECT front end: a TCP address (needs a client token) or a unix socket (file permissions guard it). */
+  /**
+   * HTTP CONNECT front end (plain HTTP): a loopback TCP address (needs a client token) or a unix socket (file
+   * permissions guard it). A non-loopback address is refused: bearer tokens would travel in cleartext.
+   */
   connect?: { host: string; port: number } | { path: string };
   /** This hub's id, announced to agents (HA). Default a random UUID. */
   id?: string;
@@ -52,8 +55,8 @@ export interface ResolvedHubOptions {
 }
 
 /**
- * Checks hub options (a hub must authenticate agents, serves plaintext only on
- * loopback) and fills in the defaults; without a certificate of its own the hub
+ * Checks hub options (a hub must authenticate agents, serves plaintext (ws://,
+ * the CONNECT front end) only on loopback) and fills in the defaults; without a certificate of its own the hub
  * gets a self-signed one for the names it will be reached by. Throws `ERR_BAD_OPTION`.
  */
 export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
@@ -67,6 +70,14 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     throw new SpokeError(
       'ERR_BAD_OPTION',
       `insecurePlaintext is allowed only on loopback, not on ${listen.host}. Serve TLS (the default) instead.`,
+    );
+  }
+  const connect = options.connect;
+  if (connect && 'host' in connect && !isLoopbackHost(connect.host)) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `The CONNECT front end speaks plain HTTP: on ${connect.host} its clients' bearer tokens (Proxy-Authorization) would cross the network in cleartext. ` +
+        'Bind connect to loopback (--connect 127.0.0.1:PORT) or a unix socket (--connect unix:/path, guarded by its file permissions).',
     );
   }
   if (agentTokens.length === 0 && options.clientCa === undefined) {
@@ -100,7 +111,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     insecurePlaintext,
     tls,
     fingerprint,
-    connect: options.connect,
+    connect,
     session: { drainTimeoutMs: options.drainTimeoutMs ?? 30_000, ...options.session },
   };
 }

@@ -47,7 +47,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const clients = new Set<Session>();
   const metrics = new HubMetrics({ agents: () => registry.size, clients: () => clients.size, streams: () => registry.streams });
   const dial = createAgentDial(registry, metrics, log);
-  const listener = new HubHttpServer(config, registry, metrics, new HubSessions(config, registry, clients, metrics, dial));
+  const listener = new HubHttpServer(config, metrics, new HubSessions(config, registry, clients, metrics, dial));
 
   const url = await listener.listen();
   if (config.insecurePlaintext) log.warn('serving plain ws:// without TLS (--insecure-plaintext): use only for local tests', { url });
