@@ -6,7 +6,7 @@ import { createHub, type HubOptions } from '@spoke/hub';
 import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
-import { EXIT_OK, asUsageError } from '../errors.js';
+import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
 import { generateTokenFile, readFlagFile, readKeyPairFlags, readTokenFile } from '../files.js';
 import { startMetricsServer } from '../metrics-server.js';
 import { metricsFlag } from '../relay-command.js';
@@ -41,8 +41,9 @@ const OPTIONS: OptionDefs = {
   },
   connect: {
     type: 'string',
-    value: 'HOST:PORT',
-    description: 'also serve HTTP CONNECT for clients here (Proxy-Authorization: Bearer TOKEN)',
+    value: 'HOST:PORT|unix:/PATH',
+    description:
+      'also serve plain-HTTP CONNECT for clients here: a loopback address (Proxy-Authorization: Bearer TOKEN) or a unix socket (its file permissions guard it)',
   },
   metrics: { type: 'string', value: 'HOST:PORT', description: 'serve /metrics, /healthz and /readyz on a separate plain-HTTP address' },
   id: { type: 'string', value: 'ID', description: 'hub id announced to agents (default: random)' },
@@ -54,13 +55,21 @@ const OPTIONS: OptionDefs = {
   'insecure-plaintext': { type: 'boolean', description: 'serve ws:// without TLS (loopback only; for tests)' },
 };
 
+/** `--connect`: a TCP address (createHub refuses non-loopback ones: tokens would travel in cleartext) or `unix:/path`. */
+function connectListen(text: string, usage: string): NonNullable<HubOptions['connect']> {
+  if (!text.startsWith('unix:')) return parseListenAddress(text, 'connect', usage);
+  const path = text.slice('unix:'.length);
+  if (path === '') throw new UsageError('--connect unix: needs a socket path, e.g. unix:/run/spoke/connect.sock', usage);
+  return { path };
+}
+
 /** `spoke hub --listen HOST:PORT ...`: the control-plane end of spoke's reverse tunnels. */
 export const hubCommand: Command = {
   name: 'hub',
   summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
   help: () =>
     formatHelp(
-      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT] [--metrics HOST:PORT] [--insecure-plaintext]',
+      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]',
       'Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate (bearer token or mTLS). Prints one line with the URL, the certificate fingerprint to\npin and where the generated tokens are. SIGINT/SIGTERM: GOAWAY, streams drain, then exit.',
       OPTIONS,
       [
@@ -90,7 +99,7 @@ export const hubCommand: Command = {
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
       ...(agentTokenFile !== undefined ? { agentTokens: readTokenFile(agentTokenFile, 'agent-token-file', usage) } : {}),
       ...(clientTokenFile !== undefined ? { clientTokens: readTokenFile(clientTokenFile, 'client-token-file', usage) } : {}),
-      ...(connectText !== undefined ? { connect: parseListenAddress(connectText, 'connect', usage) } : {}),
+      ...(connectText !== undefined ? { connect: connectListen(connectText, usage) } : {}),
       ...(stringFlag(values, 'id') !== undefined ? { id: stringFlag(values, 'id') } : {}),
       ...(insecure ? { insecurePlaintext: true } : {}),
     };

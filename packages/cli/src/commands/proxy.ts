@@ -127,7 +127,7 @@ export const proxyCommand: Command = {
           if (httpAddress) {
             // A plain listener in front of the HTTP server, so over-limit clients are turned away before any parsing.
             const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-              if (admit(socket, 'http')) httpProxy.server.emit('connection', socket);
+              if (admit(socket, 'http')) httpProxy.accept(socket);
             });
             const bound = await listen(server, httpAddress);
             lines.push(`http ${bound}`);

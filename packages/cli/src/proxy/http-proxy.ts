@@ -1,8 +1,11 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SpokeError, createHttpAgent, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
-import { endToEndRawHeaders, httpErrorResponse, rawHttpError } from '@spoke/transport-core/utils';
+import { asError, endToEndRawHeaders, httpErrorResponse, rawHttpError } from '@spoke/transport-core/utils';
 import { closeWith, dialForClient, peerName, relayClient, PROXY, type RelayContext } from '../relay.js';
+import { createHeadDeadlines } from './head-deadline.js';
+import { tcpTargetOnly } from './unix-targets.js';
 
 /** Options of {@link createHttpProxyServer}. */
 export interface HttpProxyOptions {
@@ -10,28 +13,47 @@ export interface HttpProxyOptions {
   handshakeTimeoutMs: number;
 }
 
+/** The HTTP proxy of {@link createHttpProxyServer}. */
+export interface HttpProxy {
+  /** Serves a client connection the caller accepted (and admitted). */
+  accept(socket: net.Socket): void;
+  /** Closes idle client connections and pooled upstream connections. */
+  close(): void;
+}
+
 /**
  * An HTTP proxy over `relay`'s dialer: `CONNECT host:port` tunnels (any
  * protocol, e.g. HTTPS) and plain HTTP requests in absolute form
  * (`GET http://host/path`), each forwarded through the dialer. A failed dial
  * is answered with 403/502/503/504, an `X-Spoke-Error-Code` header and a text
- * body naming the SpokeError code.
+ * body naming the SpokeError code. `unix:` targets are refused (403,
+ * ERR_DIAL_DENIED). A client that has not sent a complete request head
+ * within `handshakeTimeoutMs` (of connecting, or of its last answer on a
+ * kept-alive connection) gets a 408 and is disconnected.
  */
-export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOptions): { server: http.Server; close(): void } {
+export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOptions): HttpProxy {
   const agent = createHttpAgent(relayDialer(relay), { keepAlive: true });
-  const server = http.createServer({
-    headersTimeout: options.handshakeTimeoutMs,
-    requestTimeout: 0,
-    connectionsCheckingInterval: Math.min(1000, options.handshakeTimeoutMs),
+  // The server never listens (connections are handed to it), so Node's own headersTimeout
+  // checks never run on them: head deadlines are ours.
+  const server = http.createServer({ requestTimeout: 0 });
+  const deadlines = createHeadDeadlines(options.handshakeTimeoutMs);
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    deadlines.tunnelled(req.socket);
+    void tunnel(relay, req, socket, head);
   });
-  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void tunnel(relay, req, socket, head));
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => forward(relay, agent, req, res));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    deadlines.requestStarted(req.socket, res);
+    forward(relay, agent, req, res);
+  });
   server.on('clientError', (_err, socket: Duplex) => {
     if (socket.writable) closeWith(socket, rawHttpError(new SpokeError('ERR_BAD_TARGET', 'Malformed or incomplete HTTP request.'), PROXY));
     else socket.destroy();
   });
   return {
-    server,
+    accept(socket) {
+      deadlines.arm(socket);
+      server.emit('connection', socket);
+    },
     close() {
       server.closeIdleConnections();
       agent.destroy();
@@ -44,7 +66,7 @@ async function tunnel(relay: RelayContext, req: http.IncomingMessage, socket: Du
   socket.on('error', () => {});
   let target: Target;
   try {
-    target = parseTarget(req.url ?? '');
+    target = tcpTargetOnly(relay, parseTarget(req.url ?? ''), client);
   } catch (err) {
     closeWith(socket, rawHttpError(err, PROXY));
     return;
@@ -105,7 +127,13 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
 function relayDialer(relay: RelayContext): Dialer {
   return {
     kind: relay.dialer.kind,
-    dial: (target) => dialForClient(relay, parseTarget(target), 'http-proxy'),
+    dial: (target) => {
+      try {
+        return dialForClient(relay, tcpTargetOnly(relay, parseTarget(target), 'http-proxy'), 'http-proxy');
+      } catch (err) {
+        return Promise.reject(asError(err));
+      }
+    },
     close: async () => {},
   };
 }

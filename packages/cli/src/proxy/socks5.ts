@@ -1,8 +1,9 @@
 import type net from 'node:net';
-import { SpokeError, parseTarget, type Target } from '@spoke/transport-core';
+import { SpokeError, parseTarget, type TcpTarget } from '@spoke/transport-core';
 import { readExactly } from '@spoke/transport-core/utils';
 import { closeWith, peerName, relayClient, type RelayContext } from '../relay.js';
 import { SOCKS5_REPLY, socksReplyFor } from './error-map.js';
+import { refuseUnix, tcpTargetOnly } from './unix-targets.js';
 
 const VERSION = 0x05;
 const NO_AUTH = 0x00;
@@ -16,15 +17,16 @@ const ATYP_IPV6 = 0x04;
  * Serves one SOCKS5 client (RFC 1928): no authentication, CONNECT only,
  * IPv4/IPv6/domain addresses. A domain name is passed to the dialer as is, so
  * the far side of the tunnel resolves it (what `curl --socks5-hostname` and
- * `socks5h://` expect). The reply reports the dial outcome with the closest
+ * `socks5h://` expect); one spelled `unix:/path` is refused (reply 2), a
+ * unix socket is no proxy target. The reply reports the dial outcome with the closest
  * SOCKS5 code; then bytes are relayed. The handshake must finish before
  * `handshake` aborts.
  */
 export async function serveSocks5(socket: net.Socket, relay: RelayContext, handshake: AbortSignal): Promise<void> {
   const client = peerName(socket);
-  let target: Target;
+  let target: TcpTarget;
   try {
-    target = await readRequest(socket, handshake);
+    target = await readRequest(socket, relay, client, handshake);
   } catch (err) {
     relay.logger.debug('socks5 handshake failed', { client, error: err instanceof Error ? err.message : String(err) });
     closeWith(socket);
@@ -40,7 +42,7 @@ export async function serveSocks5(socket: net.Socket, relay: RelayContext, hands
   }
 }
 
-async function readRequest(socket: net.Socket, signal: AbortSignal): Promise<Target> {
+async function readRequest(socket: net.Socket, relay: RelayContext, client: string, signal: AbortSignal): Promise<TcpTarget> {
   // A timeout of `signal` rejects with ERR_HANDSHAKE_TIMEOUT, a client leaving midway with ERR_PROTOCOL.
   const readBytes = (n: number): Promise<Buffer> => readExactly(socket, n, { signal, what: 'the SOCKS5 handshake' });
   const [version = 0, methodCount = 0] = await readBytes(2);
@@ -68,9 +70,11 @@ async function readRequest(socket: net.Socket, signal: AbortSignal): Promise<Tar
     throw new SpokeError('ERR_PROTOCOL', `Unsupported SOCKS5 command ${command}; only CONNECT is served.`);
   }
   try {
-    return parseTarget({ host, port });
+    // A domain name spelled like a unix target is refused as one (reply 2, not allowed), never looked up.
+    if (host.startsWith('unix:')) throw refuseUnix(relay, host, client);
+    return tcpTargetOnly(relay, parseTarget({ host, port }), client);
   } catch (err) {
-    reply(socket, SOCKS5_REPLY.hostUnreachable);
+    reply(socket, socksReplyFor(err));
     throw err;
   }
 }
