@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: the formatter check, the project-reference sync check, then build, typecheck, lint and
+// `npm test`: the test peers (installed if missing), the formatter check, the project-reference sync check, then build, typecheck, lint and
 // every test of every project, never from cache; ends with one plain line
 // "N passed, N failed, N skipped" summed from vitest's JSON reports, and fails
 // when any step failed, any test failed or was skipped, or no test ran.
@@ -18,16 +18,27 @@ const nx = (args) => {
   return spawnSync('npx', ['nx', ...args], { cwd: root, env, stdio: 'inherit' }).status ?? 1;
 };
 
+// The real peers the tests run (sshd, protoc, curl, ...): installed when missing and possible, else a clear stop.
+console.log('\n$ node scripts/peers.mjs');
+if ((spawnSync(process.execPath, [join(root, 'scripts', 'peers.mjs')], { cwd: root, env, stdio: 'inherit' }).status ?? 1) !== 0)
+  process.exit(1);
+
 // The formatter first: a tree that is not formatted fails like a failing test.
 console.log('\n$ prettier --check .');
 const formatted = spawnSync('npx', ['prettier', '--check', '--log-level=warn', '.'], { cwd: root, env, stdio: 'inherit' }).status ?? 1;
+
+// Generated protobuf code matches the .proto files (protoc is one of the peers).
+console.log('\n$ npm run check-generated -w @spoke/dialer-konnectivity');
+const generated =
+  spawnSync('npm', ['run', '--silent', 'check-generated', '-w', '@spoke/dialer-konnectivity'], { cwd: root, env, stdio: 'inherit' })
+    .status ?? 1;
 
 const steps = [
   ['sync:check'],
   ['run-many', '-t', 'build', 'typecheck', 'lint', '--skip-nx-cache', '--outputStyle=static'],
   ['run-many', '-t', 'test', '--skip-nx-cache', '--outputStyle=static', '--parallel=1'],
 ];
-let failedSteps = formatted === 0 ? 0 : 1;
+let failedSteps = (formatted === 0 ? 0 : 1) + (generated === 0 ? 0 : 1);
 for (const step of steps) if (nx(step) !== 0) failedSteps++;
 // The packages as users get them: npm pack, install into a fresh project, import/require/tsc/bin there.
 console.log('\n$ node scripts/pack-test.mjs');

@@ -40,6 +40,10 @@ export function ensureUpstreamBinaries() {
   const paths = Object.fromEntries(Object.entries(BINARIES).map(([k, name]) => [k, join(dir, name)]));
   if (Object.values(paths).every((p) => existsSync(p))) return { dir, ...paths, built: false, seconds: 0 };
   const started = Date.now();
+  // A cold Go module cache makes this the longest step of a first test run: say what is happening.
+  console.error(
+    `[dialer-konnectivity] building upstream Konnectivity ${UPSTREAM_VERSION} (proxy-server, proxy-agent, test client) with go build; once per machine, a few minutes on a cold module cache`,
+  );
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -50,6 +54,7 @@ export function ensureUpstreamBinaries() {
     [BINARIES.client, './client'],
   ];
   for (const [name, pkg] of packages) {
+    console.error(`[dialer-konnectivity]   go build ${pkg}`);
     const r = spawnSync('go', ['build', '-o', join(tmp, name), pkg], { cwd: moduleDir, env, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.error || r.status !== 0) {
       rmSync(tmp, { recursive: true, force: true });
