@@ -33,7 +33,14 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
     const { format, level } = logFlags(argv);
     jsonLogs = format === 'json';
     const logger = createLogger({ format, level, write: (line) => io.stderr.write(line) });
-    const context: CommandContext = { io, logger, registry, shutdown: options.shutdown ?? new AbortController().signal, version };
+    const context: CommandContext = {
+      io,
+      logger,
+      registry,
+      shutdown: options.shutdown ?? new AbortController().signal,
+      version,
+      logFormat: format,
+    };
     const split = commandIndex(argv);
     const leading = split < 0 ? argv : argv.slice(0, split);
     const top = parseTop(leading, commands, registry);
@@ -48,6 +55,11 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
     if (split < 0) throw new UsageError('missing command', topHelp(commands, registry));
     let rest = argv.slice(split + 1);
     let name = argv[split] ?? '';
+    if (name === 'version' && rest.length === 0) {
+      // `spoke version` is `spoke --version`.
+      io.stdout.write(`spoke ${version}\n`);
+      return EXIT_OK;
+    }
     if (name === 'help') {
       // `spoke help dial` is `spoke dial --help`.
       name = rest[0] ?? '';
@@ -143,7 +155,12 @@ function topHelp(commands: readonly Command[], registry: DialerRegistry): string
     'Tunnels between a control plane and the machines it manages: dial, forward and proxy through\nTLS, HTTP CONNECT, SSH and tunnel hops. `spoke COMMAND --help` shows each command.',
     { version: { type: 'boolean', short: 'V', description: 'print the version and exit' }, ...GLOBAL_OPTIONS },
     [
-      ['Commands', commands.map((c) => `${c.name.padEnd(width)}${c.summary}`).join('\n')],
+      [
+        'Commands',
+        [...commands.map((c) => `${c.name.padEnd(width)}${c.summary}`), `${'version'.padEnd(width)}print the version (as --version)`].join(
+          '\n',
+        ),
+      ],
       ['Dialer URIs (--via, --route)', registry.usage()],
       ['Exit status', '0 ok, 1 runtime failure, 2 usage error'],
     ],

@@ -21,6 +21,8 @@ export interface CommandContext {
   shutdown: AbortSignal;
   /** The package version. */
   version: string;
+  /** `--log-format`: machine-readable lines on stderr, and the banner on stdout too. */
+  logFormat: 'text' | 'json';
 }
 
 /** One `spoke` sub-command. Adding a command is one file exporting one of these, plus a line in commands/index.ts. */

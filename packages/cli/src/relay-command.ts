@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { Dialer } from '@spoke/transport-core';
 import { durationFlag, stringFlag, type OptionDefs, type ParsedValues } from './args.js';
 import { formatListen, parseListenAddress, type ListenAddress } from './addresses.js';
+import { announce } from './announce.js';
 import type { CommandContext } from './command.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { dialTimeoutMs } from './commands/dial.js';
@@ -99,7 +100,10 @@ export async function runRelay(run: RelayRun, context: CommandContext): Promise<
       lines.push(`metrics ${started.url}`);
     }
     const hints = opened.hints?.length ? ` (e.g. ${opened.hints.join(' or ')})` : '';
-    context.io.stdout.write(`spoke ${run.name} listening: ${lines.join(', ')}${hints}\n`);
+    announce(context, run.name, `${lines.join(', ')}${hints}`, {
+      addresses: lines,
+      ...(opened.hints?.length ? { hints: opened.hints } : {}),
+    });
     const stopStatus = startStatusLine(stats, context.io);
     await serveUntilShutdown(servers, tracker, run.durations.graceMs, context, stop);
     stopStatus();

@@ -17,6 +17,11 @@ export const FORWARD_OPTIONS: OptionDefs = {
     value: '[bind:]port:host:port',
     description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)',
   },
+  'no-command': {
+    type: 'boolean',
+    short: 'N',
+    description: 'accepted for ssh habits (`ssh -N -L ...`): forward never runs a remote command',
+  },
   ...RELAY_OPTIONS,
 };
 

@@ -1,0 +1,49 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCli } from './support/cli-process.js';
+import { startTcpServer, type Served } from './support/servers.js';
+
+describe('spoke speaks CLI habits', () => {
+  let echo: Served;
+  beforeAll(async () => {
+    echo = await startTcpServer((s) => s.pipe(s));
+  });
+  afterAll(async () => {
+    await echo?.close();
+  });
+
+  it('`spoke version` prints what `spoke --version` prints', async () => {
+    const [word, flag] = await Promise.all([startCli(['version']).exited, startCli(['--version']).exited]);
+    expect(word.code).toBe(0);
+    expect(word.stdout).toMatch(/^spoke \d+\.\d+\.\d+\n$/);
+    expect(word.stdout).toBe(flag.stdout);
+  });
+
+  it('forward accepts ssh’s -N and forwards', async () => {
+    const cli = startCli(['forward', '-N', '-L', `0:${echo.address}`]);
+    try {
+      const [, local = ''] = await cli.line(/^spoke forward listening: (127\.0\.0\.1:\d+) -> /m);
+      const [host = '', port = '0'] = local.split(':');
+      const socket = net.connect(Number(port), host);
+      socket.end('through -N');
+      let text = '';
+      for await (const chunk of socket) text += String(chunk);
+      expect(text).toBe('through -N');
+    } finally {
+      expect((await cli.stop('SIGINT')).code).toBe(0);
+    }
+  });
+
+  it('with --log-format json the "listening" line on stdout is JSON too', async () => {
+    const cli = startCli(['--log-format', 'json', 'forward', '-L', `0:${echo.address}`]);
+    try {
+      const [line = ''] = await cli.line(/^\{.*"msg":"listening".*\}$/m);
+      const parsed = JSON.parse(line) as { level: string; command: string; addresses: string[] };
+      expect(parsed).toMatchObject({ level: 'info', command: 'spoke forward' });
+      expect(parsed.addresses[0]).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+ -> ${echo.address.replace(/\./g, '\\.')}$`));
+      expect(cli.stdout).not.toContain('spoke forward listening:');
+    } finally {
+      expect((await cli.stop('SIGINT')).code).toBe(0);
+    }
+  });
+});
