@@ -17,7 +17,7 @@ export interface HttpProxyOptions {
 export interface HttpProxy {
   /** Serves a client connection the caller accepted (and admitted). */
   accept(socket: net.Socket): void;
-  /** Closes idle client connections and pooled upstream connections. */
+  /** Closes idle client connections and their upstream connections. */
   close(): void;
 }
 
@@ -32,7 +32,7 @@ export interface HttpProxy {
  * kept-alive connection) gets a 408 and is disconnected.
  */
 export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOptions): HttpProxy {
-  const agent = createHttpAgent(relayDialer(relay), { keepAlive: true });
+  const agents = createClientAgents(relayDialer(relay));
   // The server never listens (connections are handed to it), so Node's own headersTimeout
   // checks never run on them: head deadlines are ours.
   const server = http.createServer({ requestTimeout: 0 });
@@ -43,7 +43,7 @@ export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOpt
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     deadlines.requestStarted(req.socket, res);
-    forward(relay, agent, req, res);
+    forward(relay, agents.of(req.socket), req, res);
   });
   server.on('clientError', (_err, socket: Duplex) => {
     if (socket.writable) closeWith(socket, rawHttpError(new SpokeError('ERR_BAD_TARGET', 'Malformed or incomplete HTTP request.'), PROXY));
@@ -56,7 +56,7 @@ export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOpt
     },
     close() {
       server.closeIdleConnections();
-      agent.destroy();
+      agents.destroyAll();
     },
   };
 }
@@ -93,13 +93,24 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
     res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
     return;
   }
+  const framing = bodyFraming(req);
+  if (framing instanceof SpokeError) {
+    // The answer says Connection: close: nothing after this head can be trusted to start a request.
+    const { status, headers, body } = httpErrorResponse(framing, PROXY);
+    res.writeHead(status, headers).end(body);
+    return;
+  }
+  // Transfer-Encoding is hop-by-hop and dropped with the rest; a chunked body is chunked again on the way out,
+  // whatever the method (Node would otherwise send a GET's body unframed, as the start of a next request).
+  const headers = endToEndRawHeaders(req.rawHeaders);
+  if (framing === 'chunked') headers.push('Transfer-Encoding', 'chunked');
   const upstream = http.request({
     agent,
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port === '' ? 80 : Number(url.port),
     method: req.method,
     path: `${url.pathname}${url.search}`,
-    headers: endToEndRawHeaders(req.rawHeaders),
+    headers,
     setHost: false,
   });
   req.on('data', (chunk: Buffer) => relay.stats.sent(chunk.length));
@@ -121,6 +132,59 @@ function forward(relay: RelayContext, agent: http.Agent, req: http.IncomingMessa
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
+}
+
+/**
+ * How a request's body is delimited: by its Content-Length (kept as an end-to-end header), by chunks, or
+ * not at all. Both headers at once, or a transfer coding other than plain `chunked`, cannot be forwarded
+ * without two parsers disagreeing on where the message ends: refused.
+ */
+function bodyFraming(req: http.IncomingMessage): 'length' | 'chunked' | 'none' | SpokeError {
+  const te = req.headers['transfer-encoding'];
+  const length = req.headers['content-length'];
+  if (te === undefined) return length === undefined ? 'none' : 'length';
+  if (length !== undefined)
+    return new SpokeError('ERR_BAD_TARGET', 'The request has both Content-Length and Transfer-Encoding; send one of them.');
+  if (te.trim().toLowerCase() !== 'chunked')
+    return new SpokeError(
+      'ERR_BAD_TARGET',
+      `Transfer-Encoding ${JSON.stringify(te)} is not forwarded; send the body chunked or with a Content-Length.`,
+    );
+  return 'chunked';
+}
+
+interface ClientAgents {
+  /** The agent whose upstream connections serve `socket`'s requests only. */
+  of(socket: Duplex): http.Agent;
+  destroyAll(): void;
+}
+
+/**
+ * One keep-alive agent per client connection: an upstream connection is never handed to another client,
+ * so whatever one client leaves on it (a half-read answer, a smuggled request) cannot reach another.
+ * The agent and its connections go when the client does.
+ */
+function createClientAgents(dialer: Dialer): ClientAgents {
+  const agents = new Map<Duplex, http.Agent>();
+  return {
+    of(socket) {
+      let agent = agents.get(socket);
+      if (!agent) {
+        const created = createHttpAgent(dialer, { keepAlive: true, maxSockets: 1 });
+        agents.set(socket, created);
+        socket.once('close', () => {
+          agents.delete(socket);
+          created.destroy();
+        });
+        agent = created;
+      }
+      return agent;
+    },
+    destroyAll() {
+      for (const agent of agents.values()) agent.destroy();
+      agents.clear();
+    },
+  };
 }
 
 // The agent's connections go through the relay so they are bounded, logged and counted like tunnels.
