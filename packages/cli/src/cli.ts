@@ -1,8 +1,8 @@
-import { createLogger, isSpokeError, type DialerRegistry, type LogLevel } from '@spoke/transport-core';
+import { createLogger, isAbortError, isSpokeError, type DialerRegistry, type LogLevel } from '@spoke/transport-core';
 import { GLOBAL_OPTIONS, formatHelp, parseCommandLine } from './args.js';
 import type { CliIo, Command, CommandContext } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { EXIT_OK, EXIT_USAGE, UsageError, describeError, exitCodeFor, scrub } from './errors.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, UsageError, describeError, exitCodeFor, scrub } from './errors.js';
 import { createCliRegistry } from './schemes.js';
 import { packageVersion } from './version.js';
 
@@ -83,6 +83,12 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
       io.stderr.write(`${commandName}: ${describeError(err)}\n${err.usage ? `\n${usage}` : ''}`);
       return EXIT_USAGE;
     }
+    // A dial cut short by Ctrl-C (or SIGTERM) reports the signal, as shells do, not a failure.
+    const shutdown = options.shutdown;
+    if (isAbortError(err) && shutdown?.aborted) {
+      io.stderr.write(`${commandName}: interrupted\n`);
+      return interruptedExit(shutdown.reason);
+    }
     // With --log-format json every stderr line stays machine-readable.
     if (jsonLogs)
       io.stderr.write(
@@ -91,6 +97,12 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
     else io.stderr.write(`${commandName}: ${describeError(err)}\n`);
     return exitCodeFor(err);
   }
+}
+
+function interruptedExit(reason: unknown): number {
+  return typeof reason === 'object' && reason !== null && (reason as { signal?: unknown }).signal === 'SIGTERM'
+    ? EXIT_TERMINATED
+    : EXIT_INTERRUPTED;
 }
 
 function errorFields(err: unknown): Record<string, string> {
@@ -162,7 +174,7 @@ function topHelp(commands: readonly Command[], registry: DialerRegistry): string
         ),
       ],
       ['Dialer URIs (--via, --route)', registry.usage()],
-      ['Exit status', '0 ok, 1 runtime failure, 2 usage error'],
+      ['Exit status', '0 ok, 1 runtime failure, 2 usage error, 130/143 interrupted by SIGINT/SIGTERM while work was in flight'],
     ],
   );
 }

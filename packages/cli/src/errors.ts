@@ -6,6 +6,10 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Exit status for a command line the CLI cannot accept (unknown flag, malformed URI or target). */
 export const EXIT_USAGE = 2;
+/** Interrupted (SIGINT) while work was in flight, as shells report 128 + signal number. */
+export const EXIT_INTERRUPTED = 130;
+/** Terminated (SIGTERM) while work was in flight. */
+export const EXIT_TERMINATED = 143;
 
 /**
  * A command line the CLI cannot accept. It carries the usage text of the

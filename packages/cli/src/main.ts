@@ -10,7 +10,8 @@ let signals = 0;
 const onSignal = (signal: NodeJS.Signals): void => {
   signals += 1;
   if (signals > 1) process.exit(130);
-  controller.abort(new Error(`received ${signal}`));
+  // The signal travels with the reason: an interrupted command exits 130 (SIGINT) or 143 (SIGTERM).
+  controller.abort(Object.assign(new Error(`received ${signal}`), { signal }));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

@@ -27,7 +27,13 @@ export async function serveUntilShutdown(
   onShutdown?.();
   // Not waiting for close()'s callback: the tracker decides when connections are done (and cuts them after the grace period).
   for (const server of servers) server.close();
-  context.logger.info('shutting down', { open: tracker.size, graceMs });
+  if (tracker.size > 0) {
+    // Say what the wait is for, and how to skip it.
+    context.logger.info('shutting down: waiting for open connections to finish (Ctrl-C again to exit now)', {
+      open: tracker.size,
+      graceMs,
+    });
+  } else context.logger.info('shutting down', { open: 0 });
   const cut = await tracker.drain(graceMs);
   if (cut > 0) context.logger.warn('closed connections still open after the grace period', { count: cut });
 }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHangingTarget, type HangingTarget } from '@spoke/transport-core/testing';
 import { startCli } from './support/cli-process.js';
 import { startTcpServer, type Served } from './support/servers.js';
 
@@ -44,6 +45,24 @@ describe('spoke speaks CLI habits', () => {
       expect(cli.stdout).not.toContain('spoke forward listening:');
     } finally {
       expect((await cli.stop('SIGINT')).code).toBe(0);
+    }
+  });
+
+  it('Ctrl-C during a dial exits 130 (interrupted), SIGTERM 143 — not 1', async () => {
+    const hanging: HangingTarget = await createHangingTarget();
+    try {
+      for (const [signal, code] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+      ] as const) {
+        const cli = startCli(['dial', `${hanging.target.host}:${hanging.target.port}`]);
+        // The dial is in flight once its SYN sits unanswered at the target.
+        await hanging.attempted();
+        const result = await cli.stop(signal);
+        expect({ code: result.code, interrupted: result.stderr.includes('spoke dial: interrupted') }).toEqual({ code, interrupted: true });
+      }
+    } finally {
+      await hanging.close();
     }
   });
 });
