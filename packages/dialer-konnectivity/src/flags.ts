@@ -43,6 +43,7 @@ const SERVER_FLAGS: Record<string, Kind> = {
   'agent-namespace': 'string',
   'agent-service-account': 'string',
   'authentication-audience': 'string',
+  'insecure-accept-any-agent': 'bool',
 };
 const SERVER_IGNORED = new Set([
   'frontend-keepalive-time',
@@ -196,6 +197,7 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
       'ERR_BAD_OPTION',
       '--agent-token-file and --agent-namespace (TokenReview) are exclusive; pick one agent token check.',
     );
+  const agentTokens = tokenFile === undefined || tokenFile === '' ? undefined : readTokens(tokenFile);
   const options: KonnectivityServerOptions = {
     mode,
     clusterCert,
@@ -203,14 +205,7 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     proxyStrategies: strategies as ProxyStrategy[],
     ...(uds !== undefined ? { udsName: uds, serverPort: 0 } : {}),
     ...(tokenReview ? { tokenReview } : {}),
-    ...(tokenFile
-      ? {
-          agentTokens: readFileSync(tokenFile, 'utf8')
-            .split('\n')
-            .map((l) => l.trim())
-            .filter(Boolean),
-        }
-      : {}),
+    ...(agentTokens ? { agentTokens } : {}),
   };
   const o = options as unknown as Record<string, unknown>;
   const map: Array<[string, string]> = [
@@ -231,9 +226,26 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     ['server-count', 'serverCount'],
     ['keepalive-time', 'keepaliveTimeMs'],
     ['backend-dial-timeout', 'backendDialTimeoutMs'],
+    ['insecure-accept-any-agent', 'insecureAcceptAnyAgent'],
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
   return { options, ignored };
+}
+
+/** The tokens of `--agent-token-file`, one per line; a file with none would leave the agent port open. */
+function readTokens(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpokeError('ERR_BAD_OPTION', `Cannot read --agent-token-file=${file}: ${(err as Error).message}.`, { cause: err });
+  }
+  const tokens = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (tokens.length === 0) throw new SpokeError('ERR_BAD_OPTION', `--agent-token-file=${file} holds no token.`);
+  return tokens;
 }
 
 /** Upstream's token-auth flag rules: namespace turns it on and needs the service account and audience, and no --cluster-ca-cert. */

@@ -105,8 +105,11 @@ describe('our server (gRPC, UDS) ↔ upstream Go agent', () => {
 
   beforeAll(async () => {
     pki = createTestPki();
-    server = await ourServer(pki, 'grpc', join(pki.dir, 'k.sock'), { clusterCaCert: undefined });
-    agent = await startUpstreamAgent({ agentPort: server.ports.agent, pki, agentId: 'go-agent' });
+    // Token auth, as the Go agent's --service-account-token-path sends it (the file must not end in a newline).
+    server = await ourServer(pki, 'grpc', join(pki.dir, 'k.sock'), { clusterCaCert: undefined, agentTokens: ['go-agent-token'] });
+    writeFileSync(join(pki.dir, 'go-token'), 'go-agent-token');
+    const tokenArg = `--service-account-token-path=${join(pki.dir, 'go-token')}`;
+    agent = await startUpstreamAgent({ agentPort: server.ports.agent, pki, agentId: 'go-agent', extraArgs: [tokenArg] });
     await waitForHttp(`http://127.0.0.1:${server.ports.health}/readyz`, 200, agent.proc);
   });
 

@@ -34,6 +34,7 @@ async function server(
     healthPort: false,
     clusterCert: pki.serverCertPem,
     clusterKey: pki.serverKeyPem,
+    clusterCaCert: pki.caPem,
     ...extra,
   });
   cleanups.push(() => s.destroy());
@@ -41,7 +42,13 @@ async function server(
 }
 
 function agent(pki: TestPki, port: number): KonnectivityAgent {
-  const a = createKonnectivityAgent({ proxyServerPort: port, caCert: pki.caPem, syncIntervalMs: 50 });
+  const a = createKonnectivityAgent({
+    proxyServerPort: port,
+    caCert: pki.caPem,
+    agentCert: pki.clientCertPem,
+    agentKey: pki.clientKeyPem,
+    syncIntervalMs: 50,
+  });
   cleanups.push(() => a.destroy());
   return a;
 }

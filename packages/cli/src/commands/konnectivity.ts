@@ -16,6 +16,8 @@ const SERVER_FLAGS = [
   '--agent-token-file F                      or by bearer tokens (one per line)',
   '--agent-namespace NS --agent-service-account SA --authentication-audience AUD [--kubeconfig F]',
   '                                          or by TokenReview of service-account tokens',
+  '--insecure-accept-any-agent               spoke only: authenticate no agent (tests only; one of the three above is',
+  '                                          otherwise required)',
   '--health-port N / --health-bind-address   /healthz /readyz /metrics (default 8092)',
   '--server-id ID --server-count N           HA: agents connect to N distinct servers',
   '--proxy-strategies default,destHost,defaultRoute,destCIDR',
@@ -77,7 +79,11 @@ function upstreamFlags<O>(usage: string, context: CommandContext, parse: () => {
 async function runServer(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
   const options = upstreamFlags(usage, context, () => parseServerFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-server' });
-  const server = await createKonnectivityServer({ ...options, log: (message) => log.info(message) }).catch((err: unknown) => {
+  const server = await createKonnectivityServer({
+    ...options,
+    log: (message) => log.info(message),
+    warn: (message) => context.logger.warn(message),
+  }).catch((err: unknown) => {
     throw asUsageError(err, usage);
   });
   return runService(server, context, 'shutting down', () => {

@@ -18,6 +18,10 @@ export class GrpcServerCall<M> extends EventEmitter<{ data: [M]; end: []; drain:
   readonly #codec: GrpcCodec<M>;
   #headersSent = false;
   #ended = false;
+  /** Stops reading messages; replaced by a no-op once called, so the partial message it held can be collected. */
+  #stopReading: () => void;
+  /** Set while the caller is being authenticated: bytes from the peer call it instead of being read. */
+  #onEarlyBytes: (() => void) | undefined;
   #status: { code: number; message: string } = { code: GrpcCode.OK, message: '' };
 
   constructor(stream: ServerHttp2Stream, rawHeaders: readonly string[], maxMessage: number, codec: GrpcCodec<M>) {
@@ -25,7 +29,7 @@ export class GrpcServerCall<M> extends EventEmitter<{ data: [M]; end: []; drain:
     this.#stream = stream;
     this.#raw = rawHeaders;
     this.#codec = codec;
-    readMessages(
+    this.#stopReading = readMessages(
       stream,
       maxMessage,
       codec,
@@ -33,6 +37,11 @@ export class GrpcServerCall<M> extends EventEmitter<{ data: [M]; end: []; drain:
         if (!this.#ended) this.emit('data', p);
       },
       (err) => this.end(err.code, err.details),
+      () => {
+        if (this.#onEarlyBytes === undefined) return true;
+        this.#onEarlyBytes();
+        return false;
+      },
     );
     stream.on('end', () => this.emit('end'));
     stream.on('drain', () => this.emit('drain'));
@@ -89,6 +98,34 @@ export class GrpcServerCall<M> extends EventEmitter<{ data: [M]; end: []; drain:
       return;
     }
     this.#stream.end();
+  }
+
+  /**
+   * Until {@link admit}, the caller is not authenticated and has no reason to send (gRPC peers
+   * wait for our headers first): its first bytes call `onEarlyBytes` (which should
+   * {@link refuse} the call) and are never buffered.
+   */
+  holdUntilAdmitted(onEarlyBytes: () => void): void {
+    this.#onEarlyBytes = onEarlyBytes;
+  }
+
+  /** The caller is authenticated: its messages are read from now on. */
+  admit(): void {
+    this.#onEarlyBytes = undefined;
+  }
+
+  /**
+   * Refuses a call before it is served: the status at once (trailers-only), then RST_STREAM
+   * NO_ERROR, as grpc-go does, so the peer stops sending the request body. Nothing more of the
+   * stream is read, and what it buffered is dropped with it.
+   */
+  refuse(code: number, message: string): void {
+    this.#stopReading();
+    this.#stopReading = () => {};
+    this.#onEarlyBytes = undefined;
+    this.#stream.pause();
+    this.end(code, message);
+    if (!this.#stream.closed) this.#stream.close(constants.NGHTTP2_NO_ERROR);
   }
 
   /** Resets the stream (RST_STREAM CANCEL) at once, dropping what is queued. */

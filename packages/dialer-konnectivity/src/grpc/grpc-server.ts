@@ -21,6 +21,8 @@ export interface GrpcServerOptions<M> {
   keepaliveTimeoutMs?: number;
   /** Largest message accepted. Default 4 MiB (grpc's). */
   maxMessageBytes?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open at once. Default: no limit. */
+  maxConcurrentStreams?: number;
 }
 
 /**
@@ -37,9 +39,13 @@ export class GrpcServer<M> {
 
   constructor(options: GrpcServerOptions<M>) {
     this.#options = options;
+    const sessionOptions =
+      options.maxConcurrentStreams === undefined
+        ? http2SessionOptions
+        : { ...http2SessionOptions, settings: { ...http2SessionOptions.settings, maxConcurrentStreams: options.maxConcurrentStreams } };
     this.#server = options.tls
       ? http2.createSecureServer({
-          ...http2SessionOptions,
+          ...sessionOptions,
           cert: options.tls.cert,
           key: options.tls.key,
           ...(options.tls.ca !== undefined ? { ca: options.tls.ca } : {}),
@@ -48,7 +54,7 @@ export class GrpcServer<M> {
           minVersion: 'TLSv1.2',
           ALPNProtocols: ['h2'],
         })
-      : http2.createServer(http2SessionOptions);
+      : http2.createServer(sessionOptions);
     this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     this.#server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     this.#server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) =>

@@ -49,6 +49,8 @@ export class AgentService {
       },
       routes: { '/AgentService/Connect': (call) => this.#connect(call) },
       keepaliveTimeMs: options.keepaliveTimeMs ?? 3_600_000,
+      // An agent needs one stream per connection; a cap keeps one connection from opening thousands.
+      maxConcurrentStreams: options.agentMaxConcurrentStreams ?? 100,
     });
   }
 
@@ -68,8 +70,8 @@ export class AgentService {
     const ids = call.metadata('agentid');
     const idents = call.metadata('agentidentifiers');
     const auth = call.metadata('authorization');
-    if (ids.length !== 1) return call.end(GrpcCode.INVALID_ARGUMENT, `expected exactly 1 agentid, got ${ids.length}`);
-    if (idents.length > 1) return call.end(GrpcCode.INVALID_ARGUMENT, `expected at most 1 agentidentifiers, got ${idents.length}`);
+    if (ids.length !== 1) return call.refuse(GrpcCode.INVALID_ARGUMENT, `expected exactly 1 agentid, got ${ids.length}`);
+    if (idents.length > 1) return call.refuse(GrpcCode.INVALID_ARGUMENT, `expected at most 1 agentidentifiers, got ${idents.length}`);
     const agentId = ids[0] as string;
     if (this.#tokens.length > 0) {
       const given = auth.length === 1 ? Buffer.from(auth[0] as string) : Buffer.alloc(0);
@@ -79,8 +81,14 @@ export class AgentService {
     }
     if (this.#review === undefined) return this.#accept(call, agentId, idents[0] ?? '');
     // Upstream reviews before sending headers; the agent waits for them, so nothing arrives meanwhile.
+    // A peer that sends anyway is not an agent waiting for its answer: refuse it rather than buffer what it sends.
     const stop = new AbortController();
     this.#reviews.add(stop);
+    call.holdUntilAdmitted(() => {
+      this.#reviews.delete(stop);
+      stop.abort(new Error('agent sent data before it was authenticated'));
+      this.#refuse(call, agentId, 'sent data before it was authenticated', false);
+    });
     call.once('close', () => stop.abort(new Error('agent went away')));
     void this.#review(auth, stop.signal).then((outcome) => {
       this.#reviews.delete(stop);
@@ -95,8 +103,8 @@ export class AgentService {
   #refuse(call: PacketCall, agentId: string, reason: string, unavailable: boolean): void {
     this.#parts.metrics.agentAuthFailure();
     this.#settings.log(`agent ${agentId} refused: ${reason}`);
-    if (unavailable) call.end(GrpcCode.UNAVAILABLE, 'agent token review unavailable; retry later');
-    else call.end(GrpcCode.UNAUTHENTICATED, 'agent token rejected');
+    if (unavailable) call.refuse(GrpcCode.UNAVAILABLE, 'agent token review unavailable; retry later');
+    else call.refuse(GrpcCode.UNAUTHENTICATED, 'agent token rejected');
   }
 
   /** Registers an authenticated agent stream as a backend and sends it serverid/servercount. */
@@ -105,6 +113,7 @@ export class AgentService {
     const { log } = this.#settings;
     const identifiers = parseAgentIdentifiers(idents, { strict: false });
     const backend: Backend = { agentId, identifiers, call, draining: false, cidrs: agentCidrs(identifiers.cidr) };
+    call.admit();
     call.sendHeaders({ serverid: this.#settings.serverId, servercount: String(this.#settings.serverCount) });
     backends.add(backend);
     metrics.grpc('Connect', 1);

@@ -32,6 +32,14 @@ export interface KonnectivityServerOptions {
    * `--agent-service-account`, `--authentication-audience`). Exclusive with clusterCaCert and agentTokens.
    */
   tokenReview?: TokenReviewOptions;
+  /**
+   * spoke: start with no agent authentication at all (no clusterCaCert, agentTokens or tokenReview), so that any
+   * peer that reaches the agent port can register as an agent and receive the traffic meant for the cluster.
+   * Without it such a server refuses to start (`ERR_BAD_OPTION`); upstream starts silently. Warns through `warn`.
+   */
+  insecureAcceptAnyAgent?: boolean;
+  /** spoke: streams one agent connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  agentMaxConcurrentStreams?: number;
   /** `--health-port` / `--health-bind-address`. Default 8092 / all. `false` disables it. */
   healthPort?: number | false;
   healthBindAddress?: string;
@@ -57,6 +65,8 @@ export interface KonnectivityServerOptions {
   frontendStallTimeoutMs?: number;
   /** Log sink. */
   log?: (message: string) => void;
+  /** Receives the warning of `insecureAcceptAnyAgent`. Default: `process.emitWarning`. */
+  warn?: (message: string) => void;
 }
 
 /** The options a server runs with: checked, with upstream's defaults filled in where several parts read them. */
@@ -88,6 +98,7 @@ export function serverSettings(options: KonnectivityServerOptions): ServerSettin
       'tokenReview excludes clusterCaCert and agentTokens: upstream rejects --cluster-ca-cert when agent token authentication is on.',
     );
   }
+  checkAgentAuthentication(options);
   if (
     options.udsName === undefined &&
     (options.serverCert === undefined || options.serverKey === undefined || options.serverCaCert === undefined)
@@ -105,4 +116,30 @@ export function serverSettings(options: KonnectivityServerOptions): ServerSettin
     serverCount: options.serverCount ?? 1,
     log: options.log ?? (() => {}),
   };
+}
+
+/** The warning a server without agent authentication starts with. */
+export const INSECURE_AGENTS_WARNING =
+  'insecureAcceptAnyAgent (--insecure-accept-any-agent): the agent port authenticates nobody; anyone who can reach it can ' +
+  'register as an agent and receive the connections meant for cluster nodes. Use only for tests.';
+
+/** A server must authenticate its agents unless told, in so many words, not to. */
+function checkAgentAuthentication(options: KonnectivityServerOptions): void {
+  if (options.agentTokens?.some((t) => t === '')) throw new SpokeError('ERR_BAD_OPTION', 'agentTokens contains an empty token.');
+  const authenticated = options.clusterCaCert !== undefined || (options.agentTokens?.length ?? 0) > 0 || options.tokenReview !== undefined;
+  if (authenticated && options.insecureAcceptAnyAgent === true) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'insecureAcceptAnyAgent contradicts the agent authentication given (clusterCaCert, agentTokens or tokenReview); drop one.',
+    );
+  }
+  if (authenticated) return;
+  if (options.insecureAcceptAnyAgent !== true) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'The agent port would accept any agent: give clusterCaCert (--cluster-ca-cert), agentTokens (--agent-token-file) or ' +
+        'tokenReview (--agent-namespace ...), or insecureAcceptAnyAgent (--insecure-accept-any-agent) for tests.',
+    );
+  }
+  (options.warn ?? ((m: string) => process.emitWarning(m, { code: 'SPOKE_INSECURE_ACCEPT_ANY_AGENT' })))(INSECURE_AGENTS_WARNING);
 }
