@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { checkSecretFile } from '@spoke/transport-core';
 import { stringFlag, type ParsedValues } from './args.js';
-import { UsageError } from './errors.js';
+import { UsageError, inputStep } from './errors.js';
 
 /** Reads a file named by a flag (relative to the working directory); a missing file is a usage error. */
 export function readFlagFile(path: string, flag: string, usage: string): Buffer {
@@ -15,6 +16,17 @@ export function readFlagFile(path: string, flag: string, usage: string): Buffer 
       usage,
     );
   }
+}
+
+/**
+ * Reads a file holding a secret (a token, a private key) named by a flag:
+ * refused (usage error, ERR_BAD_OPTION) when group or others can write it, a
+ * warning on stderr naming the `chmod 600` fix when they can read it.
+ */
+export function readSecretFlagFile(path: string, flag: string, usage: string): Buffer {
+  const warning = inputStep(usage, () => checkSecretFile(resolve(process.cwd(), path), `--${flag}`));
+  if (warning !== undefined) process.emitWarning(warning, { code: 'SPOKE_SECRET_FILE_MODE' });
+  return readFlagFile(path, flag, usage);
 }
 
 /**
@@ -32,12 +44,12 @@ export function readKeyPairFlags(
   const keyFile = stringFlag(values, keyFlag);
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError(`--${certFlag} and --${keyFlag} go together`, usage);
   if (certFile === undefined || keyFile === undefined) return undefined;
-  return { cert: readFlagFile(certFile, certFlag, usage), key: readFlagFile(keyFile, keyFlag, usage) };
+  return { cert: readFlagFile(certFile, certFlag, usage), key: readSecretFlagFile(keyFile, keyFlag, usage) };
 }
 
 /** Tokens in a token file: one per line, blank lines and surrounding spaces ignored. */
 export function readTokenFile(path: string, flag: string, usage: string): string[] {
-  const tokens = readFlagFile(path, flag, usage)
+  const tokens = readSecretFlagFile(path, flag, usage)
     .toString('utf8')
     .split('\n')
     .map((line) => line.trim())

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpokeError } from './errors.js';
 import type { Dialer } from './dialer.js';
@@ -102,11 +102,48 @@ export function redactUri(uri: string): string {
   }
 }
 
-/** Reads a query parameter naming a file (absolute, or relative to the working directory) and returns its content. */
+// Query parameters that name a file holding a secret (key=, identity=, token-file=, passphrase-file=, ...).
+const SECRET_PARAM = /key|identity|token|passphrase|password|secret|authorization/i;
+
+/**
+ * Checks who else may use a file holding a secret (a token, a private key), as
+ * OpenSSH does for its keys. Writable by group or others: refused
+ * (ERR_BAD_OPTION), since whoever can write it can swap the credential.
+ * Readable by group or others: the returned warning, for the caller to show.
+ * A file that cannot be stat'ed passes (the read that follows reports it);
+ * Windows has no such mode bits and passes too.
+ */
+export function checkSecretFile(path: string, what: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+  const shown = `${what} ${path} (mode ${mode.toString(8).padStart(4, '0')})`;
+  if ((mode & 0o022) !== 0)
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `${shown} is writable by group or others, so anyone of them could replace the secret in it: refused. Run chmod 600 ${path}.`,
+    );
+  if ((mode & 0o044) !== 0) return `${shown} is readable by group or others; run chmod 600 ${path}.`;
+  return undefined;
+}
+
+/**
+ * Reads a query parameter naming a file (absolute, or relative to the working directory) and returns its content.
+ * A parameter naming a secret (key=, identity=, token-file=, ...) goes through {@link checkSecretFile}; its
+ * warning is a process warning (stderr), as a URI carries no logger.
+ */
 export function readUriFile(uri: URL, name: string): Buffer | undefined {
   const path = uri.searchParams.get(name);
   if (path === null || path === '') return undefined;
   const full = resolve(process.cwd(), path);
+  if (SECRET_PARAM.test(name)) {
+    const warning = checkSecretFile(full, `${name}=`);
+    if (warning !== undefined) process.emitWarning(warning, { code: 'SPOKE_SECRET_FILE_MODE' });
+  }
   try {
     return readFileSync(full);
   } catch (err) {

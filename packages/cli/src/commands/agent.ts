@@ -4,7 +4,7 @@ import { booleanFlag, formatHelp, parseOrHelp, stringFlag, stringFlags, type Opt
 import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
-import { readFlagFile, readKeyPairFlags } from '../files.js';
+import { readFlagFile, readKeyPairFlags, readSecretFlagFile } from '../files.js';
 import { runService } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
@@ -72,7 +72,7 @@ export const agentCommand: Command = {
       ...clientCert,
     };
     const tokenFile = stringFlag(values, 'token-file');
-    if (tokenFile !== undefined) readFlagFile(tokenFile, 'token-file', usage);
+    if (tokenFile !== undefined) readSecretFlagFile(tokenFile, 'token-file', usage);
     const insecure = booleanFlag(values, 'insecure-plaintext');
     if (insecure) context.logger.warn('--insecure-plaintext: connecting to the hub without TLS; use this only for tests on loopback');
     const allow = stringFlags(values, 'allow');
