@@ -23,6 +23,12 @@ export interface FrameCarrier {
   send(frame: Buffer): boolean;
   /** Sends a DATA frame given as header + payload (byte streams write both without copying). */
   sendData(header: Buffer, payload: Buffer): boolean;
+  /**
+   * Stops reading from the peer. The session calls it before it ends a peer that keeps
+   * sending while it takes none of our frames, so that peer cannot make us do more work.
+   * Optional: without it the carrier keeps delivering frames, which the ended session drops.
+   */
+  pause?(): void;
   /** Flushes what was sent, then closes. */
   close(): void;
   /** Closes at once, dropping anything unsent. */

@@ -8,6 +8,8 @@ interface LivenessOptions {
   /** For messages, e.g. `"tcp 127.0.0.1:7000"`. */
   description: string;
   send(frame: Frame): void;
+  /** Since when the carrier has taken none of our frames (Date.now()); undefined while it takes them. */
+  stalledSince(): number | undefined;
   /** The peer went silent for longer than the idle timeout. */
   dead(err: SpokeError): void;
 }
@@ -20,7 +22,9 @@ interface PendingPing {
 
 /**
  * Whether the peer is still there (PROTOCOL.md §7): PING every keepalive interval, the peer
- * is dead after the idle timeout without any frame, and `ping()` round trips on demand.
+ * is dead after the idle timeout without any frame, or after taking none of ours for as long
+ * (what it sends alone must not keep a peer that never reads alive), and `ping()` round
+ * trips on demand.
  */
 export class Liveness {
   readonly #o: LivenessOptions;
@@ -50,6 +54,16 @@ export class Liveness {
           new SpokeError(
             'ERR_TUNNEL_CLOSED',
             `The peer on ${this.#o.description} sent nothing for ${now - this.#lastReceived} ms (idle timeout ${idleTimeoutMs} ms) and is considered dead. Dial again.`,
+          ),
+        );
+        return;
+      }
+      const stalled = this.#o.stalledSince();
+      if (stalled !== undefined && now - stalled >= idleTimeoutMs) {
+        this.#o.dead(
+          new SpokeError(
+            'ERR_TUNNEL_CLOSED',
+            `The peer on ${this.#o.description} took none of our frames for ${now - stalled} ms (idle timeout ${idleTimeoutMs} ms) and is considered dead. Dial again.`,
           ),
         );
         return;

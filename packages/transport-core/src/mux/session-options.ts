@@ -72,6 +72,13 @@ export interface SessionOptions {
   idleTimeoutMs?: number;
   /** Grace for streams to finish after `close()`/GOAWAY. Default 30000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Control frames (PONG, WINDOW, DIAL_ERR...) we may queue for a peer that takes none of our
+   * frames, in bytes, each frame counted with 64 bytes of bookkeeping on top of its size.
+   * Past it we stop reading from the peer and end the session with `ERR_FLOW_CONTROL`: the
+   * peer sends faster than it reads. Default 1048576 (65536 .. 2^31-1).
+   */
+  maxControlBacklog?: number;
 }
 
 /**
@@ -150,6 +157,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     keepaliveMs: options.keepaliveMs ?? 15_000,
     idleTimeoutMs: options.idleTimeoutMs ?? 45_000,
     drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+    maxControlBacklog: options.maxControlBacklog ?? 1024 * 1024,
   };
   const bad = (what: string): never => {
     throw new SpokeError('ERR_BAD_OPTION', `Invalid session option ${what}. See PROTOCOL.md §6 for the allowed ranges.`);
@@ -165,6 +173,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   if (!int(r.sharedFrameSize, LIMITS.minFrame, r.frameSize)) bad(`sharedFrameSize ${r.sharedFrameSize} (1024 .. frameSize)`);
   if (!int(r.maxStreams, 1, 2 ** 30)) bad(`maxStreams ${r.maxStreams}`);
   if (!int(r.maxPendingDials, 1, 2 ** 30)) bad(`maxPendingDials ${r.maxPendingDials}`);
+  if (!int(r.maxControlBacklog, 64 * 1024, LIMITS.maxWindow)) bad(`maxControlBacklog ${r.maxControlBacklog} (65536 .. 2^31-1)`);
   for (const k of ['handshakeTimeoutMs', 'keepaliveMs', 'idleTimeoutMs', 'drainTimeoutMs', 'contentionHoldMs'] as const) {
     if (!(r[k] > 0 && Number.isFinite(r[k]))) bad(`${k} ${r[k]}`);
   }

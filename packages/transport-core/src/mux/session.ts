@@ -65,7 +65,7 @@ export class Session extends EventEmitter implements Tunnel {
     super();
     const o = (this.#o = resolveSessionOptions(options));
     this.#carrier = carrier;
-    this.#out = new SendScheduler(carrier, o);
+    this.#out = new SendScheduler(carrier, o, () => this.#overflowed());
     this.#inflow = new ReceiveWindow(o, (increment) => this.#out.send({ type: 'WINDOW', stream: 0, increment }));
     this.#streams = new StreamTable(o.role, this.#streamHost());
     this.#liveness = new Liveness({
@@ -73,6 +73,7 @@ export class Session extends EventEmitter implements Tunnel {
       idleTimeoutMs: o.idleTimeoutMs,
       description: carrier.description,
       send: (frame) => this.#out.send(frame),
+      stalledSince: () => this.#out.stalledSince,
       dead: (err) => this.destroy(err),
     });
     this.#frames = new FrameHandlers({
@@ -336,6 +337,18 @@ export class Session extends EventEmitter implements Tunnel {
     this.#out.send({ type: 'GOAWAY', code: err.code, message: err.message, lastStream: this.#streams.lastPeerId });
     this.#closeCarrier();
     this.#finalize(err);
+  }
+
+  // The peer keeps asking for answers (PING, bad DIALs...) and reads none of them: stop
+  // reading so it cannot make us queue more, and end it as HTTP/2 does with ENHANCE_YOUR_CALM.
+  #overflowed(): void {
+    this.#carrier.pause?.();
+    this.#fail(
+      new SpokeError(
+        'ERR_FLOW_CONTROL',
+        `The peer on ${this.#carrier.description} kept sending while it read none of our frames; more than ${this.#o.maxControlBacklog} bytes of replies were queued for it (maxControlBacklog).`,
+      ),
+    );
   }
 
   #onCarrierClosed(err?: Error): void {

@@ -64,6 +64,10 @@ export function createStreamCarrier(stream: Duplex, description = 'stream'): Fra
       stream.uncork();
       return ok;
     },
+    pause() {
+      // Unread bytes stay in the kernel: the peer's writes stall, ours cost nothing more.
+      stream.pause();
+    },
     close() {
       stream.end();
       // Half-closed carriers would otherwise linger until the peer ends too.
