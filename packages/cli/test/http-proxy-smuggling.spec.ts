@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, type CliProcess } from './support/cli-process.js';
+import { connectTo } from './support/raw-socket.js';
 
 const LISTENING = /^spoke proxy listening: (.+)$/m;
 
@@ -54,10 +55,7 @@ async function startRecordingServer(): Promise<Upstream> {
 
 /** A raw TCP client of the proxy; `answer()` resolves with (and consumes) the next complete response (Content-Length or chunked). */
 async function rawClient(address: string): Promise<{ socket: net.Socket; answer(): Promise<string> }> {
-  const [host = '', port = ''] = address.split(/:(?=\d+$)/);
-  const socket = net.connect(Number(port), host);
-  socket.on('error', () => {});
-  await once(socket, 'connect');
+  const socket = await connectTo(address);
   let received = '';
   const waiters: Array<() => void> = [];
   socket.on('data', (c: Buffer) => {

@@ -7,6 +7,7 @@ import { readExactly } from '@spoke/transport-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliProcess } from './support/cli-process.js';
 import { curl } from './support/curl.js';
+import { connectTo, untilClosed } from './support/raw-socket.js';
 import { startHttpServer } from './support/servers.js';
 
 const LISTENING = /^spoke proxy listening: (.+)$/m;
@@ -21,21 +22,6 @@ async function startUnixServer(path: string): Promise<{ accepted: () => number; 
   server.listen(path);
   await once(server, 'listening');
   return { accepted: () => accepted, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-async function connectTo(address: string): Promise<net.Socket> {
-  const [host = '', port = ''] = address.split(/:(?=\d+$)/);
-  const socket = net.connect(Number(port), host);
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
-}
-
-/** Everything `socket` receives until the peer closes it. */
-function untilClosed(socket: net.Socket): Promise<string> {
-  let received = '';
-  socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
-  return new Promise((resolve) => socket.once('close', () => resolve(received)));
 }
 
 describe('spoke proxy hardening', () => {

@@ -1,13 +1,15 @@
 import net from 'node:net';
-import { SpokeError, type Dialer } from '@spoke/transport-core';
+import { SpokeError, isLoopbackHost, type Dialer } from '@spoke/transport-core';
 import { deadlineSignal, parseCidr, rawHttpError } from '@spoke/transport-core/utils';
 import { durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
-import { parseListenAddress } from '../addresses.js';
+import { parseListenAddress, type ListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';
 import type { Command, CommandContext } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
+import { readTokenFile } from '../files.js';
 import { createHttpProxyServer } from '../proxy/http-proxy.js';
+import { createProxyCredentials } from '../proxy/proxy-auth.js';
 import { serveSocks5 } from '../proxy/socks5.js';
 import { closeWith, PROXY } from '../relay.js';
 import { RELAY_OPTIONS, metricsFlag, relayDurations, runRelay } from '../relay-command.js';
@@ -17,12 +19,18 @@ const OPTIONS: OptionDefs = {
   socks5: {
     type: 'string',
     value: 'HOST:PORT',
-    description: 'serve SOCKS5 (no auth, CONNECT; host names resolved on the far side) on this address',
+    description: 'serve SOCKS5 (CONNECT; host names resolved on the far side) on this address',
   },
   http: {
     type: 'string',
     value: 'HOST:PORT',
     description: 'serve an HTTP proxy (CONNECT and absolute-form http:// requests) on this address',
+  },
+  'auth-file': {
+    type: 'string',
+    value: 'FILE',
+    description:
+      'require credentials from FILE (a line each: user:password, or a token): SOCKS5 username/password, HTTP Proxy-Authorization Basic or Bearer',
   },
   via: VIA_OPTION,
   route: {
@@ -43,6 +51,11 @@ const OPTIONS: OptionDefs = {
 const MAX_CONNECTIONS = 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** Listeners others can reach: anything but a loopback address (a wildcard address, a LAN address, a host name). */
+function exposedListeners(addresses: ReadonlyArray<[string, ListenAddress | undefined]>): string[] {
+  return addresses.flatMap(([flag, address]) => (address && !isLoopbackHost(address.host) ? [`--${flag} ${address.host}`] : []));
+}
+
 function parseRoutes(texts: readonly string[], context: CommandContext, usage: string): Route[] {
   return texts.map((text) => {
     const eq = text.indexOf('=');
@@ -61,7 +74,7 @@ export const proxyCommand: Command = {
   help: ({ registry }) =>
     formatHelp(
       'spoke proxy [--socks5 HOST:PORT] [--http HOST:PORT] [--via URI]... [--route CIDR=URI]...',
-      'Serves SOCKS5 and/or an HTTP proxy; every connection is dialled through the --via hops (or a\n--route hop when the target IP is in its CIDR; host names always take --via and are resolved on\nthe far side). Failed dials are reported with the matching SOCKS5 reply code, or an HTTP\n403/502/503/504 whose X-Spoke-Error-Code header and body carry the spoke error code.\nPrints one line with the addresses it listens on.',
+      'Serves SOCKS5 and/or an HTTP proxy; every connection is dialled through the --via hops (or a\n--route hop when the target IP is in its CIDR; host names always take --via and are resolved on\nthe far side). Failed dials are reported with the matching SOCKS5 reply code, or an HTTP\n403/502/503/504 whose X-Spoke-Error-Code header and body carry the spoke error code.\nWith --auth-file, clients must log in (SOCKS5 username/password; HTTP Proxy-Authorization,\nelse 407); without it, a listener on a non-loopback address is open to anyone and says so.\nPrints one line with the addresses it listens on.',
       OPTIONS,
       [
         [
@@ -83,6 +96,16 @@ export const proxyCommand: Command = {
     const durations = relayDurations(values, usage);
     const maxConnections = integerFlag(values, 'max-connections', MAX_CONNECTIONS, usage);
     const handshakeMs = durationFlag(values, 'handshake-timeout', HANDSHAKE_TIMEOUT_MS, usage);
+    const authFile = stringFlag(values, 'auth-file');
+    const auth = authFile === undefined ? undefined : createProxyCredentials(readTokenFile(authFile, 'auth-file', usage));
+    const exposed = exposedListeners([
+      ['socks5', socksAddress],
+      ['http', httpAddress],
+    ]);
+    if (!auth && exposed.length > 0)
+      context.logger.warn(
+        `listening beyond loopback (${exposed.join(', ')}) without --auth-file: this proxy is open to anyone who can reach it`,
+      );
     const fallback = viaChain(stringFlags(values, 'via'), context, usage);
     const dialer: Dialer = createRoutingDialer(parseRoutes(stringFlags(values, 'route'), context, usage), fallback);
     const tooMany = new SpokeError(
@@ -97,7 +120,7 @@ export const proxyCommand: Command = {
         metrics: metricsFlag(values, usage),
         async open({ relay, listen, onStop }) {
           const admission = new Admission(maxConnections);
-          const httpProxy = createHttpProxyServer(relay, { handshakeTimeoutMs: handshakeMs });
+          const httpProxy = createHttpProxyServer(relay, { handshakeTimeoutMs: handshakeMs, ...(auth ? { auth } : {}) });
           onStop(() => httpProxy.close());
           const admit = (socket: net.Socket, protocol: string): boolean => {
             socket.on('error', () => {});
@@ -118,7 +141,7 @@ export const proxyCommand: Command = {
             const server = net.createServer({ allowHalfOpen: true }, (socket) => {
               if (!admit(socket, 'socks5')) return;
               const handshake = deadlineSignal(handshakeMs, context.shutdown);
-              void serveSocks5(socket, relay, handshake.signal).finally(() => handshake.clear());
+              void serveSocks5(socket, relay, handshake.signal, auth).finally(() => handshake.clear());
             });
             const bound = await listen(server, socksAddress);
             lines.push(`socks5 ${bound}`);

@@ -5,12 +5,15 @@ import { SpokeError, createHttpAgent, parseTarget, type Dialer, type Target } fr
 import { asError, endToEndRawHeaders, httpErrorResponse, rawHttpError } from '@spoke/transport-core/utils';
 import { closeWith, dialForClient, peerName, relayClient, PROXY, type RelayContext } from '../relay.js';
 import { createHeadDeadlines } from './head-deadline.js';
+import { PROXY_AUTH_REQUIRED, RAW_PROXY_AUTH_REQUIRED, type ProxyCredentials } from './proxy-auth.js';
 import { tcpTargetOnly } from './unix-targets.js';
 
 /** Options of {@link createHttpProxyServer}. */
 export interface HttpProxyOptions {
   /** Time a client has to send its request head. */
   handshakeTimeoutMs: number;
+  /** When given, every request and CONNECT needs a matching `Proxy-Authorization`; others get 407. */
+  auth?: ProxyCredentials;
 }
 
 /** The HTTP proxy of {@link createHttpProxyServer}. */
@@ -29,7 +32,9 @@ export interface HttpProxy {
  * body naming the SpokeError code. `unix:` targets are refused (403,
  * ERR_DIAL_DENIED). A client that has not sent a complete request head
  * within `handshakeTimeoutMs` (of connecting, or of its last answer on a
- * kept-alive connection) gets a 408 and is disconnected.
+ * kept-alive connection) gets a 408 and is disconnected. With `auth`, a
+ * request or CONNECT without matching credentials gets a 407 and the
+ * connection is closed.
  */
 export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOptions): HttpProxy {
   const agents = createClientAgents(relayDialer(relay));
@@ -37,12 +42,25 @@ export function createHttpProxyServer(relay: RelayContext, options: HttpProxyOpt
   // checks never run on them: head deadlines are ours.
   const server = http.createServer({ requestTimeout: 0 });
   const deadlines = createHeadDeadlines(options.handshakeTimeoutMs);
+  const authorized = (req: http.IncomingMessage): boolean => {
+    if (!options.auth || options.auth.checkHeader(req.headers['proxy-authorization'])) return true;
+    relay.logger.warn('proxy authentication failed', { client: peerName(req.socket), protocol: 'http' });
+    return false;
+  };
   server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     deadlines.tunnelled(req.socket);
+    if (!authorized(req)) {
+      closeWith(socket, RAW_PROXY_AUTH_REQUIRED);
+      return;
+    }
     void tunnel(relay, req, socket, head);
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     deadlines.requestStarted(req.socket, res);
+    if (!authorized(req)) {
+      res.writeHead(PROXY_AUTH_REQUIRED.status, PROXY_AUTH_REQUIRED.headers).end(PROXY_AUTH_REQUIRED.body);
+      return;
+    }
     forward(relay, agents.of(req.socket), req, res);
   });
   server.on('clientError', (_err, socket: Duplex) => {
