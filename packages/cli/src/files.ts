@@ -24,9 +24,28 @@ export function readFlagFile(path: string, flag: string, usage: string): Buffer 
  * warning on stderr naming the `chmod 600` fix when they can read it.
  */
 export function readSecretFlagFile(path: string, flag: string, usage: string): Buffer {
+  checkSecretFlagFile(path, flag, usage);
+  return readFlagFile(path, flag, usage);
+}
+
+function checkSecretFlagFile(path: string, flag: string, usage: string): void {
   const warning = inputStep(usage, () => checkSecretFile(resolve(process.cwd(), path), `--${flag}`));
   if (warning !== undefined) process.emitWarning(warning, { code: 'SPOKE_SECRET_FILE_MODE' });
-  return readFlagFile(path, flag, usage);
+}
+
+/**
+ * The checks of {@link readSecretFlagFile} for a command whose Go-style flags
+ * (`--name=FILE`, `--name FILE`, one dash or two) another parser reads: each
+ * of `flags` given in `argv` names a secret file.
+ */
+export function checkSecretFileArgs(argv: readonly string[], flags: readonly string[], usage: string): void {
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(argv[i] ?? '');
+    const [, name = '', inline] = match ?? [];
+    if (!flags.includes(name)) continue;
+    const path = inline ?? argv[i + 1];
+    if (path !== undefined && path !== '' && !path.startsWith('-')) checkSecretFlagFile(path, name, usage);
+  }
 }
 
 /**

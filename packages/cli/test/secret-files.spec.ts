@@ -69,6 +69,35 @@ describe('secret files: group/other-readable ones warn, group/other-writable one
     expect(result.stderr).toContain(token);
   });
 
+  it('spoke konnectivity server refuses a world-writable --agent-token-file=F; the agent warns about a readable --service-account-token-path F', async () => {
+    const tokens = secret('konnectivity-agents.token', 0o666);
+    const refused = await runCli([
+      'konnectivity',
+      'server',
+      `--agent-token-file=${tokens}`,
+      '--cluster-cert=cert.pem',
+      '--cluster-key=key.pem',
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('ERR_BAD_OPTION');
+    expect(refused.stderr).toContain(`--agent-token-file ${tokens} (mode 0666) is writable by group or others`);
+    const token = secret('service-account.token', 0o644);
+    const agent = startCli([
+      'konnectivity',
+      'agent',
+      '--proxy-server-port=9',
+      '--health-server-port=0',
+      '--service-account-token-path',
+      token,
+    ]);
+    try {
+      await agent.stderrMatch(/--service-account-token-path \S+ \(mode 0644\) is readable by group or others; run chmod 600/);
+      expect(agent.stderr).toContain(`chmod 600 ${token}`);
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('a dialer URI secret (ssh identity=) is refused when world-writable and warned about when readable', async () => {
     const writable = secret('id-writable', 0o646, 'not a key\n');
     const refused = await runCli(['dial', '127.0.0.1:9', '--via', `ssh://u@127.0.0.1:9?identity=${writable}`]);

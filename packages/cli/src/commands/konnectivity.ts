@@ -2,6 +2,7 @@ import { createKonnectivityAgent, createKonnectivityServer, parseAgentFlags, par
 import { GLOBAL_OPTIONS, formatHelp } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
+import { checkSecretFileArgs } from '../files.js';
 import { runService } from '../serve.js';
 
 const SERVER_FLAGS = [
@@ -77,6 +78,7 @@ function upstreamFlags<O>(usage: string, context: CommandContext, parse: () => {
 }
 
 async function runServer(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
+  checkSecretFileArgs(argv, ['cluster-key', 'server-key', 'agent-token-file'], usage);
   const options = upstreamFlags(usage, context, () => parseServerFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-server' });
   const server = await createKonnectivityServer({
@@ -101,6 +103,7 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
 }
 
 async function runAgent(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
+  checkSecretFileArgs(argv, ['agent-key', 'service-account-token-path'], usage);
   const options = upstreamFlags(usage, context, () => parseAgentFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-agent' });
   const agent = inputStep(usage, () => createKonnectivityAgent({ ...options, log: (message) => log.info(message) }));
