@@ -52,6 +52,23 @@ export async function dialForHttp(dialer: Dialer, req: HttpConnectRequest, secur
   return connectTls(stream, { host, hop: dialer.kind }, options, signal);
 }
 
+/**
+ * HTTP/1.1 has no use for half-open connections, and Node's http.Agent drops a
+ * pooled socket only on 'close': a dialer's stream stays half-open after the
+ * server's FIN (a keep-alive timeout while idle), and the agent would reuse a
+ * connection the server has already closed. End our side too, as a plain
+ * `net.Socket` without `allowHalfOpen` does (at once when it sits idle).
+ */
+function closeOnPeerEnd(stream: Duplex): Duplex {
+  stream.once('end', () => {
+    // Idle in the pool (no request attached: Node's `_httpMessage`): destroyed at once, so the
+    // agent, which skips destroyed sockets, cannot hand it out between now and 'close'.
+    if ((stream as { _httpMessage?: unknown })._httpMessage == null) stream.destroy();
+    else if (!stream.writableEnded) stream.end();
+  });
+  return stream;
+}
+
 /** The callback Node's http machinery passes to `createConnection`. */
 export type CreateConnectionCallback = (err: Error | null, stream: Duplex) => void;
 
@@ -64,7 +81,7 @@ export function asyncCreateConnection(dialer: Dialer, secure: (options: HttpConn
   return (options: object, callback?: CreateConnectionCallback): undefined => {
     const req = options as HttpConnectRequest;
     dialForHttp(dialer, req, secure(req)).then(
-      (s) => callback?.(null, s),
+      (s) => callback?.(null, closeOnPeerEnd(s)),
       // Node's callback type insists on a stream even for errors; it is never read then.
       (e: Error) => callback?.(e, undefined as unknown as Duplex),
     );
