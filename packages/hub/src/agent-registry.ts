@@ -26,6 +26,8 @@ export class ConnectedAgent implements RoutableAgent {
     readonly rawIdentifiers: string,
     readonly session: Session,
     readonly remote: string,
+    /** Who authenticated it (see `AgentCredential.principal`): only the same principal may replace it. */
+    readonly principal: string,
   ) {
     this.key = `${id}#${randomUUID()}`;
   }
@@ -67,13 +69,19 @@ export class AgentRegistry {
     return n;
   }
 
+  /** A live session of agent `id`, if any (whoever holds the id now). */
+  holder(id: string): ConnectedAgent | undefined {
+    return [...this.#agents.values()].find((a) => a.id === id && a.session.state !== 'closed');
+  }
+
   /**
-   * Registers an agent whose session just opened; it leaves when the session closes.
-   * The same agent id reconnecting replaces its older session, which drains.
+   * Registers an agent whose session just opened; it leaves when the session closes. The same
+   * agent id reconnecting with the same principal replaces its older session, which drains
+   * (another principal was refused at its HELLO).
    */
   add(agent: ConnectedAgent): void {
     for (const old of this.#agents.values()) {
-      if (old.id === agent.id) {
+      if (old.id === agent.id && old.principal === agent.principal) {
         this.#agents.delete(old.key);
         void old.session.close();
       }

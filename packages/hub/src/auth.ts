@@ -11,14 +11,22 @@ export function bearerToken(header: string | undefined): string | undefined {
 /**
  * Compares a presented token with every accepted one in constant time (digests
  * of equal length, and no early exit), so timing reveals neither the token nor
- * which one matched.
+ * which one matched. Returns the index of the match, or -1.
  */
-export function tokenMatches(presented: string | undefined, accepted: readonly string[]): boolean {
-  if (presented === undefined) return false;
+export function tokenIndex(presented: string | undefined, accepted: readonly string[]): number {
+  if (presented === undefined) return -1;
   const p = createHash('sha256').update(presented).digest();
-  let ok = false;
-  for (const a of accepted) ok = timingSafeEqual(p, createHash('sha256').update(a).digest()) || ok;
-  return ok;
+  let found = -1;
+  accepted.forEach((a, i) => {
+    const equal = timingSafeEqual(p, createHash('sha256').update(a).digest());
+    found = equal && found < 0 ? i : found;
+  });
+  return found;
+}
+
+/** Whether a presented token is one of the accepted ones (see {@link tokenIndex}). */
+export function tokenMatches(presented: string | undefined, accepted: readonly string[]): boolean {
+  return tokenIndex(presented, accepted) >= 0;
 }
 
 /** The remote address of a request, for logs (never the credentials). */

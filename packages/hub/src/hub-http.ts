@@ -3,10 +3,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { frameLimit } from '@spoke/transport-core/protocol';
-import { bearerToken, peerOf, tokenMatches } from './auth.js';
+import { peerOf } from './auth.js';
+import { HubAuthenticator } from './hub-auth.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
 import type { HubSessions } from './hub-sessions.js';
@@ -14,7 +14,7 @@ import type { HubSessions } from './hub-sessions.js';
 /**
  * The hub's listener: HTTPS (or loopback HTTP) serving `/healthz` (liveness, no data), and
  * WebSocket upgrades on `/v1/agent` and `/v1/client` for callers that present
- * the right bearer token or a client certificate signed by `clientCa`.
+ * their role's credentials: a bearer token, or a certificate from that role's CA (see {@link HubAuthenticator}).
  */
 export class HubHttpServer {
   readonly #config: ResolvedHubOptions;
@@ -22,13 +22,15 @@ export class HubHttpServer {
   readonly #sessions: HubSessions;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
+  readonly #auth: HubAuthenticator;
   /** Every connection, WebSocket or not, so `close()` can cut what is left after the sessions drained. */
   readonly #sockets = new Set<Socket>();
 
-  constructor(config: ResolvedHubOptions, metrics: HubMetrics, sessions: HubSessions) {
+  constructor(config: ResolvedHubOptions, auth: HubAuthenticator, metrics: HubMetrics, sessions: HubSessions) {
     this.#config = config;
     this.#metrics = metrics;
     this.#sessions = sessions;
+    this.#auth = auth;
     // Plain requests: liveness only. Readiness (agent count) and metrics (agents, dials, auth
     // failures) describe the deployment, so they are not for anyone who can reach this port:
     // the embedding process serves them elsewhere (hub.metrics(), the CLI's --metrics listener).
@@ -46,7 +48,7 @@ export class HubHttpServer {
           {
             cert: config.tls?.cert,
             key: config.tls?.key,
-            ...(config.clientCa !== undefined ? { ca: config.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+            ...HubAuthenticator.tlsOptions(config),
             minVersion: 'TLSv1.2',
           },
           onRequest,
@@ -91,10 +93,11 @@ export class HubHttpServer {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    if (!this.#authenticated(req, role === 'agent' ? this.#config.agentTokens : this.#config.clientTokens)) {
+    const verdict = this.#auth.authenticate(req, role);
+    if (!verdict.ok) {
       this.#metrics.authFailures.inc({ role });
       // Say who and why, never what they presented.
-      this.#config.log.warn(`refused ${role}: missing or wrong credentials`, {
+      this.#config.log.warn(`refused ${role}: ${verdict.reason}`, {
         remote: peerOf(req),
         presented: req.headers.authorization ? 'bearer token' : 'nothing',
       });
@@ -102,12 +105,7 @@ export class HubHttpServer {
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
-      role === 'agent' ? this.#sessions.acceptAgent(ws, req) : this.#sessions.acceptClient(ws, req),
+      verdict.credential !== undefined ? this.#sessions.acceptAgent(ws, req, verdict.credential) : this.#sessions.acceptClient(ws, req),
     );
-  }
-
-  #authenticated(req: http.IncomingMessage, tokens: readonly string[]): boolean {
-    if (this.#config.clientCa !== undefined && (req.socket as TLSSocket).authorized === true) return true;
-    return tokenMatches(bearerToken(req.headers.authorization), tokens);
   }
 }

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { SpokeError, certFingerprint, isLoopbackHost, silentLogger, type Logger, type SessionOptions } from '@spoke/transport-core';
 import { createSelfSignedCertificate } from '@spoke/transport-core/pki';
+import { bundleCertificates } from './hub-auth.js';
 
 /** Session limits a hub applies to every agent and client session. */
 export type HubSessionOptions = Partial<Omit<SessionOptions, 'role' | 'id' | 'identifiers' | 'onDial' | 'onHello' | 'auth' | 'extensions'>>;
+
+/** An agent bearer token: plain (any id) or bound to the one agent id its holder may announce. */
+export type AgentToken = string | { token: string; id: string };
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -11,10 +15,18 @@ export interface HubOptions {
   listen?: { host: string; port: number };
   /** PEM serving certificate and key. Without them the hub generates a self-signed certificate (see `fingerprint`). */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** PEM CA bundle: agents and clients presenting a certificate it signed are authenticated (mTLS). */
+  /**
+   * PEM CA bundle for agents (mTLS on `/v1/agent`). An agent certificate binds the agent id: the agent may
+   * announce only its certificate's subject CN. Its certificates are refused on the client path.
+   */
+  agentCa?: string | Buffer;
+  /** PEM CA bundle for clients (mTLS on `/v1/client`). Its certificates are refused on the agent path. */
   clientCa?: string | Buffer;
-  /** Bearer tokens accepted from agents. */
-  agentTokens?: readonly string[];
+  /**
+   * Bearer tokens accepted from agents: `{ token, id }` lets its holder announce only agent `id` (and
+   * reserves `id` to it); a plain string lets its holder announce any id no token is bound to.
+   */
+  agentTokens?: readonly AgentToken[];
   /** Bearer tokens accepted from clients (spoke+wss:// dialers, the CONNECT front end). */
   clientTokens?: readonly string[];
   /** Serve plain `ws://` (loopback only; say so loudly). Default false. */
@@ -41,8 +53,9 @@ export interface ResolvedHubOptions {
   readonly id: string;
   readonly listen: { host: string; port: number };
   readonly hubCount: number;
-  readonly agentTokens: readonly string[];
+  readonly agentTokens: readonly AgentToken[];
   readonly clientTokens: readonly string[];
+  readonly agentCa: string | Buffer | undefined;
   readonly clientCa: string | Buffer | undefined;
   readonly insecurePlaintext: boolean;
   /** The serving certificate and key (generated unless given); undefined in insecure mode unless given. */
@@ -80,12 +93,15 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
         'Bind connect to loopback (--connect 127.0.0.1:PORT) or a unix socket (--connect unix:/path, guarded by its file permissions).',
     );
   }
-  if (agentTokens.length === 0 && options.clientCa === undefined) {
+  if (agentTokens.length === 0 && options.agentCa === undefined) {
     throw new SpokeError(
       'ERR_BAD_OPTION',
-      'A hub needs agent authentication: give agentTokens (--agent-token-file) or clientCa (--client-ca) for mTLS.',
+      'A hub needs agent authentication: give agentTokens (--agent-token-file) or agentCa (--agent-ca) for mTLS. ' +
+        'clientCa (--client-ca) authenticates clients only.',
     );
   }
+  checkAgentTokens(agentTokens);
+  checkSeparateCas(options.agentCa, options.clientCa);
   if (!Number.isInteger(hubCount) || hubCount < 1)
     throw new SpokeError('ERR_BAD_OPTION', `hubCount must be a positive integer, got ${hubCount}.`);
 
@@ -107,6 +123,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     hubCount,
     agentTokens,
     clientTokens: options.clientTokens ?? [],
+    agentCa: options.agentCa,
     clientCa: options.clientCa,
     insecurePlaintext,
     tls,
@@ -114,4 +131,28 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     connect,
     session: { drainTimeoutMs: options.drainTimeoutMs ?? 30_000, ...options.session },
   };
+}
+
+/** Agent tokens must be non-empty and distinct, and bound ids non-empty: which entry matched decides the id. */
+function checkAgentTokens(tokens: readonly AgentToken[]): void {
+  const seen = new Set<string>();
+  for (const [i, t] of tokens.entries()) {
+    const token = typeof t === 'string' ? t : t.token;
+    if (token === '') throw new SpokeError('ERR_BAD_OPTION', `agentTokens[${i}] is an empty token.`);
+    if (typeof t !== 'string' && t.id === '') throw new SpokeError('ERR_BAD_OPTION', `agentTokens[${i}] is bound to an empty id.`);
+    if (seen.has(token)) throw new SpokeError('ERR_BAD_OPTION', `agentTokens[${i}] repeats an earlier token: each must be distinct.`);
+    seen.add(token);
+  }
+}
+
+/** One CA for both roles would let a client's certificate register as an agent, and the reverse. */
+function checkSeparateCas(agentCa: string | Buffer | undefined, clientCa: string | Buffer | undefined): void {
+  if (agentCa === undefined || clientCa === undefined) return;
+  const clients = bundleCertificates(clientCa);
+  if (bundleCertificates(agentCa).some((a) => clients.some((c) => c.equals(a)))) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'agentCa and clientCa share a CA certificate: a certificate it signs would be both an agent and a client. Use a CA per role.',
+    );
+  }
 }

@@ -4,6 +4,7 @@ import { SpokeError, type Session, type SessionOptions } from '@spoke/transport-
 import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { ConnectedAgent, type AgentRegistry } from './agent-registry.js';
 import { peerOf } from './auth.js';
+import type { AgentCredential, HubAuthenticator } from './hub-auth.js';
 import type { AgentDial } from './hub-dial.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
@@ -19,24 +20,35 @@ export class HubSessions {
   readonly #registry: AgentRegistry;
   readonly #metrics: HubMetrics;
   readonly #dial: AgentDial;
+  readonly #auth: HubAuthenticator;
   /** Open client sessions (the registry holds the agents'). */
   readonly #clients: Set<Session>;
 
-  constructor(config: ResolvedHubOptions, registry: AgentRegistry, clients: Set<Session>, metrics: HubMetrics, dial: AgentDial) {
+  constructor(
+    config: ResolvedHubOptions,
+    auth: HubAuthenticator,
+    registry: AgentRegistry,
+    clients: Set<Session>,
+    metrics: HubMetrics,
+    dial: AgentDial,
+  ) {
     this.#config = config;
+    this.#auth = auth;
     this.#registry = registry;
     this.#clients = clients;
     this.#metrics = metrics;
     this.#dial = dial;
   }
 
-  acceptAgent(ws: WebSocket, req: IncomingMessage): void {
+  /** An agent session: its HELLO must announce an id its credential may use and that no other credential holds. */
+  acceptAgent(ws: WebSocket, req: IncomingMessage, credential: AgentCredential): void {
     const { log } = this.#config;
     const remote = peerOf(req);
     let routes: AgentRoutes | undefined;
     const session = this.#open(ws, `agent ${remote}`, {
       onHello: (peer) => {
         if (peer.id === '') throw new SpokeError('ERR_PROTOCOL', 'An agent must announce an id (spoke agent --id).');
+        this.#claim(peer.id, credential, remote);
         routes = agentRoutes(parseAgentIdentifiers(peer.identifiers));
       },
       onDial: () => {
@@ -44,8 +56,8 @@ export class HubSessions {
       },
     });
     session.once('open', (peer: { id: string; identifiers: string }) => {
-      this.#registry.add(new ConnectedAgent(peer.id, routes as AgentRoutes, peer.identifiers, session, remote));
-      log.info('agent connected', { agent: peer.id, identifiers: peer.identifiers, remote });
+      this.#registry.add(new ConnectedAgent(peer.id, routes as AgentRoutes, peer.identifiers, session, remote, credential.principal));
+      log.info('agent connected', { agent: peer.id, identifiers: peer.identifiers, remote, credential: credential.label });
       session.once('close', (err?: SpokeError) => {
         const s = session.stats;
         this.#metrics.bytes.inc({ direction: 'in' }, s.bytesIn);
@@ -57,6 +69,25 @@ export class HubSessions {
     session.once('close', (err?: SpokeError) => {
       if (err && routes === undefined) log.warn('agent handshake failed', { remote, code: err.code });
     });
+  }
+
+  // Refuses (ERR_AUTH_FAILED, logged and counted) an id the credential may not announce, or one another
+  // credential holds right now: a second credential must not evict a live agent and take its traffic.
+  #claim(id: string, credential: AgentCredential, remote: string): void {
+    try {
+      this.#auth.checkAgentId(credential, id);
+      const holder = this.#registry.holder(id);
+      if (holder !== undefined && holder.principal !== credential.principal) {
+        throw new SpokeError(
+          'ERR_AUTH_FAILED',
+          `The agent id "${id}" is connected from another credential (${holder.remote}); refusing this ${credential.label} instead of replacing it.`,
+        );
+      }
+    } catch (err) {
+      this.#metrics.authFailures.inc({ role: 'agent' });
+      this.#config.log.warn('refused agent id', { agent: id, credential: credential.label, remote, error: (err as Error).message });
+      throw err;
+    }
   }
 
   acceptClient(ws: WebSocket, req: IncomingMessage): void {

@@ -3,6 +3,7 @@ import type { DialOptions, Dialer, Session, Target } from '@spoke/transport-core
 import { AgentRegistry, type HubAgentInfo } from './agent-registry.js';
 import { ConnectFrontEnd } from './connect-front-end.js';
 import { createAgentDial, hubDialerView } from './hub-dial.js';
+import { HubAuthenticator } from './hub-auth.js';
 import { HubHttpServer } from './hub-http.js';
 import { HubMetrics } from './hub-metrics.js';
 import { resolveHubOptions, type HubOptions } from './hub-options.js';
@@ -47,7 +48,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const clients = new Set<Session>();
   const metrics = new HubMetrics({ agents: () => registry.size, clients: () => clients.size, streams: () => registry.streams });
   const dial = createAgentDial(registry, metrics, log);
-  const listener = new HubHttpServer(config, metrics, new HubSessions(config, registry, clients, metrics, dial));
+  const auth = new HubAuthenticator(config);
+  const listener = new HubHttpServer(config, auth, metrics, new HubSessions(config, auth, registry, clients, metrics, dial));
 
   const url = await listener.listen();
   if (config.insecurePlaintext) log.warn('serving plain ws:// without TLS (--insecure-plaintext): use only for local tests', { url });

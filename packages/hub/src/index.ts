@@ -16,7 +16,7 @@
  */
 export { createHub } from './hub.js';
 export type { Hub } from './hub.js';
-export type { HubOptions, HubSessionOptions } from './hub-options.js';
+export type { AgentToken, HubOptions, HubSessionOptions } from './hub-options.js';
 export type { HubAgentInfo } from './agent-registry.js';
 export { createAgent } from './agent.js';
 export type { Agent, AgentOptions } from './agent.js';

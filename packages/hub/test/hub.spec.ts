@@ -176,11 +176,11 @@ describe('hub and agent', () => {
     expect((err as SpokeError).message).toContain(hub.fingerprint as string);
   });
 
-  it('authenticates agents by mTLS client certificate (clientCa)', async () => {
+  it('authenticates agents by mTLS client certificate (agentCa)', async () => {
     const ca = createCertificateAuthority({ commonName: 'agents CA' });
     const server = ca.issue({ commonName: 'hub', altNames: ['127.0.0.1', 'localhost'], usages: ['server'] });
     const agentCert = ca.issue({ commonName: 'node-7', usages: ['client'] });
-    const hub = track(await createHub({ tls: { cert: server.cert, key: server.key }, clientCa: ca.cert, session: fast }));
+    const hub = track(await createHub({ tls: { cert: server.cert, key: server.key }, agentCa: ca.cert, session: fast }));
     const agent = track(
       createAgent({
         hub: hub.url,
