@@ -24,15 +24,21 @@ const OPTIONS: OptionDefs = {
     description: 'PEM serving certificate (default: a self-signed one; its fingerprint is printed)',
   },
   'tls-key': { type: 'string', value: 'FILE', description: 'PEM key of --tls-cert' },
+  'agent-ca': {
+    type: 'string',
+    value: 'FILE',
+    description: "PEM CA bundle for agents (mTLS): an agent certificate's subject CN is the only --id it may announce",
+  },
   'client-ca': {
     type: 'string',
     value: 'FILE',
-    description: 'PEM CA bundle: agents and clients with a certificate it signed are authenticated (mTLS)',
+    description: 'PEM CA bundle for clients (mTLS); its certificates are refused as agents (use a CA per role)',
   },
   'agent-token-file': {
     type: 'string',
     value: 'FILE',
-    description: 'bearer tokens accepted from agents, one per line (default: one is generated; its path is printed)',
+    description:
+      "agent bearer tokens, one per line: 'ID TOKEN' binds the token to agent ID (and ID to it), a bare 'TOKEN' takes any other id (default: one is generated; its path is printed)",
   },
   'client-token-file': {
     type: 'string',
@@ -63,14 +69,30 @@ function connectListen(text: string, usage: string): NonNullable<HubOptions['con
   return { path };
 }
 
+/**
+ * `--agent-token-file`: a line `ID TOKEN` binds the token to agent ID, a line `TOKEN` is a token for any id
+ * (tokens never hold whitespace: a bearer token is one word, so old one-token-per-line files read as before).
+ */
+function readAgentTokens(path: string, usage: string): NonNullable<HubOptions['agentTokens']> {
+  return readTokenFile(path, 'agent-token-file', usage).map((line, i) => {
+    const words = line.split(/\s+/);
+    if (words.length === 1) return line;
+    const [id, token] = words;
+    if (words.length !== 2 || id === undefined || token === undefined) {
+      throw new UsageError(`--agent-token-file ${path}: line ${i + 1} is neither 'TOKEN' nor 'ID TOKEN'`, usage);
+    }
+    return { id, token };
+  });
+}
+
 /** `spoke hub --listen HOST:PORT ...`: the control-plane end of spoke's reverse tunnels. */
 export const hubCommand: Command = {
   name: 'hub',
   summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
   help: () =>
     formatHelp(
-      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]',
-      'Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate (bearer token or mTLS). Prints one line with the URL, the certificate fingerprint to\npin and where the generated tokens are. SIGINT/SIGTERM: GOAWAY, streams drain, then exit.',
+      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]',
+      "Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate, each role with its own credentials (bearer token, or mTLS with that role's CA). An\nagent certificate's CN or an 'ID TOKEN' line of --agent-token-file binds the agent id, and an id\nconnected from one credential is refused to another. Prints one line with the URL, the certificate\nfingerprint to pin and where the generated tokens are. SIGINT/SIGTERM: GOAWAY, streams drain, then exit.",
       OPTIONS,
       [
         [
@@ -86,6 +108,7 @@ export const hubCommand: Command = {
     const address = parseListenAddress(stringFlag(values, 'listen') ?? '127.0.0.1:8443', 'listen', usage);
     const tls = readKeyPairFlags(values, 'tls-cert', 'tls-key', usage);
     const insecure = booleanFlag(values, 'insecure-plaintext');
+    const agentCaFile = stringFlag(values, 'agent-ca');
     const clientCaFile = stringFlag(values, 'client-ca');
     const connectText = stringFlag(values, 'connect');
     const metricsAddress = metricsFlag(values, usage);
@@ -96,23 +119,25 @@ export const hubCommand: Command = {
       logger: context.logger,
       hubCount: integerFlag(values, 'hub-count', 1, usage),
       ...(tls ? { tls } : {}),
+      ...(agentCaFile !== undefined ? { agentCa: readFlagFile(agentCaFile, 'agent-ca', usage) } : {}),
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
-      ...(agentTokenFile !== undefined ? { agentTokens: readTokenFile(agentTokenFile, 'agent-token-file', usage) } : {}),
+      ...(agentTokenFile !== undefined ? { agentTokens: readAgentTokens(agentTokenFile, usage) } : {}),
       ...(clientTokenFile !== undefined ? { clientTokens: readTokenFile(clientTokenFile, 'client-token-file', usage) } : {}),
       ...(connectText !== undefined ? { connect: connectListen(connectText, usage) } : {}),
       ...(stringFlag(values, 'id') !== undefined ? { id: stringFlag(values, 'id') } : {}),
       ...(insecure ? { insecurePlaintext: true } : {}),
     };
-    // Every flag is checked by now. Without token files or mTLS, make tokens so the hub is never open.
+    // Every flag is checked by now. A role with neither a token file nor a CA gets a generated token, so the hub is never open.
     const notes: string[] = [];
     let tokenDir: string | undefined;
-    if (clientCaFile === undefined && (options.agentTokens === undefined || options.clientTokens === undefined)) {
+    const generate = [
+      ['agent-token-file', 'agentTokens', agentCaFile],
+      ['client-token-file', 'clientTokens', clientCaFile],
+    ] as const;
+    if (generate.some(([, key, ca]) => ca === undefined && options[key] === undefined)) {
       tokenDir = mkdtempSync(join(tmpdir(), 'spoke-hub-'));
-      for (const [flag, key] of [
-        ['agent-token-file', 'agentTokens'],
-        ['client-token-file', 'clientTokens'],
-      ] as const) {
-        if (options[key] !== undefined) continue;
+      for (const [flag, key, ca] of generate) {
+        if (ca !== undefined || options[key] !== undefined) continue;
         const generated = generateTokenFile(`${flag.split('-')[0]}.token`, tokenDir);
         options[key] = [generated.token];
         notes.push(`${flag}=${generated.path}`);
