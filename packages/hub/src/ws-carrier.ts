@@ -117,6 +117,10 @@ export function createWebSocketCarrier(ws: WebSocket, options: WebSocketCarrierO
       payload.copy(frame, header.length);
       return send(frame, true);
     },
+    pause() {
+      // A peer the session is ending for flooding it: stop parsing its frames (ws pauses the socket).
+      ws.pause();
+    },
     close() {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
     },
