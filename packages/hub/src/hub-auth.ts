@@ -82,7 +82,10 @@ export class HubAuthenticator {
           ? 'client'
           : undefined;
       if (signedBy !== undefined && signedBy !== role) {
-        return { ok: false, reason: `a certificate from the ${signedBy} CA (${signedBy}Ca) cannot authenticate a ${role}` };
+        return {
+          ok: false,
+          reason: `a certificate from the ${signedBy} CA (${signedBy}Ca) cannot authenticate ${role === 'agent' ? 'an agent' : 'a client'}`,
+        };
       }
       if (signedBy === 'client') return { ok: true, credential: undefined };
       if (signedBy === 'agent') {
