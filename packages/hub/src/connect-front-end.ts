@@ -5,11 +5,22 @@ import type { Duplex } from 'node:stream';
 import { SpokeError, formatTarget, isUnixTarget, parseTarget, type Logger } from '@spoke/transport-core';
 import { rawHttpError, splice } from '@spoke/transport-core/utils';
 import { bearerToken, peerOf, tokenMatches } from './auth.js';
+import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import type { AgentDial } from './hub-dial.js';
 import type { HubMetrics } from './hub-metrics.js';
 
 /** Where the front end listens: a TCP address (needs a client token) or a unix socket (file permissions guard it). */
 export type ConnectListen = { host: string; port: number } | { path: string };
+
+/** What the front end takes from its hub. */
+export interface ConnectFrontEndOptions {
+  clientTokens: readonly string[];
+  dial: AgentDial;
+  metrics: HubMetrics;
+  log: Logger;
+  /** The hub's connection caps and handshake timeout, counted for this listener on its own. */
+  limits: ConnectionLimits;
+}
 
 /** What CONNECT clients may send before the 200, held while the dial runs; beyond it we stop reading. */
 const EARLY_DATA_LIMIT = 256 * 1024;
@@ -19,7 +30,8 @@ const EARLY_DATA_LIMIT = 256 * 1024;
  * agent and splices the client's socket onto the stream; a failed dial is
  * answered with the status `httpStatusFor` gives its code and the
  * `X-Spoke-Error-Code` header. `unix:` targets are refused (403,
- * ERR_DIAL_DENIED) before any agent hears of them.
+ * ERR_DIAL_DENIED) before any agent hears of them. The hub's connection
+ * caps and handshake timeout (for the CONNECT request head) apply here too.
  */
 export class ConnectFrontEnd {
   readonly #server: http.Server;
@@ -28,28 +40,29 @@ export class ConnectFrontEnd {
   readonly #dial: AgentDial;
   readonly #metrics: HubMetrics;
   readonly #log: Logger;
+  readonly #guard: ConnectionGuard;
 
-  private constructor(listen: ConnectListen, clientTokens: readonly string[], dial: AgentDial, metrics: HubMetrics, log: Logger) {
+  private constructor(listen: ConnectListen, { clientTokens, dial, metrics, log, limits }: ConnectFrontEndOptions) {
     this.#viaUnix = 'path' in listen;
     this.#clientTokens = clientTokens;
     this.#dial = dial;
     this.#metrics = metrics;
     this.#log = log;
-    this.#server = http.createServer((_req, res) =>
-      res.writeHead(405, { 'content-type': 'text/plain' }).end('spoke hub: use CONNECT host:port\n'),
-    );
+    // Kept-alive connections after a 405: the next request head is due within the handshake timeout too.
+    this.#server = http.createServer({ headersTimeout: limits.handshakeTimeoutMs, connectionsCheckingInterval: 1_000 }, (req, res) => {
+      this.#guard.established(req.socket);
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('spoke hub: use CONNECT host:port\n');
+    });
+    this.#guard = new ConnectionGuard(this.#server, limits, metrics, log);
     this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
   }
 
   /** Starts listening; resolves with the front end and its `host:port` or `unix:/path` address. */
   static async start(
     listen: ConnectListen,
-    clientTokens: readonly string[],
-    dial: AgentDial,
-    metrics: HubMetrics,
-    log: Logger,
+    options: ConnectFrontEndOptions,
   ): Promise<{ frontEnd: ConnectFrontEnd; address: string | undefined }> {
-    const frontEnd = new ConnectFrontEnd(listen, clientTokens, dial, metrics, log);
+    const frontEnd = new ConnectFrontEnd(listen, options);
     const server = frontEnd.#server;
     if ('path' in listen) server.listen(listen.path);
     else server.listen(listen.port, listen.host);
@@ -71,6 +84,7 @@ export class ConnectFrontEnd {
   }
 
   #connect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#guard.established(socket);
     socket.on('error', () => {});
     if (!this.#viaUnix && !tokenMatches(bearerToken(req.headers['proxy-authorization']), this.#clientTokens)) {
       this.#metrics.authFailures.inc({ role: 'connect' });

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { frameLimit } from '@spoke/transport-core/protocol';
 import { peerOf } from './auth.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { HubAuthenticator } from './hub-auth.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
@@ -23,6 +24,7 @@ export class HubHttpServer {
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #auth: HubAuthenticator;
+  readonly #guard: ConnectionGuard;
   /** Every connection, WebSocket or not, so `close()` can cut what is left after the sessions drained. */
   readonly #sockets = new Set<Socket>();
 
@@ -35,6 +37,7 @@ export class HubHttpServer {
     // failures) describe the deployment, so they are not for anyone who can reach this port:
     // the embedding process serves them elsewhere (hub.metrics(), the CLI's --metrics listener).
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.#guard.established(req.socket);
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/healthz' || path === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -42,10 +45,14 @@ export class HubHttpServer {
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('spoke hub: agents connect to /v1/agent, clients to /v1/client\n');
     };
+    // Kept-alive connections: the next request head is due within the handshake timeout too (Node checks it every second here).
+    const heads = { headersTimeout: config.handshakeTimeoutMs, connectionsCheckingInterval: 1_000 };
     this.#server = config.insecurePlaintext
-      ? http.createServer(onRequest)
+      ? http.createServer(heads, onRequest)
       : https.createServer(
           {
+            ...heads,
+            handshakeTimeout: config.handshakeTimeoutMs,
             cert: config.tls?.cert,
             key: config.tls?.key,
             ...HubAuthenticator.tlsOptions(config),
@@ -58,6 +65,7 @@ export class HubHttpServer {
       perMessageDeflate: false,
       maxPayload: frameLimit(config.session.maxFrame ?? 64 * 1024),
     });
+    this.#guard = new ConnectionGuard(this.#server, config, metrics, config.log);
     this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
@@ -88,6 +96,8 @@ export class HubHttpServer {
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '/').split('?')[0];
     const role = path === '/v1/agent' ? 'agent' : path === '/v1/client' ? 'client' : undefined;
+    // The spoke/1 HELLO is due within session.handshakeTimeoutMs (the hub's handshakeTimeoutMs unless set).
+    this.#guard.established(socket);
     socket.on('error', () => {});
     if (role === undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -19,6 +19,8 @@ export class HubMetrics {
   readonly dialFailures: Counter;
   /** By `role`: agent, client or connect. */
   readonly authFailures: Counter;
+  /** By `reason`: max_connections, max_connections_per_address or handshake_timeout (either listener). */
+  readonly connectionsRefused: Counter;
 
   constructor(sources: HubGaugeSources) {
     const r = this.#registry;
@@ -29,6 +31,10 @@ export class HubMetrics {
     this.dialSeconds = r.histogram('spoke_hub_dial_duration_seconds', 'Time to open a stream through an agent.', DIAL_BUCKETS);
     this.dialFailures = r.counter('spoke_hub_dial_failures_total', 'Failed dials by error code.');
     this.authFailures = r.counter('spoke_hub_auth_failures_total', 'Refused agent or client connections.');
+    this.connectionsRefused = r.counter(
+      'spoke_hub_connections_refused_total',
+      'Connections closed before a request: over a connection cap, or past the handshake timeout.',
+    );
   }
 
   /** Prometheus text (`text/plain; version=0.0.4`). */

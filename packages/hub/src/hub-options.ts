@@ -44,6 +44,15 @@ export interface HubOptions {
   session?: HubSessionOptions;
   /** Grace for streams on `close()`. Default 30000 ms. */
   drainTimeoutMs?: number;
+  /** Connections open at once on each listener (the WSS port, the CONNECT front end); more are closed as accepted. Default 4096. */
+  maxConnections?: number;
+  /** Connections open at once from one source address, on each listener. Default 256. */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Time from accepting a connection to its first request head (TLS handshake and WebSocket upgrade or
+   * CONNECT), and for the spoke/1 HELLO after an upgrade unless `session.handshakeTimeoutMs` is set. Default 10000 ms.
+   */
+  handshakeTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -65,6 +74,9 @@ export interface ResolvedHubOptions {
   readonly connect: HubOptions['connect'];
   /** What every hub session starts from: the caller's limits over the hub's drain grace. */
   readonly session: HubSessionOptions;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly handshakeTimeoutMs: number;
 }
 
 /**
@@ -104,6 +116,15 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   checkSeparateCas(options.agentCa, options.clientCa);
   if (!Number.isInteger(hubCount) || hubCount < 1)
     throw new SpokeError('ERR_BAD_OPTION', `hubCount must be a positive integer, got ${hubCount}.`);
+  const { maxConnections = 4096, maxConnectionsPerAddress = 256, handshakeTimeoutMs = 10_000 } = options;
+  for (const [name, value, max] of [
+    ['maxConnections', maxConnections, 2 ** 30],
+    ['maxConnectionsPerAddress', maxConnectionsPerAddress, 2 ** 30],
+    ['handshakeTimeoutMs', handshakeTimeoutMs, 300_000],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > max)
+      throw new SpokeError('ERR_BAD_OPTION', `${name} must be an integer from 1 to ${max}, got ${value}.`);
+  }
 
   let tls = options.tls;
   let fingerprint: string | undefined;
@@ -129,7 +150,10 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     tls,
     fingerprint,
     connect,
-    session: { drainTimeoutMs: options.drainTimeoutMs ?? 30_000, ...options.session },
+    session: { drainTimeoutMs: options.drainTimeoutMs ?? 30_000, handshakeTimeoutMs, ...options.session },
+    maxConnections,
+    maxConnectionsPerAddress,
+    handshakeTimeoutMs,
   };
 }
 

@@ -57,13 +57,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   let connectAddress: string | undefined;
   if (config.connect) {
     try {
-      ({ frontEnd: connect, address: connectAddress } = await ConnectFrontEnd.start(
-        config.connect,
-        config.clientTokens,
+      ({ frontEnd: connect, address: connectAddress } = await ConnectFrontEnd.start(config.connect, {
+        clientTokens: config.clientTokens,
         dial,
         metrics,
         log,
-      ));
+        limits: config,
+      }));
     } catch (err) {
       // The front end's address is taken: do not leave the main listener behind.
       listener.stopListening();

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHub, type HubOptions } from '@spoke/hub';
-import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
+import { booleanFlag, durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
@@ -59,6 +59,21 @@ const OPTIONS: OptionDefs = {
     description: 'hubs behind one address; agents connect until they reach N distinct hubs (default 1)',
   },
   'insecure-plaintext': { type: 'boolean', description: 'serve ws:// without TLS (loopback only; for tests)' },
+  'max-connections': {
+    type: 'string',
+    value: 'N',
+    description: 'connections held at once on the WSS port, and on --connect; more are closed as accepted (default 4096)',
+  },
+  'max-connections-per-address': {
+    type: 'string',
+    value: 'N',
+    description: 'connections held at once from one source address, on each listener (default 256)',
+  },
+  'handshake-timeout': {
+    type: 'string',
+    value: 'DURATION',
+    description: 'time from connecting to the upgrade or CONNECT request (TLS included), and again to the spoke/1 HELLO (default 10s)',
+  },
 };
 
 /** `--connect`: a TCP address (createHub refuses non-loopback ones: tokens would travel in cleartext) or `unix:/path`. */
@@ -91,7 +106,7 @@ export const hubCommand: Command = {
   summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
   help: () =>
     formatHelp(
-      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]',
+      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]\n                 [--max-connections N] [--max-connections-per-address N] [--handshake-timeout DURATION]',
       "Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate, each role with its own credentials (bearer token, or mTLS with that role's CA). An\nagent certificate's CN or an 'ID TOKEN' line of --agent-token-file binds the agent id, and an id\nconnected from one credential is refused to another. Prints one line with the URL, the certificate\nfingerprint to pin and where the generated tokens are. SIGINT/SIGTERM: GOAWAY, streams drain, then exit.",
       OPTIONS,
       [
@@ -118,6 +133,9 @@ export const hubCommand: Command = {
       listen: address,
       logger: context.logger,
       hubCount: integerFlag(values, 'hub-count', 1, usage),
+      maxConnections: integerFlag(values, 'max-connections', 4096, usage),
+      maxConnectionsPerAddress: integerFlag(values, 'max-connections-per-address', 256, usage),
+      handshakeTimeoutMs: durationFlag(values, 'handshake-timeout', 10_000, usage),
       ...(tls ? { tls } : {}),
       ...(agentCaFile !== undefined ? { agentCa: readFlagFile(agentCaFile, 'agent-ca', usage) } : {}),
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
