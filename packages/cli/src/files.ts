@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkSecretFile } from '@spoke/transport-core';
+import { checkSecretFile } from '@spoke/transport-core/utils';
 import { stringFlag, type ParsedValues } from './args.js';
 import { UsageError, inputStep } from './errors.js';
 

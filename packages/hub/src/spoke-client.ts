@@ -12,7 +12,7 @@ import {
   type Target,
   type TlsClientOptions,
 } from '@spoke/transport-core';
-import { UsageRef } from '@spoke/transport-core/utils';
+import { UsageRef, checkSecretFile } from '@spoke/transport-core/utils';
 import { sessionOverWebSocket } from './ws-carrier.js';
 import { connectToHub } from './hub-connect.js';
 import type { HubSessionOptions } from './hub-options.js';
@@ -157,9 +157,15 @@ export const spokeScheme: DialerScheme = {
       ...(fingerprint ? { fingerprint } : {}),
       ...(servername ? { servername } : {}),
     };
+    const tokenPath = tokenFile ? resolve(process.cwd(), tokenFile) : '';
+    if (tokenFile) {
+      // Refused when others may write it, a warning when they may read it (as OpenSSH treats keys).
+      const warning = checkSecretFile(tokenPath, 'token-file=');
+      if (warning) context.warn(warning);
+    }
     return createSpokeDialer({
       url: `${plaintext ? 'ws' : 'wss'}://${uri.host}`,
-      ...(tokenFile ? { token: () => readFileSync(resolve(process.cwd(), tokenFile), 'utf8').trim() } : {}),
+      ...(tokenFile ? { token: () => readFileSync(tokenPath, 'utf8').trim() } : {}),
       tls,
       ...(agent ? { agent } : {}),
       ...(plaintext ? { insecurePlaintext: true } : {}),

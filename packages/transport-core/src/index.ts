@@ -47,7 +47,7 @@ export { createHttpAgent, createHttpsAgent } from './adapters/http-agent.js';
 export { createUndiciConnect } from './adapters/undici-connect.js';
 export type { UndiciConnectOptions, UndiciConnectCallback, UndiciConnectTlsOptions } from './adapters/undici-connect.js';
 export { createWsConnection } from './adapters/ws-connection.js';
-export { createDialerRegistry, tcpScheme, badUri, redactUri, readUriFile, checkSecretFile } from './dialer-uri.js';
+export { createDialerRegistry, tcpScheme, badUri, redactUri, readUriFile } from './dialer-uri.js';
 export type { DialerRegistry, DialerScheme, SchemeContext } from './dialer-uri.js';
 export { Session, createSession, sessionOverStream } from './mux/session.js';
 export type { SessionOptions, SessionStats, PeerHello, IncomingDial } from './mux/session.js';

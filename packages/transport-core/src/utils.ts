@@ -9,6 +9,7 @@
  * @module utils
  */
 export { onAbort } from './abort.js';
+export { checkSecretFile } from './dialer-uri.js';
 export { abortReasonAsError, asError } from './errors.js';
 export { checkTimeout, abortReasonToError, deadlineSignal, raceSignal } from './dial-scope.js';
 export { readExactly, readUntil } from './read-until.js';
