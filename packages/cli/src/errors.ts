@@ -1,3 +1,4 @@
+import { cliAdvice } from './advice.js';
 import { isAbortError, isSpokeError, redactUri, type SpokeErrorCode } from '@spoke/transport-core';
 
 /** Exit status of a successful run. */
@@ -64,9 +65,9 @@ export function exitCodeFor(err: unknown): number {
  * first so scripts can grep it, secrets in URIs masked.
  */
 export function describeError(err: unknown): string {
-  if (isSpokeError(err)) return scrub(`${err.code}: ${err.message}`);
+  if (isSpokeError(err)) return scrub(cliAdvice(`${err.code}: ${err.message}`));
   if (isAbortError(err)) return 'cancelled';
-  if (err instanceof Error) return scrub(err.message);
+  if (err instanceof Error) return scrub(cliAdvice(err.message));
   return scrub(String(err));
 }
 

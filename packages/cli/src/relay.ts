@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { SpokeError, formatTarget, isAbortError, isSpokeError, type Dialer, type Logger, type Target } from '@spoke/transport-core';
 import { splice } from '@spoke/transport-core/utils';
+import { cliAdvice } from './advice.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { TransferStats } from './transfer-stats.js';
 
@@ -34,7 +35,7 @@ export async function dialForClient(relay: RelayContext, target: Target, client:
       ? new SpokeError('ERR_DIALER_CLOSED', `The dial to ${where} was cancelled: spoke is shutting down.`, { target: where })
       : SpokeError.from(err, { target: where });
     relay.stats.dialFailed(failure.code);
-    relay.logger.warn('dial failed', { client, target: where, code: failure.code, error: failure.message });
+    relay.logger.warn('dial failed', { client, target: where, code: failure.code, error: cliAdvice(failure.message) });
     throw failure;
   }
 }
@@ -50,7 +51,7 @@ export function joinStreams(relay: RelayContext, client: Duplex, upstream: Duple
       relay.logger.debug('connection ended with an error', {
         ...label,
         code: isSpokeError(err) ? err.code : undefined,
-        error: err.message,
+        error: cliAdvice(err.message),
       });
     else relay.logger.debug('connection closed', label);
   });

@@ -65,4 +65,17 @@ describe('spoke speaks CLI habits', () => {
       await hanging.close();
     }
   });
+
+  it('advice in errors names the CLI flag, not the library option (timeoutMs)', async () => {
+    const hanging = await createHangingTarget();
+    try {
+      const result = await startCli(['dial', `${hanging.target.host}:${hanging.target.port}`, '--connect-timeout', '300ms']).exited;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('ERR_DIAL_TIMEOUT');
+      expect(result.stderr).toContain('raise --connect-timeout');
+      expect(result.stderr).not.toContain('timeoutMs');
+    } finally {
+      await hanging.close();
+    }
+  });
 });
