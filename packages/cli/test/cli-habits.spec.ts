@@ -2,7 +2,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHangingTarget, type HangingTarget } from '@spoke/transport-core/testing';
 import { startCli } from './support/cli-process.js';
-import { startTcpServer, type Served } from './support/servers.js';
+import { curl } from './support/curl.js';
+import { startConnectProxy, startHttpServer, startTcpServer, type Served } from './support/servers.js';
 
 describe('spoke speaks CLI habits', () => {
   let echo: Served;
@@ -76,6 +77,20 @@ describe('spoke speaks CLI habits', () => {
       expect(result.stderr).not.toContain('timeoutMs');
     } finally {
       await hanging.close();
+    }
+  });
+
+  it('forward -D is a SOCKS5 proxy through the --via hops, as ssh -D', async () => {
+    const [web, proxy] = await Promise.all([startHttpServer(), startConnectProxy()]);
+    const cli = startCli(['forward', '-D', '0', '--via', `http-connect://${proxy.address}`]);
+    try {
+      const [, socks = ''] = await cli.line(/^spoke forward listening: socks5 (127\.0\.0\.1:\d+)/m);
+      const answer = await curl(['--socks5-hostname', socks, `http://${web.address}/through-D`]);
+      expect(answer).toMatchObject({ code: 0, stdout: 'hello from /through-D\n' });
+      expect(proxy.connects).toContain(web.address);
+    } finally {
+      expect((await cli.stop('SIGINT')).code).toBe(0);
+      await Promise.all([web.close(), proxy.close()]);
     }
   });
 });

@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { dialStdio, dialTimeoutMs, targetFromWords } from './dial.js';
 import { metricsFlag, relayDurations } from '../relay-command.js';
-import { FORWARD_OPTIONS, forwardSpecs, runForwarders } from './forward.js';
+import { FORWARD_OPTIONS, forwardPlan, runForwarders } from './forward.js';
 
 const OPTIONS: OptionDefs = {
   config: { type: 'string', value: 'FILE', description: "kube-apiserver's EgressSelectorConfiguration (--egress-selector-config-file)" },
@@ -61,7 +61,7 @@ export const egressCommand: Command = {
         return await dialStdio(dialer, target, dialTimeoutMs(values, usage), context);
       }
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`, usage);
-      return await runForwarders(dialer, forwardSpecs(values, usage), relayDurations(values, usage), context, metricsFlag(values, usage));
+      return await runForwarders(dialer, forwardPlan(values, usage), relayDurations(values, usage), context, metricsFlag(values, usage));
     } finally {
       await selector.close().catch(() => {});
     }

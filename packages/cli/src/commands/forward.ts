@@ -1,12 +1,17 @@
 import net from 'node:net';
-import { formatTarget, type Dialer } from '@spoke/transport-core';
+import { formatTarget, isLoopbackHost, type Dialer } from '@spoke/transport-core';
+import { deadlineSignal } from '@spoke/transport-core/utils';
 import { formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
-import { parseForwardSpec, type ForwardSpec, type ListenAddress } from '../addresses.js';
+import { parseForwardSpec, parseListenAddress, type ForwardSpec, type ListenAddress } from '../addresses.js';
 import type { Command, CommandContext } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError } from '../errors.js';
 import { peerName, relayClient, type RelayContext } from '../relay.js';
+import { serveSocks5 } from '../proxy/socks5.js';
 import { RELAY_OPTIONS, metricsFlag, relayDurations, runRelay, type RelayDurations } from '../relay-command.js';
+
+// Time a -D client has to send its SOCKS5 greeting and request (as spoke proxy's --handshake-timeout default).
+const SOCKS_HANDSHAKE_MS = 10_000;
 
 /** Flags of `spoke forward` (also accepted by `spoke egress ... forward`). */
 export const FORWARD_OPTIONS: OptionDefs = {
@@ -17,6 +22,13 @@ export const FORWARD_OPTIONS: OptionDefs = {
     value: '[bind:]port:host:port',
     description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)',
   },
+  dynamic: {
+    type: 'string',
+    short: 'D',
+    multiple: true,
+    value: '[bind:]port',
+    description: 'a SOCKS5 proxy on bind:port (default bind 127.0.0.1) whose connections go through the --via hops, as `ssh -D`',
+  },
   'no-command': {
     type: 'boolean',
     short: 'N',
@@ -25,11 +37,18 @@ export const FORWARD_OPTIONS: OptionDefs = {
   ...RELAY_OPTIONS,
 };
 
-/** Parses every `-L`; at least one is required. */
-export function forwardSpecs(values: ParsedValues, usage: string): ForwardSpec[] {
+/** What `forward` listens on: `-L` forwards and `-D` SOCKS5 proxies. */
+export interface ForwardPlan {
+  specs: ForwardSpec[];
+  socks: ListenAddress[];
+}
+
+/** Parses every `-L` and `-D`; at least one of them is required. */
+export function forwardPlan(values: ParsedValues, usage: string): ForwardPlan {
   const specs = stringFlags(values, 'local').map((spec) => parseForwardSpec(spec, usage));
-  if (specs.length === 0) throw new UsageError('give at least one -L [bind:]port:host:port', usage);
-  return specs;
+  const socks = stringFlags(values, 'dynamic').map((text) => parseListenAddress(text, 'dynamic', usage));
+  if (specs.length === 0 && socks.length === 0) throw new UsageError('give at least one -L [bind:]port:host:port or -D [bind:]port', usage);
+  return { specs, socks };
 }
 
 /**
@@ -39,7 +58,7 @@ export function forwardSpecs(values: ParsedValues, usage: string): ForwardSpec[]
  */
 export function runForwarders(
   dialer: Dialer,
-  specs: readonly ForwardSpec[],
+  { specs, socks }: ForwardPlan,
   durations: RelayDurations,
   context: CommandContext,
   metrics?: ListenAddress,
@@ -59,6 +78,24 @@ export function runForwarders(
           const bound = await listen(server, spec.listen);
           lines.push(`${bound} -> ${target}`);
           context.logger.info('forwarding', { listen: bound, target, via: dialer.kind });
+        }
+        for (const address of socks) {
+          if (!isLoopbackHost(address.host)) {
+            context.logger.warn(
+              `-D listens beyond loopback (${address.host}) without authentication: use spoke proxy --auth-file for that`,
+            );
+          }
+          const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+            relay.stats.accepted();
+            relay.tracker.add(socket);
+            socket.setNoDelay(true);
+            socket.on('error', () => {});
+            const handshake = deadlineSignal(SOCKS_HANDSHAKE_MS, context.shutdown);
+            void serveSocks5(socket, relay, handshake.signal).finally(() => handshake.clear());
+          });
+          const bound = await listen(server, address);
+          lines.push(`socks5 ${bound}`);
+          context.logger.info('socks5 proxy', { listen: bound, via: dialer.kind });
         }
         return { lines };
       },
@@ -87,8 +124,8 @@ export const forwardCommand: Command = {
   summary: 'listen locally (-L) and forward each connection through the --via hops',
   help: ({ registry }) =>
     formatHelp(
-      'spoke forward -L [bind:]port:host:port... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',
-      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`. Prints one line with the\naddresses it listens on; shows live byte counters on stderr when it is a terminal.\nSIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
+      'spoke forward [-L [bind:]port:host:port]... [-D [bind:]port]... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',
+      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`; each -D is a SOCKS5 proxy\nwhose connections go through the same hops, like `ssh -D`. Prints one line with the\naddresses it listens on; shows live byte counters on stderr when it is a terminal.\nSIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
       { ...FORWARD_OPTIONS, via: VIA_OPTION },
       [
         [
@@ -102,9 +139,9 @@ export const forwardCommand: Command = {
     const parsed = parseOrHelp(argv, forwardCommand, context, { ...FORWARD_OPTIONS, via: VIA_OPTION }, { max: 0 });
     if (!parsed) return EXIT_OK;
     const { values, usage } = parsed;
-    const specs = forwardSpecs(values, usage);
+    const plan = forwardPlan(values, usage);
     const durations = relayDurations(values, usage);
     const dialer = viaChain(stringFlags(values, 'via'), context, usage);
-    return runForwarders(dialer, specs, durations, context, metricsFlag(values, usage));
+    return runForwarders(dialer, plan, durations, context, metricsFlag(values, usage));
   },
 };
