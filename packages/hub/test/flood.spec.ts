@@ -4,6 +4,7 @@ import { afterEach, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Session, SpokeError } from '@spoke/transport-core';
 import { encodeFrame, frameLimit } from '@spoke/transport-core/protocol';
+import { rawHello } from '@spoke/transport-core/testing';
 import { sessionOverWebSocket } from '../src/ws-carrier.js';
 
 // Issue 17 #1 over the hub's own carrier: a peer that floods PINGs over WebSocket and reads none
@@ -29,18 +30,7 @@ it('a WebSocket peer that sends PINGs and reads nothing is ended with ERR_FLOW_C
   const session = await accepted;
   session.on('error', () => {});
   cleanups.push(() => session.destroy());
-  attacker.send(
-    encodeFrame({
-      type: 'HELLO',
-      versions: [1],
-      role: 'initiator',
-      id: 'attacker',
-      identifiers: '',
-      maxFrame: 65536,
-      initialWindow: 262144,
-      sessionWindow: 16 * 1024 * 1024,
-    }),
-  );
+  attacker.send(encodeFrame(rawHello({ id: 'attacker', initialWindow: 262144, sessionWindow: 16 * 1024 * 1024 })));
   await session.ready();
   // From here on the attacker takes none of our frames.
   attacker.pause();

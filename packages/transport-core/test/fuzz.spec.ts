@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Session, SpokeError, createDuplexPair } from '@spoke/transport-core';
 import { decodeFrame, encodeFrame, type CarrierHandlers, type Frame, type FrameCarrier } from '@spoke/transport-core/protocol';
-import { echo } from '@spoke/transport-core/testing';
+import { echo, rawHello } from '@spoke/transport-core/testing';
 
 // 100,000 frames by default; `npm run fuzz -w @spoke/transport-core` runs millions.
 const FRAMES = Number(process.env['SPOKE_FUZZ_FRAMES'] ?? 100_000);
@@ -50,16 +50,7 @@ function generator(seed: number) {
       case 2:
         return { type: 'FIN', stream: stream() || 1 };
       case 3:
-        return {
-          type: 'HELLO',
-          versions: [pick([1, 1, 2])],
-          role: pick(['initiator', 'responder'] as const),
-          id: 'f',
-          identifiers: '',
-          maxFrame: 65536,
-          initialWindow: 65536,
-          sessionWindow: 1 << 20,
-        };
+        return rawHello({ versions: [pick([1, 1, 2])], role: pick(['initiator', 'responder'] as const), id: 'f' });
       case 4:
         return { type: 'DIAL', stream: stream() || 2, target: pick(['a.local:1', 'bad', '[::1]:2', 'unix:/x']) };
       case 5:
@@ -155,16 +146,7 @@ describe(`fuzz (${FRAMES} frames, seed ${SEED})`, { timeout: TIMEOUT_MS }, () =>
     };
     process.on('unhandledRejection', onRejection);
     const sessions: Session[] = [];
-    const hello = encodeFrame({
-      type: 'HELLO',
-      versions: [1],
-      role: 'responder',
-      id: 'fuzz',
-      identifiers: '',
-      maxFrame: 65536,
-      initialWindow: 65536,
-      sessionWindow: 1 << 20,
-    });
+    const hello = encodeFrame(rawHello({ role: 'responder', id: 'fuzz' }));
     let carrier = new DirectCarrier();
     let session: Session | undefined;
     let fed = 0;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpokeError, createDuplexPair, sessionOverStream, type Session, type SessionOptions } from '@spoke/transport-core';
 import { encodeFrame, lengthPrefix, type Frame } from '@spoke/transport-core/protocol';
-import { createSessionPair, echo, readAll, serveTcp } from '@spoke/transport-core/testing';
+import { createSessionPair, echo, rawHello, readAll, serveTcp } from '@spoke/transport-core/testing';
 
 // Issue 17 #1: a peer that sends frames the session answers and reads none of the answers
 // must not grow this process without bound, nor stay alive forever by sending alone.
@@ -19,16 +19,7 @@ const wire = (f: Frame): Buffer => {
   return Buffer.concat([lengthPrefix(body.length), body]);
 };
 
-const HELLO = wire({
-  type: 'HELLO',
-  versions: [1],
-  role: 'initiator',
-  id: 'attacker',
-  identifiers: '',
-  maxFrame: 65536,
-  initialWindow: 16 * 1024 * 1024,
-  sessionWindow: 2 ** 31 - 1,
-});
+const HELLO = wire(rawHello({ id: 'attacker', initialWindow: 16 * 1024 * 1024, sessionWindow: 2 ** 31 - 1 }));
 
 /** Buffers held by this process (where queued frames live): the session runs in it. */
 const held = (): number => {

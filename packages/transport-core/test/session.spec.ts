@@ -7,6 +7,7 @@ import {
   closed,
   createSessionPair,
   echo,
+  rawHello,
   readAll,
   readDigest,
   serveTcp,
@@ -68,20 +69,7 @@ function rawPeer(options: Partial<SessionOptions> = {}, tuning: Partial<SessionT
     theirs,
     sendRaw,
     send,
-    hello: (over: Partial<Extract<Frame, { type: 'HELLO' }>> = {}) =>
-      sendRaw(
-        encodeFrame({
-          type: 'HELLO',
-          versions: [1],
-          role: 'responder',
-          id: 'raw',
-          identifiers: '',
-          maxFrame: 65536,
-          initialWindow: 65536,
-          sessionWindow: 1 << 20,
-          ...over,
-        }),
-      ),
+    hello: (over: Partial<Extract<Frame, { type: 'HELLO' }>> = {}) => sendRaw(encodeFrame(rawHello({ role: 'responder', ...over }))),
     waitFor: waitForFrame,
     /** The session dials and the raw side accepts: the session's stream and its id. */
     openStream: async (): Promise<{ stream: Duplex; id: number }> => {

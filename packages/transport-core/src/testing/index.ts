@@ -17,3 +17,4 @@ export { createSessionPair, sessionPairOptions, pairOf } from './session-pair.js
 export type { SessionPair, PairCarrier, SessionPairOptions } from './session-pair.js';
 export { runNodeFixture } from './node-fixture.js';
 export type { FixtureExit, NodeFixtureOptions } from './node-fixture.js';
+export { rawHello } from './raw-hello.js';
