@@ -1,4 +1,5 @@
 import { createKonnectivityAgent, createKonnectivityServer, parseAgentFlags, parseServerFlags } from '@spoke/dialer-konnectivity';
+import { announce } from '../announce.js';
 import { GLOBAL_OPTIONS, formatHelp } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
@@ -96,9 +97,11 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
       `agents=${options.agentBindAddress ?? '0.0.0.0'}:${server.ports.agent}`,
       ...(server.ports.health !== undefined ? [`health=${options.healthBindAddress ?? '0.0.0.0'}:${server.ports.health}`] : []),
     ];
-    context.io.stdout.write(
-      `spoke konnectivity server listening: mode=${options.mode ?? 'grpc'} ${where.join(' ')} id=${server.serverId}\n`,
-    );
+    announce(context, 'konnectivity server', `mode=${options.mode ?? 'grpc'} ${where.join(' ')} id=${server.serverId}`, {
+      mode: options.mode ?? 'grpc',
+      addresses: where,
+      id: server.serverId,
+    });
   });
 }
 
