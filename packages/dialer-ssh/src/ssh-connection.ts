@@ -334,6 +334,8 @@ function endClient(client: Client): Promise<void> {
     }
     sock.once('close', () => resolve());
     client.on('error', () => {});
+    // An idle connection's socket is unreferenced; a caller awaiting close() must not see the process exit under it.
+    (sock as Duplex & { ref?: () => void }).ref?.();
     client.end();
     // A server that never answers the disconnect must not hold close() forever.
     setTimeout(() => sock.destroy(), 2_000).unref();
