@@ -15,6 +15,12 @@ export interface SshAuthOptions {
   passphrase?: string | Buffer;
   /** ssh-agent: a socket path (e.g. `process.env.SSH_AUTH_SOCK`), `'pageant'`, or an ssh2 agent instance. */
   agent?: string | BaseAgent;
+  /**
+   * More private key files, tried in order after `agent` and `privateKey`, as OpenSSH tries its
+   * identity files: one that is missing, unreadable or encrypted without `passphrase` is skipped
+   * (and named in the authentication error) instead of failing the dialer.
+   */
+  identityFiles?: readonly string[];
 }
 
 /** What an auth round learnt, for error messages. */
@@ -23,7 +29,9 @@ export interface AuthTrace {
   triedMethods: string[];
 }
 
-type Attempt = { method: 'agent'; agent: string | BaseAgent } | { method: 'publickey'; key: Buffer | string; passphrase?: string | Buffer };
+type Attempt =
+  | { method: 'agent'; agent: string | BaseAgent }
+  | { method: 'publickey'; key: Buffer | string; passphrase?: string | Buffer; file?: string };
 
 /** Validated credentials: keys are read and parsed up front so mistakes fail at creation, not at first dial. */
 export interface Credentials {
@@ -34,6 +42,7 @@ export interface Credentials {
 /** Reads and checks the key material in `options`. */
 export function createCredentials(options: SshAuthOptions, what: string): Credentials {
   const attempts: Attempt[] = [];
+  const skipped: string[] = [];
   if (options.agent !== undefined && options.agent !== '') attempts.push({ method: 'agent', agent: options.agent });
   let key = options.privateKey;
   if (key === undefined && options.privateKeyFile !== undefined) {
@@ -59,13 +68,32 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
       throw new SpokeError('ERR_BAD_OPTION', `The private key for ${what} cannot be used: ${why}.${hint}`);
     }
     if (!first.isPrivateKey()) throw new SpokeError('ERR_BAD_OPTION', `The key given for ${what} is a public key; give the private key.`);
-    attempts.push({ method: 'publickey', key, ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}) });
+    attempts.push({
+      method: 'publickey',
+      key,
+      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+      ...(options.privateKeyFile !== undefined && options.privateKey === undefined ? { file: options.privateKeyFile } : {}),
+    });
+  }
+  for (const file of options.identityFiles ?? []) {
+    const found = readIdentity(file, options.passphrase);
+    if (typeof found === 'string') skipped.push(`${file} skipped (${found})`);
+    else
+      attempts.push({
+        method: 'publickey',
+        key: found,
+        file,
+        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+      });
   }
   return {
     handler(username, trace) {
       const queue = [...attempts];
       let askedNone = false;
+      let first = true;
       return (left, _partial, next) => {
+        if (first) trace.triedMethods.push(...skipped);
+        first = false;
         // ssh2 calls with null before the first attempt (the types say otherwise).
         const methodsLeft = left as string[] | null;
         if (methodsLeft) trace.serverMethods.splice(0, trace.serverMethods.length, ...methodsLeft);
@@ -73,7 +101,7 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
           const a = queue.shift() as Attempt;
           // An agent signs with public keys too.
           if (methodsLeft && !methodsLeft.includes('publickey')) continue;
-          trace.triedMethods.push(a.method === 'agent' ? 'agent' : 'publickey');
+          trace.triedMethods.push(describe(a));
           if (a.method === 'agent') next({ type: 'agent', username, agent: a.agent });
           else
             next({
@@ -96,4 +124,25 @@ export function createCredentials(options: SshAuthOptions, what: string): Creden
       };
     },
   };
+}
+
+// Names an attempt for error messages: the agent socket or key file, never key material.
+function describe(a: Attempt): string {
+  if (a.method === 'agent') return typeof a.agent === 'string' ? `agent ${a.agent}` : 'agent';
+  return a.file !== undefined ? `publickey ${a.file}` : 'publickey';
+}
+
+// An identity file as OpenSSH treats one: usable, or a reason to pass over it.
+function readIdentity(file: string, passphrase: string | Buffer | undefined): Buffer | string {
+  let key: Buffer;
+  try {
+    key = readFileSync(file);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `unreadable: ${(err as Error).message}`;
+  }
+  const first = [utils.parseKey(key, passphrase)].flat()[0];
+  if (first === undefined) return 'no key found';
+  if (first instanceof Error) return /passphrase|decrypt|Encrypted/i.test(first.message) ? 'encrypted; no passphrase given' : first.message;
+  if (!first.isPrivateKey()) return 'a public key';
+  return key;
 }

@@ -12,6 +12,7 @@ import {
 } from '@spoke/transport-core';
 import { checkTimeout, createBackoff, type BackoffOptions } from '@spoke/transport-core/utils';
 import { createCredentials, type SshAuthOptions } from './auth.js';
+import { applySshConfig, processEnvironment, type ConfiguredSsh } from './config-options.js';
 import { mapChannelOpenError } from './errors.js';
 import { createHostVerifier, type HostKeyOptions } from './host-verifier.js';
 import { SshConnection } from './ssh-connection.js';
@@ -41,6 +42,13 @@ export interface SshDialerOptions extends SshAuthOptions, HostKeyOptions {
   algorithms?: Algorithms;
   /** Where warnings go (insecure host key mode). Default: `process.emitWarning`. */
   warn?: (message: string) => void;
+  /**
+   * Read an OpenSSH client config for `host`: `'auto'` is `~/.ssh/config` (a missing file is
+   * fine), a string that file. Options set here win over it. With a config, a dialer given no
+   * credentials tries `SSH_AUTH_SOCK` and then the IdentityFiles (else `~/.ssh/id_rsa`,
+   * `id_ecdsa`, `id_ed25519`) as OpenSSH does, and ProxyJump becomes `via`. Default: `false`.
+   */
+  config?: string | false;
 }
 
 /** A {@link Dialer} that forwards through an SSH server; `hop` names it. */
@@ -73,6 +81,23 @@ export interface SshDialer extends Dialer {
 export function createSshDialer(options: SshDialerOptions): SshDialer {
   if (typeof options?.host !== 'string' || options.host === '')
     throw new SpokeError('ERR_BAD_OPTION', 'createSshDialer: host is required (the SSH server to connect to).');
+  if (options.config === undefined || options.config === false) return createPlainSshDialer(options, []);
+  return sshDialerFromConfig(applySshConfig(options, options.config, processEnvironment()));
+}
+
+/** Builds the dialers for options an ssh_config was applied to: the ProxyJump hops first, owned by the dialer that uses them. */
+export function sshDialerFromConfig(configured: ConfiguredSsh): SshDialer {
+  if (!configured.jump) return createPlainSshDialer(configured.options, []);
+  const via = sshDialerFromConfig(configured.jump);
+  try {
+    return createPlainSshDialer({ ...configured.options, via }, [via]);
+  } catch (err) {
+    via.destroy();
+    throw err;
+  }
+}
+
+function createPlainSshDialer(options: SshDialerOptions, owned: readonly SshDialer[]): SshDialer {
   const port = options.port ?? 22;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new SpokeError('ERR_BAD_OPTION', `createSshDialer: port must be 1-65535, got ${String(options.port)}.`);
@@ -142,10 +167,12 @@ export function createSshDialer(options: SshDialerOptions): SshDialer {
     async close() {
       closed = true;
       await connection.close();
+      await Promise.all(owned.map((d) => d.close()));
     },
     destroy(err) {
       closed = true;
       connection.destroy(err);
+      for (const d of owned) d.destroy(err);
     },
   };
 }

@@ -2,7 +2,7 @@ import { badUri, readUriFile, type DialerScheme } from '@spoke/transport-core';
 import { createSshDialer, type SshDialerOptions } from './ssh-dialer.js';
 
 const USAGE =
-  'ssh://[user@]host[:port][?identity=FILE][&passphrase-file=FILE][&agent=SOCKET|env][&known-hosts=FILE][&host-key=SHA256:B64]...[&insecure-accept-any-host-key=true]';
+  'ssh://[user@]host[:port][?identity=FILE][&passphrase-file=FILE][&agent=SOCKET|env][&known-hosts=FILE][&host-key=SHA256:B64]...[&insecure-accept-any-host-key=true][&config=FILE|none]';
 
 const KNOWN = new Set([
   'identity',
@@ -13,17 +13,20 @@ const KNOWN = new Set([
   'insecure-accept-any-host-key',
   'keepalive-ms',
   'idle-timeout-ms',
+  'config',
 ]);
 
 /**
  * The `ssh://` dialer URI scheme, for registries built with
  * `createDialerRegistry([sshScheme])` (the CLI's `--via ssh://...`). Each hop
- * is reached through the previous one. Without `known-hosts` or `host-key`,
+ * is reached through the previous one. `~/.ssh/config` (or `config=FILE`;
+ * `config=none` skips it) is applied for the host, the URI winning over it.
+ * Without `known-hosts` or `host-key`, the config's UserKnownHostsFile or
  * `~/.ssh/known_hosts` is used; secrets are only ever read from files.
  */
 export const sshScheme: DialerScheme = {
   schemes: ['ssh'],
-  usage: `${USAGE}\n    SSH tunnel; host keys verified against known-hosts (default ~/.ssh/known_hosts) or pinned host-key fingerprints`,
+  usage: `${USAGE}\n    SSH tunnel; reads ~/.ssh/config; host keys verified against known-hosts (default ~/.ssh/known_hosts) or pinned host-key fingerprints`,
   create(uri, context) {
     const fail = (why: string): never => {
       throw badUri(uri.href, why, USAGE);
@@ -35,10 +38,12 @@ export const sshScheme: DialerScheme = {
     const q = uri.searchParams;
     const options: SshDialerOptions = {
       host: uri.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: uri.port === '' ? 22 : Number(uri.port),
       warn: (m) => context.warn(m),
+      config: q.get('config') === 'none' ? false : (q.get('config') ?? 'auto'),
       ...(context.via ? { via: context.via } : {}),
     };
+    if (uri.port !== '') options.port = Number(uri.port);
+    if (q.get('config') === '') fail('config= needs a file, or none');
     if (uri.username !== '') options.username = decodeURIComponent(uri.username);
     const key = readUriFile(uri, 'identity');
     if (key) options.privateKey = key;

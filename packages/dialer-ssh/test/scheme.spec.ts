@@ -17,7 +17,8 @@ describe('ssh:// dialer URIs', () => {
     open.push(d);
     return d;
   };
-  const hop = (q = '') => `ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${sshd.clientKeyFile}${q}`;
+  // config=none: the tester's own ~/.ssh/config must not change what these URIs mean.
+  const hop = (q = '') => `ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${sshd.clientKeyFile}&config=none${q}`;
 
   beforeAll(async () => {
     sshd = await startSshd();
@@ -55,7 +56,7 @@ describe('ssh:// dialer URIs', () => {
     const pass = join(sshd.dir, 'pass.txt');
     writeFileSync(pass, 'open sesame\n');
     const d = chain([
-      `ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${locked}&passphrase-file=${pass}&insecure-accept-any-host-key=true`,
+      `ssh://${sshd.username}@127.0.0.1:${sshd.port}?identity=${locked}&passphrase-file=${pass}&insecure-accept-any-host-key=true&config=none`,
     ]);
     expect(await roundTrip(d, 'insecure')).toBe('insecure');
     expect(warnings.some((w) => /NOT verified/.test(w))).toBe(true);
@@ -68,6 +69,7 @@ describe('ssh:// dialer URIs', () => {
       `ssh://h?identity-file=x`,
       'ssh://h/path',
       'ssh://h?insecure-accept-any-host-key=yes',
+      'ssh://h?config=',
     ]) {
       let err: unknown;
       try {
