@@ -14,7 +14,8 @@ export type ConnectListen = { host: string; port: number } | { path: string };
 
 /** What the front end takes from its hub. */
 export interface ConnectFrontEndOptions {
-  clientTokens: readonly string[];
+  /** The client tokens accepted now (they may change while the hub runs). */
+  clientTokens: () => readonly string[];
   dial: AgentDial;
   metrics: HubMetrics;
   log: Logger;
@@ -36,7 +37,7 @@ const EARLY_DATA_LIMIT = 256 * 1024;
 export class ConnectFrontEnd {
   readonly #server: http.Server;
   readonly #viaUnix: boolean;
-  readonly #clientTokens: readonly string[];
+  readonly #clientTokens: () => readonly string[];
   readonly #dial: AgentDial;
   readonly #metrics: HubMetrics;
   readonly #log: Logger;
@@ -86,7 +87,7 @@ export class ConnectFrontEnd {
   #connect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     this.#guard.established(socket);
     socket.on('error', () => {});
-    if (!this.#viaUnix && !tokenMatches(bearerToken(req.headers['proxy-authorization']), this.#clientTokens)) {
+    if (!this.#viaUnix && !tokenMatches(bearerToken(req.headers['proxy-authorization']), this.#clientTokens())) {
       this.#metrics.authFailures.inc({ role: 'connect' });
       this.#log.warn('refused CONNECT: missing or wrong Proxy-Authorization', { remote: peerOf(req) });
       const body = 'spoke hub: Proxy-Authorization: Bearer <client token> required\n';

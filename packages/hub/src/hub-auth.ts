@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { SpokeError } from '@spoke/transport-core';
 import { bearerToken, tokenIndex } from './auth.js';
-import type { ResolvedHubOptions } from './hub-options.js';
+import type { AgentToken, ResolvedHubOptions } from './hub-options.js';
 
 /** The two kinds of peers a hub authenticates, each on its own path with its own credentials. */
 export type HubRole = 'agent' | 'client';
@@ -51,17 +51,27 @@ function issuersOf(leaf: DetailedPeerCertificate): Buffer[] {
 export class HubAuthenticator {
   readonly #agentCas: Buffer[];
   readonly #clientCas: Buffer[];
-  readonly #agentTokens: ReadonlyArray<{ token: string; id: string | undefined }>;
-  readonly #clientTokens: readonly string[];
+  #agentTokens: ReadonlyArray<{ token: string; id: string | undefined }> = [];
+  #clientTokens: readonly string[] = [];
   /** Ids some agent token is bound to: no other credential may announce them. */
-  readonly #reserved: ReadonlySet<string>;
+  #reserved: ReadonlySet<string> = new Set();
 
   constructor(config: ResolvedHubOptions) {
     this.#agentCas = config.agentCa !== undefined ? bundleCertificates(config.agentCa) : [];
     this.#clientCas = config.clientCa !== undefined ? bundleCertificates(config.clientCa) : [];
-    this.#agentTokens = config.agentTokens.map((t) => (typeof t === 'string' ? { token: t, id: undefined } : t));
-    this.#clientTokens = config.clientTokens;
+    this.setTokens(config.agentTokens, config.clientTokens);
+  }
+
+  /** Replaces the accepted tokens (checked by the caller); sessions already open are not affected. */
+  setTokens(agentTokens: readonly AgentToken[], clientTokens: readonly string[]): void {
+    this.#agentTokens = agentTokens.map((t) => (typeof t === 'string' ? { token: t, id: undefined } : t));
+    this.#clientTokens = clientTokens;
     this.#reserved = new Set(this.#agentTokens.flatMap((t) => (t.id !== undefined ? [t.id] : [])));
+  }
+
+  /** The client tokens accepted now (the CONNECT front end checks them too). */
+  get clientTokens(): readonly string[] {
+    return this.#clientTokens;
   }
 
   /** The TLS server options that ask for (and verify against both roles' CAs) a client certificate. */

@@ -105,14 +105,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
         'Bind connect to loopback (--connect 127.0.0.1:PORT) or a unix socket (--connect unix:/path, guarded by its file permissions).',
     );
   }
-  if (agentTokens.length === 0 && options.agentCa === undefined) {
-    throw new SpokeError(
-      'ERR_BAD_OPTION',
-      'A hub needs agent authentication: give agentTokens (--agent-token-file) or agentCa (--agent-ca) for mTLS. ' +
-        'clientCa (--client-ca) authenticates clients only.',
-    );
-  }
-  checkAgentTokens(agentTokens);
+  checkAgentTokens(agentTokens, options.agentCa !== undefined);
   checkSeparateCas(options.agentCa, options.clientCa);
   if (!Number.isInteger(hubCount) || hubCount < 1)
     throw new SpokeError('ERR_BAD_OPTION', `hubCount must be a positive integer, got ${hubCount}.`);
@@ -157,8 +150,18 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   };
 }
 
-/** Agent tokens must be non-empty and distinct, and bound ids non-empty: which entry matched decides the id. */
-function checkAgentTokens(tokens: readonly AgentToken[]): void {
+/**
+ * Agent tokens must be non-empty and distinct, and bound ids non-empty: which entry matched decides the id.
+ * Without an agent CA there must be one: a hub always authenticates its agents.
+ */
+export function checkAgentTokens(tokens: readonly AgentToken[], haveAgentCa: boolean): void {
+  if (tokens.length === 0 && !haveAgentCa) {
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      'A hub needs agent authentication: give agentTokens (--agent-token-file) or agentCa (--agent-ca) for mTLS. ' +
+        'clientCa (--client-ca) authenticates clients only.',
+    );
+  }
   const seen = new Set<string>();
   for (const [i, t] of tokens.entries()) {
     const token = typeof t === 'string' ? t : t.token;

@@ -6,7 +6,7 @@ import { createAgentDial, hubDialerView } from './hub-dial.js';
 import { HubAuthenticator } from './hub-auth.js';
 import { HubHttpServer } from './hub-http.js';
 import { HubMetrics } from './hub-metrics.js';
-import { resolveHubOptions, type HubOptions } from './hub-options.js';
+import { checkAgentTokens, resolveHubOptions, type AgentToken, type HubOptions } from './hub-options.js';
 import { HubSessions } from './hub-sessions.js';
 
 /** A running hub. */
@@ -26,6 +26,11 @@ export interface Hub {
   dialer(): Dialer;
   /** Connected agents. */
   agents(): HubAgentInfo[];
+  /**
+   * Replaces the accepted bearer tokens (a role left out keeps its tokens), checked as `createHub` checks
+   * them (`ERR_BAD_OPTION`, nothing changed). New connections use them; sessions already open stay up.
+   */
+  setTokens(tokens: { agentTokens?: readonly AgentToken[]; clientTokens?: readonly string[] }): void;
   /** Prometheus text. */
   metrics(): string;
   /** Resolves when at least `n` agents are connected. */
@@ -58,7 +63,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   if (config.connect) {
     try {
       ({ frontEnd: connect, address: connectAddress } = await ConnectFrontEnd.start(config.connect, {
-        clientTokens: config.clientTokens,
+        clientTokens: () => auth.clientTokens,
         dial,
         metrics,
         log,
@@ -70,6 +75,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       throw err;
     }
   }
+  let current = { agentTokens: config.agentTokens, clientTokens: config.clientTokens };
   log.info('hub listening', { url, fingerprint: config.fingerprint, connect: connectAddress, id: config.id });
 
   return {
@@ -81,6 +87,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     dial: (t, o) => dial(t, o),
     dialer: () => hubDialerView(dial),
     agents: () => registry.list(),
+    setTokens(tokens) {
+      const agentTokens = tokens.agentTokens ?? current.agentTokens;
+      checkAgentTokens(agentTokens, config.agentCa !== undefined);
+      current = { agentTokens, clientTokens: tokens.clientTokens ?? current.clientTokens };
+      auth.setTokens(current.agentTokens, current.clientTokens);
+      log.info('tokens replaced', { agentTokens: current.agentTokens.length, clientTokens: current.clientTokens.length });
+    },
     metrics: () => metrics.render(),
     waitForAgents: (n, o = {}) => registry.waitFor(n, o),
     async close() {

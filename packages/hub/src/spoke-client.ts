@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import {
+  SpokeError,
   badUri,
   dialTarget,
   readUriFile,
@@ -158,14 +159,27 @@ export const spokeScheme: DialerScheme = {
       ...(servername ? { servername } : {}),
     };
     const tokenPath = tokenFile ? resolve(process.cwd(), tokenFile) : '';
+    // Read now, so a missing file is an option error at once, and again on every connect (a rotated token).
+    const readToken = (): string => {
+      try {
+        return readFileSync(tokenPath, 'utf8').trim();
+      } catch (err) {
+        throw new SpokeError(
+          'ERR_BAD_OPTION',
+          `Cannot read token-file=${tokenFile} (${tokenPath}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Check the path.`,
+          { cause: err },
+        );
+      }
+    };
     if (tokenFile) {
       // Refused when others may write it, a warning when they may read it (as OpenSSH treats keys).
       const warning = checkSecretFile(tokenPath, 'token-file=');
       if (warning) context.warn(warning);
+      readToken();
     }
     return createSpokeDialer({
       url: `${plaintext ? 'ws' : 'wss'}://${uri.host}`,
-      ...(tokenFile ? { token: () => readFileSync(tokenPath, 'utf8').trim() } : {}),
+      ...(tokenFile ? { token: readToken } : {}),
       tls,
       ...(agent ? { agent } : {}),
       ...(plaintext ? { insecurePlaintext: true } : {}),
