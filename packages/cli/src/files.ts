@@ -1,19 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SpokeError } from '@spoke/transport-core';
 import { checkSecretFile } from '@spoke/transport-core/utils';
 import { stringFlag, type ParsedValues } from './args.js';
 import { UsageError, inputStep } from './errors.js';
 
-/** Reads a file named by a flag (relative to the working directory); a missing file is a usage error. */
+/** Reads a file named by a flag (relative to the working directory); a missing file is a usage error (ERR_BAD_OPTION). */
 export function readFlagFile(path: string, flag: string, usage: string): Buffer {
+  return inputStep(usage, () => readFlagFileNow(path, flag));
+}
+
+/**
+ * {@link readFlagFile} for a file read again while running (a token file on every connect):
+ * a file gone since the start is `ERR_BAD_OPTION` naming it, a SpokeError rather than a usage error.
+ */
+export function readFlagFileNow(path: string, flag: string): Buffer {
   const full = resolve(process.cwd(), path);
   try {
     return readFileSync(full);
   } catch (err) {
-    throw new UsageError(
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
       `--${flag} ${path}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      usage,
+      { cause: err },
     );
   }
 }

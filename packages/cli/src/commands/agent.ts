@@ -4,7 +4,7 @@ import { booleanFlag, formatHelp, parseOrHelp, stringFlag, stringFlags, type Opt
 import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
-import { readFlagFile, readKeyPairFlags, readSecretFlagFile } from '../files.js';
+import { readFlagFile, readFlagFileNow, readKeyPairFlags, readSecretFlagFile } from '../files.js';
 import { runService } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
@@ -94,7 +94,8 @@ export const agentCommand: Command = {
         tls,
         logger: context.logger,
         ...(identifiers !== undefined ? { identifiers } : {}),
-        ...(tokenFile !== undefined ? { token: () => readFlagFile(tokenFile, 'token-file', usage).toString('utf8').trim() } : {}),
+        // Re-read on every connect: a file gone since the start is ERR_BAD_OPTION naming it, not a usage error the agent cannot code.
+        ...(tokenFile !== undefined ? { token: () => readFlagFileNow(tokenFile, 'token-file').toString('utf8').trim() } : {}),
         ...(via.length > 0 ? { via: viaChain(via, context, usage) } : {}),
         ...(insecure ? { insecurePlaintext: true } : {}),
       }),

@@ -6,13 +6,23 @@ import { createHub, type HubOptions } from '@spoke/hub';
 import { booleanFlag, durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
-import { EXIT_OK, UsageError, asUsageError } from '../errors.js';
-import { generateTokenFile, readFlagFile, readKeyPairFlags, readTokenFile } from '../files.js';
+import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
+import { generateTokenFile, readFlagFile, readKeyPairFlags, readSecretFlagFile, readTokenFile } from '../files.js';
+import { hubNames, openHubState, parseTokenLines } from '../hub-state.js';
+import { hubInitCommand } from './hub-init.js';
+import { hubTokenCommand } from './hub-token.js';
 import { startMetricsServer } from '../metrics-server.js';
 import { metricsFlag } from '../relay-command.js';
 import { runService, type Service } from '../serve.js';
+import { followTokenFiles, hubTokenSources } from '../token-reload.js';
 
 const OPTIONS: OptionDefs = {
+  'state-dir': {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'keep the identity here: tls.crt/tls.key and agent-tokens/client-tokens are made once (0600) and reused, so agents keep the pinned fingerprint across restarts; the flags below override its files. Without it the identity is ephemeral: the certificate and generated tokens live as long as the process. See spoke hub init, spoke hub token',
+  },
   listen: {
     type: 'string',
     value: 'HOST:PORT',
@@ -88,16 +98,11 @@ function connectListen(text: string, usage: string): NonNullable<HubOptions['con
  * `--agent-token-file`: a line `ID TOKEN` binds the token to agent ID, a line `TOKEN` is a token for any id
  * (tokens never hold whitespace: a bearer token is one word, so old one-token-per-line files read as before).
  */
-function readAgentTokens(path: string, usage: string): NonNullable<HubOptions['agentTokens']> {
-  return readTokenFile(path, 'agent-token-file', usage).map((line, i) => {
-    const words = line.split(/\s+/);
-    if (words.length === 1) return line;
-    const [id, token] = words;
-    if (words.length !== 2 || id === undefined || token === undefined) {
-      throw new UsageError(`--agent-token-file ${path}: line ${i + 1} is neither 'TOKEN' nor 'ID TOKEN'`, usage);
-    }
-    return { id, token };
-  });
+export function readAgentTokens(path: string, usage: string, flag = 'agent-token-file'): NonNullable<HubOptions['agentTokens']> {
+  const text = readTokenFile(path, flag, usage).join('\n');
+  return inputStep(usage, () => parseTokenLines(text, `--${flag} ${path}`, true)).map((t) =>
+    t.id === undefined ? t.token : { id: t.id, token: t.token },
+  );
 }
 
 /** `spoke hub --listen HOST:PORT ...`: the control-plane end of spoke's reverse tunnels. */
@@ -106,29 +111,37 @@ export const hubCommand: Command = {
   summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
   help: () =>
     formatHelp(
-      'spoke hub --listen HOST:PORT [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]\n                 [--max-connections N] [--max-connections-per-address N] [--handshake-timeout DURATION]',
-      "Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate, each role with its own credentials (bearer token, or mTLS with that role's CA). An\nagent certificate's CN or an 'ID TOKEN' line of --agent-token-file binds the agent id, and an id\nconnected from one credential is refused to another. Prints one line with the URL, the certificate\nfingerprint to pin and where the generated tokens are. SIGINT/SIGTERM: GOAWAY, streams drain, then exit.",
+      'spoke hub --listen HOST:PORT [--state-dir DIR] [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]\n                 [--max-connections N] [--max-connections-per-address N] [--handshake-timeout DURATION]\n       spoke hub init --state-dir DIR [--listen HOST:PORT] [--show-tokens]\n       spoke hub token create|list|revoke --state-dir DIR ...',
+      "Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate, each role with its own credentials (bearer token, or mTLS with that role's CA). An\nagent certificate's CN or an 'ID TOKEN' line of --agent-token-file binds the agent id, and an id\nconnected from one credential is refused to another. Prints one line with the URL, the certificate\nfingerprint to pin and where the generated tokens are. --state-dir keeps the certificate and tokens\nacross restarts (without it they are ephemeral); token files are re-read within a second of a change.\nSIGINT/SIGTERM: GOAWAY, streams drain, then exit.",
       OPTIONS,
       [
         [
           'Examples',
-          "spoke hub --listen 0.0.0.0:8443 --agent-token-file agents.token --client-token-file clients.token\nspoke agent --hub wss://hub:8443 --id node-1 --token-file agents.token --hub-fingerprint sha256:… --allow 10.0.0.0/8\nspoke proxy --socks5 127.0.0.1:1080 --via 'spoke+wss://hub:8443/?token-file=clients.token&fingerprint=sha256:…'",
+          "spoke hub init --state-dir /var/lib/spoke-hub --listen 0.0.0.0:8443\nspoke hub --state-dir /var/lib/spoke-hub --listen 0.0.0.0:8443\nspoke hub --listen 0.0.0.0:8443 --agent-token-file agents.token --client-token-file clients.token\nspoke agent --hub wss://hub:8443 --id node-1 --token-file agents.token --hub-fingerprint sha256:… --allow 10.0.0.0/8\nspoke proxy --socks5 127.0.0.1:1080 --via 'spoke+wss://hub:8443/?token-file=clients.token&fingerprint=sha256:…'",
         ],
       ],
     ),
   async run(argv, context) {
+    if (argv[0] === 'init') return hubInitCommand.run(argv.slice(1), context);
+    if (argv[0] === 'token') return hubTokenCommand.run(argv.slice(1), context);
     const parsed = parseOrHelp(argv, hubCommand, context, OPTIONS, { max: 0 });
     if (!parsed) return EXIT_OK;
     const { values, usage } = parsed;
     const address = parseListenAddress(stringFlag(values, 'listen') ?? '127.0.0.1:8443', 'listen', usage);
-    const tls = readKeyPairFlags(values, 'tls-cert', 'tls-key', usage);
+    const stateDir = stringFlag(values, 'state-dir');
+    const state = stateDir !== undefined ? inputStep(usage, () => openHubState(stateDir, hubNames(address.host))) : undefined;
+    const tls =
+      readKeyPairFlags(values, 'tls-cert', 'tls-key', usage) ??
+      (state
+        ? { cert: readFlagFile(state.files.cert, 'state-dir', usage), key: readSecretFlagFile(state.files.key, 'state-dir', usage) }
+        : undefined);
     const insecure = booleanFlag(values, 'insecure-plaintext');
     const agentCaFile = stringFlag(values, 'agent-ca');
     const clientCaFile = stringFlag(values, 'client-ca');
     const connectText = stringFlag(values, 'connect');
     const metricsAddress = metricsFlag(values, usage);
-    const agentTokenFile = stringFlag(values, 'agent-token-file');
-    const clientTokenFile = stringFlag(values, 'client-token-file');
+    const agentTokenFile = stringFlag(values, 'agent-token-file') ?? state?.files.agentTokens;
+    const clientTokenFile = stringFlag(values, 'client-token-file') ?? state?.files.clientTokens;
     const options: HubOptions = {
       listen: address,
       logger: context.logger,
@@ -166,13 +179,26 @@ export const hubCommand: Command = {
       if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
       throw asUsageError(err, usage);
     });
+    // Token files (given or the state dir's) are followed: `spoke hub token create|revoke` applies without a restart.
+    const stopFollowing = followTokenFiles(
+      hubTokenSources(
+        hub,
+        agentTokenFile !== undefined ? { path: agentTokenFile, read: () => readAgentTokens(agentTokenFile, usage) } : undefined,
+        clientTokenFile !== undefined
+          ? { path: clientTokenFile, read: () => readTokenFile(clientTokenFile, 'client-token-file', usage) }
+          : undefined,
+      ),
+      context.logger,
+    );
     let metricsServer: http.Server | undefined;
     const service: Service = {
       close: async () => {
+        stopFollowing();
         metricsServer?.close();
         await hub.close();
       },
       destroy: () => {
+        stopFollowing();
         metricsServer?.close();
         hub.destroy();
         // Generated tokens are valid for this hub process only.
@@ -195,6 +221,7 @@ export const hubCommand: Command = {
       const parts = [
         hub.url,
         ...(hub.fingerprint ? [`fingerprint=${hub.fingerprint}`] : []),
+        ...(state ? [`state-dir=${state.files.dir}`] : []),
         ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []),
         ...notes,
       ];
