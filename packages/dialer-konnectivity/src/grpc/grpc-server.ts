@@ -1,6 +1,8 @@
 import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { SpokeError } from '@spoke/transport-core';
+import { ConnectionGate, type ConnectionGateEvents, type ConnectionLimits } from './connection-gate.js';
 import { connectionWindow, http2SessionOptions } from './flow-window.js';
 import { keepAlive } from './http2-keepalive.js';
 import { DEFAULT_MAX_MESSAGE, GRPC_CONTENT_TYPE, GrpcCode, statusHeaders } from './grpc-message.js';
@@ -23,6 +25,10 @@ export interface GrpcServerOptions<M> {
   maxMessageBytes?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open at once. Default: no limit. */
   maxConcurrentStreams?: number;
+  /** Caps and the pre-auth deadline of TCP connections (see connection-gate.ts). Default: none. */
+  limits?: ConnectionLimits;
+  /** Reports of the connection caps and deadline. */
+  gateEvents?: ConnectionGateEvents;
 }
 
 /**
@@ -36,6 +42,8 @@ export class GrpcServer<M> {
   readonly #server: Http2Server | Http2SecureServer;
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #options: GrpcServerOptions<M>;
+  /** Counts and screens TCP connections before the TLS server sees them, when limits are given. */
+  readonly #gate: ConnectionGate | undefined;
 
   constructor(options: GrpcServerOptions<M>) {
     this.#options = options;
@@ -56,6 +64,7 @@ export class GrpcServer<M> {
         })
       : http2.createServer(sessionOptions);
     this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+    this.#gate = options.limits === undefined ? undefined : new ConnectionGate(this.#server, options.limits, options.gateEvents);
     this.#server.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     this.#server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) =>
       this.#onStream(stream, headers, raw),
@@ -68,36 +77,44 @@ export class GrpcServer<M> {
   /** Listens on a unix socket path or a TCP port (0 picks one); resolves with the TCP port. */
   listen(at: { path: string } | { port: number; host?: string | undefined }): Promise<number | undefined> {
     const where = 'path' in at ? at.path : `${at.host ?? '*'}:${at.port}`;
+    const listener = this.#listener;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void =>
         reject(
           new SpokeError('ERR_BAD_CONFIG', `Cannot listen on ${where}: ${err.message}. Check that the address is free.`, { cause: err }),
         );
-      this.#server.once('error', onError);
+      listener.once('error', onError);
       const done = (): void => {
-        this.#server.removeListener('error', onError);
-        resolve('path' in at ? undefined : (this.#server.address() as AddressInfo).port);
+        listener.removeListener('error', onError);
+        resolve('path' in at ? undefined : (listener.address() as AddressInfo).port);
       };
-      if ('path' in at) this.#server.listen(at.path, done);
-      else this.#server.listen({ port: at.port, ...(at.host !== undefined && at.host !== '' ? { host: at.host } : {}) }, done);
+      if ('path' in at) listener.listen(at.path, done);
+      else listener.listen({ port: at.port, ...(at.host !== undefined && at.host !== '' ? { host: at.host } : {}) }, done);
     });
   }
 
   /** Stops accepting; GOAWAY to every connection; resolves when their streams are done. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // The listener's callback waits for the connections it accepted to close.
+    const closed = new Promise<void>((resolve) => this.#listener.close(() => resolve()));
     for (const s of this.#sessions) s.close();
     await closed;
   }
 
   /** Closes every connection at once. */
   destroy(): void {
-    this.#server.close();
+    this.#listener.close();
     for (const s of this.#sessions) s.destroy();
+  }
+
+  /** The server that listens: the gate when there are limits, else the HTTP/2 server itself. */
+  get #listener(): net.Server {
+    return this.#gate?.server ?? this.#server;
   }
 
   #onSession(session: ServerHttp2Session): void {
     this.#sessions.add(session);
+    this.#gate?.adopt(session.socket, () => session.destroy());
     session.setLocalWindowSize(connectionWindow(this.#options.tls !== undefined));
     session.on('error', () => {});
     keepAlive(session, this.#options.keepaliveTimeMs ?? 0, this.#options.keepaliveTimeoutMs);
@@ -108,6 +125,8 @@ export class GrpcServer<M> {
 
   #onStream(stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[]): void {
     stream.on('error', () => {});
+    // A request came: the connection finished its handshake and preface in time.
+    this.#gate?.settled(stream.session?.socket ?? {});
     const contentType = headers['content-type'] ?? '';
     if (headers[':method'] !== 'POST' || !/^application\/grpc(?:$|[+;])/.test(contentType)) {
       // What grpc-go answers a request that is not gRPC.

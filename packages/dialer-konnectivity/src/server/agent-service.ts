@@ -6,7 +6,7 @@ import type { PacketCall } from '../packet-call.js';
 import { packetCodec } from '../packet-codec.js';
 import type { Packet } from '../packets.js';
 import { agentCidrs, type Backend, type BackendManager } from './backends.js';
-import type { ServerMetrics } from './metrics.js';
+import { gateEvents, type ServerMetrics } from './metrics.js';
 import type { ServerSettings } from './server-options.js';
 import { createTokenReviewer, type ReviewOutcome } from './token-review.js';
 import type { TunnelCore } from './tunnel-core.js';
@@ -51,6 +51,8 @@ export class AgentService {
       keepaliveTimeMs: options.keepaliveTimeMs ?? 3_600_000,
       // An agent needs one stream per connection; a cap keeps one connection from opening thousands.
       maxConcurrentStreams: options.agentMaxConcurrentStreams ?? 100,
+      limits: settings.agentLimits,
+      gateEvents: gateEvents(parts.metrics, 'agent', settings.log),
     });
   }
 

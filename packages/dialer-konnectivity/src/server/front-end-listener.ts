@@ -8,7 +8,8 @@ import { packetCodec } from '../packet-codec.js';
 import type { Packet } from '../packets.js';
 import { serveGrpcFrontend } from './grpc-frontend.js';
 import { serveHttpFrontend } from './http-frontend.js';
-import type { ServerMetrics } from './metrics.js';
+import { gateEvents, type ServerMetrics } from './metrics.js';
+import { ConnectionGate } from '../grpc/connection-gate.js';
 import type { ServerSettings } from './server-options.js';
 import type { TunnelCore } from './tunnel-core.js';
 
@@ -53,7 +54,13 @@ async function listenGrpc(settings: ServerSettings, core: TunnelCore, metrics: S
     server = new GrpcServer({ codec: packetCodec, routes });
     await server.listen({ path: options.udsName });
   } else {
-    server = new GrpcServer({ codec: packetCodec, routes, tls: { ...mtls(settings), requestCert: true } });
+    server = new GrpcServer({
+      codec: packetCodec,
+      routes,
+      tls: { ...mtls(settings), requestCert: true },
+      limits: settings.frontEndLimits,
+      gateEvents: gateEvents(metrics, 'frontend', settings.log),
+    });
     port = await server.listen({ port: options.serverPort ?? 8090, host: options.serverBindAddress });
   }
   return { port, close: () => server.close(), destroy: () => server.destroy() };
@@ -62,21 +69,32 @@ async function listenGrpc(settings: ServerSettings, core: TunnelCore, metrics: S
 async function listenHttpConnect(settings: ServerSettings, core: TunnelCore, metrics: ServerMetrics): Promise<FrontEndListener> {
   const { options } = settings;
   const sockets = new Set<net.Socket>();
+  let gate: ConnectionGate | undefined;
   const onSocket = (socket: net.Socket): void => {
     sockets.add(socket);
     metrics.httpConnections++;
-    serveHttpFrontend(socket, core, () => {
-      sockets.delete(socket);
-      metrics.httpConnections--;
-    });
+    serveHttpFrontend(
+      socket,
+      core,
+      () => {
+        sockets.delete(socket);
+        metrics.httpConnections--;
+      },
+      () => gate?.settled(socket),
+    );
   };
-  const server =
-    options.udsName !== undefined
-      ? net.createServer({ allowHalfOpen: true }, onSocket)
-      : tls.createServer(
-          { ...mtls(settings), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true },
-          onSocket,
-        );
+  let server: net.Server;
+  if (options.udsName !== undefined) server = net.createServer({ allowHalfOpen: true }, onSocket);
+  else {
+    const secure = tls.createServer(
+      { ...mtls(settings), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', allowHalfOpen: true },
+      onSocket,
+    );
+    // A failed handshake is the client's problem; the gate has closed or will close its socket.
+    secure.on('tlsClientError', () => {});
+    gate = new ConnectionGate(secure, settings.frontEndLimits, gateEvents(metrics, 'frontend', settings.log));
+    server = gate.server;
+  }
   const bound = await listen(
     server,
     options.udsName !== undefined ? { path: options.udsName } : { host: options.serverBindAddress ?? '', port: options.serverPort ?? 8090 },

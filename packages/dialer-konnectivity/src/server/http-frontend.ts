@@ -21,9 +21,9 @@ function reply(socket: Duplex, status: string, body: string, type = 'text/plain;
 /**
  * Serves one HTTP-CONNECT front-end socket with upstream's replies. Unlike
  * upstream, the "200 Connection Established" head is always written before any
- * destination byte.
+ * destination byte. `onRequest` is called when the request head has arrived.
  */
-export function serveHttpFrontend(socket: Duplex, core: TunnelCore, onDone: () => void): void {
+export function serveHttpFrontend(socket: Duplex, core: TunnelCore, onDone: () => void, onRequest: () => void = () => {}): void {
   let head = Buffer.alloc(0);
   let established = false;
   let done = false;
@@ -89,6 +89,7 @@ export function serveHttpFrontend(socket: Duplex, core: TunnelCore, onDone: () =
     }
     socket.removeListener('data', onHead);
     socket.pause();
+    onRequest();
     const rest = head.subarray(end + 4);
     if (rest.length > 0) socket.unshift(rest);
     const [method, target] = head.subarray(0, head.indexOf('\r\n')).toString('latin1').split(' ');

@@ -1,7 +1,11 @@
 import { createMetricsRegistry, type Counter } from '@spoke/transport-core/utils';
+import type { ConnectionGateEvents } from '../grpc/connection-gate.js';
 import type { BackendManager, ProxyStrategy } from './backends.js';
 
 const P = 'konnectivity_network_proxy_server';
+
+/** The listeners the spoke connection counters are labelled with. */
+export type ListenerName = 'agent' | 'frontend';
 
 /** The server's gauges and counters under upstream proxy-server's metric names (plus two spoke counters). */
 export class ServerMetrics {
@@ -17,6 +21,8 @@ export class ServerMetrics {
   readonly #dialFailures: Counter;
   readonly #stalledFrontendCloses: Counter;
   readonly #agentAuthFailures: Counter;
+  readonly #refusedConnections: Counter;
+  readonly #preAuthTimeouts: Counter;
 
   constructor(backends: BackendManager, strategies: readonly ProxyStrategy[]) {
     const r = this.#registry;
@@ -40,6 +46,14 @@ export class ServerMetrics {
       'spoke: connections closed because their front end stopped reading',
     );
     this.#agentAuthFailures = r.counter(`${P}_agent_auth_failures_total`, 'spoke: agent connections refused by token authentication');
+    this.#refusedConnections = r.counter(
+      `${P}_refused_connections_total`,
+      'spoke: connections closed on accept by a connection cap, by port and reason',
+    );
+    this.#preAuthTimeouts = r.counter(
+      `${P}_preauth_timeouts_total`,
+      'spoke: connections closed because they sent no request within the pre-auth deadline, by port',
+    );
     // Unlabelled counters are exposed from zero, as before they first count.
     this.#stalledFrontendCloses.inc({}, 0);
     this.#agentAuthFailures.inc({}, 0);
@@ -59,6 +73,16 @@ export class ServerMetrics {
     this.#agentAuthFailures.inc();
   }
 
+  /** A connection closed on accept by a cap (spoke only). */
+  refusedConnection(port: ListenerName, reason: string): void {
+    this.#refusedConnections.inc({ port, reason });
+  }
+
+  /** A connection closed for missing its pre-auth deadline (spoke only). */
+  preAuthTimeout(port: ListenerName): void {
+    this.#preAuthTimeouts.inc({ port });
+  }
+
   grpc(method: 'Proxy' | 'Connect', delta: number): void {
     this.grpcConnections.set(method, (this.grpcConnections.get(method) ?? 0) + delta);
   }
@@ -67,4 +91,18 @@ export class ServerMetrics {
   render(): string {
     return this.#registry.render();
   }
+}
+
+/** The connection-gate reports of one listener, counted in `metrics` and logged. */
+export function gateEvents(metrics: ServerMetrics, port: ListenerName, log: (message: string) => void): ConnectionGateEvents {
+  return {
+    refused(reason, address) {
+      metrics.refusedConnection(port, reason);
+      log(`${port} connection from ${address} refused: ${reason}`);
+    },
+    preAuthTimeout(address) {
+      metrics.preAuthTimeout(port);
+      log(`${port} connection from ${address} closed: no request within the pre-auth deadline`);
+    },
+  };
 }

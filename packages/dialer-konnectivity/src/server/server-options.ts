@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SpokeError } from '@spoke/transport-core';
+import { checkConnectionLimits, type ConnectionLimits } from '../grpc/connection-gate.js';
 import { PROXY_STRATEGIES, type ProxyStrategy } from './backends.js';
 import type { TokenReviewOptions } from './token-review.js';
 
@@ -40,6 +41,23 @@ export interface KonnectivityServerOptions {
   insecureAcceptAnyAgent?: boolean;
   /** spoke: streams one agent connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
   agentMaxConcurrentStreams?: number;
+  /** spoke: agent-port connections open at once; one more is closed on accept, before TLS. Default 1024. */
+  agentMaxConnections?: number;
+  /** spoke: agent-port connections open at once from one source address. Default 64. */
+  agentMaxConnectionsPerAddress?: number;
+  /**
+   * spoke: TCP front-end connections open at once (mTLS mode; a unix socket has no cap). Default 4096: the
+   * kube-apiserver opens one connection per tunnel, so the front end needs room for many from one address.
+   */
+  serverMaxConnections?: number;
+  /** spoke: TCP front-end connections open at once from one source address. Default 1024. */
+  serverMaxConnectionsPerAddress?: number;
+  /**
+   * spoke: a TCP connection (agent port or mTLS front end) must finish its TLS handshake and send its first
+   * request (HTTP/2 preface and HEADERS, or the CONNECT head) this long after it is accepted, or it is closed.
+   * Default 10000 ms.
+   */
+  preAuthTimeoutMs?: number;
   /** `--health-port` / `--health-bind-address`. Default 8092 / all. `false` disables it. */
   healthPort?: number | false;
   healthBindAddress?: string;
@@ -77,6 +95,10 @@ export interface ServerSettings {
   readonly serverId: string;
   readonly serverCount: number;
   readonly log: (message: string) => void;
+  /** Connection caps and pre-auth deadline of the agent port. */
+  readonly agentLimits: ConnectionLimits;
+  /** Connection caps and pre-auth deadline of the TCP front end. */
+  readonly frontEndLimits: ConnectionLimits;
 }
 
 /** Checks the option combinations upstream's proxy-server refuses, and fills in the defaults. */
@@ -108,8 +130,21 @@ export function serverSettings(options: KonnectivityServerOptions): ServerSettin
       'A TCP front end needs serverCert, serverKey and serverCaCert (mTLS), or give udsName for a unix socket.',
     );
   }
+  const preAuthTimeoutMs = options.preAuthTimeoutMs ?? 10_000;
+  const agentLimits = connectionLimits(
+    'agent',
+    [options.agentMaxConnections ?? 1024, options.agentMaxConnectionsPerAddress ?? 64],
+    preAuthTimeoutMs,
+  );
+  const frontEndLimits = connectionLimits(
+    'server',
+    [options.serverMaxConnections ?? 4096, options.serverMaxConnectionsPerAddress ?? 1024],
+    preAuthTimeoutMs,
+  );
   return {
     options,
+    agentLimits,
+    frontEndLimits,
     mode: options.mode ?? 'grpc',
     strategies,
     serverId: options.serverId ?? process.env.PROXY_SERVER_ID ?? randomUUID(),
@@ -142,4 +177,19 @@ function checkAgentAuthentication(options: KonnectivityServerOptions): void {
     );
   }
   (options.warn ?? ((m: string) => process.emitWarning(m, { code: 'SPOKE_INSECURE_ACCEPT_ANY_AGENT' })))(INSECURE_AGENTS_WARNING);
+}
+
+/** The checked caps of one listener; `prefix` names its options in errors. */
+function connectionLimits(
+  prefix: 'agent' | 'server',
+  [maxConnections, maxConnectionsPerAddress]: [number, number],
+  preAuthTimeoutMs: number,
+): ConnectionLimits {
+  const limits = { maxConnections, maxConnectionsPerAddress, preAuthTimeoutMs };
+  checkConnectionLimits(limits, {
+    maxConnections: `${prefix}MaxConnections`,
+    maxConnectionsPerAddress: `${prefix}MaxConnectionsPerAddress`,
+    preAuthTimeoutMs: 'preAuthTimeoutMs',
+  });
+  return limits;
 }
