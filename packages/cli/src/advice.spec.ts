@@ -15,6 +15,9 @@ describe('cliAdvice', () => {
     expect(cliAdvice('Dial a name the certificate covers, or set the servername option to one of them.')).toBe(
       'Dial a name the certificate covers, or set servername=NAME to one of them.',
     );
+    expect(cliAdvice("if the server's key was rotated on purpose, update the pin option.")).toBe(
+      "if the server's key was rotated on purpose, update the pinned fingerprint (--hub-fingerprint, fingerprint= or pin= in the URI).",
+    );
     const untouched = 'ERR_DIAL_REFUSED: nothing listens at 127.0.0.1:1';
     expect(cliAdvice(untouched)).toBe(untouched);
   });

@@ -16,6 +16,7 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bas the ca option, or pin its key with pin: "([^"]+)"/g, 'as ca=FILE, or pin its key with pin=$1'],
   [/\bset the servername option to one of them\b/g, 'set servername=NAME to one of them'],
   [/\braise maxStreams\b/g, 'open another connection'],
+  [/\bupdate the pin option\b/g, 'update the pinned fingerprint (--hub-fingerprint, fingerprint= or pin= in the URI)'],
 ];
 
 /** `message` with library option names replaced by the CLI's flags and URI parameters. */

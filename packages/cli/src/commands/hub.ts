@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHub, type HubOptions } from '@spoke/hub';
+import { announce } from '../announce.js';
 import { booleanFlag, durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
@@ -225,7 +226,11 @@ export const hubCommand: Command = {
         ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []),
         ...notes,
       ];
-      context.io.stdout.write(`spoke hub listening: ${parts.join(' ')}\n`);
+      announce(context, 'hub', parts.join(' '), {
+        url: hub.url,
+        ...(hub.fingerprint ? { fingerprint: hub.fingerprint } : {}),
+        ...(hub.connectAddress ? { connect: hub.connectAddress } : {}),
+      });
       context.logger.info('hub ready', { id: hub.id, url: hub.url });
     });
   },
