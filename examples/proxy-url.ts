@@ -126,12 +126,23 @@ function kubeconfigYaml(server: string, ca: string, proxyUrl: string, token?: st
   });
 }
 
-/** Waits for spoke's "listening" line: `spoke proxy listening: http 127.0.0.1:P, metrics http://127.0.0.1:M/metrics (...)`. */
+/**
+ * Waits for spoke's "listening" line, which `--log-format json` makes a JSON object:
+ * `{"msg":"listening","command":"spoke proxy","addresses":["http 127.0.0.1:P","metrics http://127.0.0.1:M/metrics"],...}`.
+ */
 async function listening(proxy: ReturnType<typeof spawn>, stderr: readonly string[]): Promise<{ http: string; metrics: string }> {
   if (!proxy.stdout) throw new Error('spoke proxy has no stdout');
   for await (const line of createInterface({ input: proxy.stdout })) {
-    const http = /\bhttp (\S+?),/.exec(line)?.[1];
-    const metrics = /\bmetrics (\S+)/.exec(line)?.[1];
+    let event: { msg?: unknown; addresses?: unknown };
+    try {
+      event = JSON.parse(line) as { msg?: unknown; addresses?: unknown };
+    } catch {
+      continue;
+    }
+    if (event.msg !== 'listening' || !Array.isArray(event.addresses)) continue;
+    const addresses = event.addresses.map(String);
+    const http = addresses.find((a) => a.startsWith('http '))?.slice('http '.length);
+    const metrics = addresses.find((a) => a.startsWith('metrics '))?.slice('metrics '.length);
     if (http !== undefined && metrics !== undefined) return { http, metrics };
   }
   throw new Error(`spoke proxy exited before it listened: ${stderr.slice(-5).join('\n')}`);
