@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SpokeError } from '@spoke/transport-core';
-import { createKonnectivityServer, type KonnectivityServer, type KonnectivityServerOptions } from '../src/index.js';
-import { ourServer } from './our-peers.js';
+import type { KonnectivityServer, KonnectivityServerOptions } from '../src/index.js';
+import { ourServer, ourTcpServer } from './our-peers.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 
 /** How long a test waits for a close the server owes it: far above any deadline under test, far below the old 90-135 s. */
@@ -60,23 +60,7 @@ describe('connection caps and pre-auth deadlines (issue 17 #7, #2)', () => {
 
   /** A front end on TCP with mTLS in `mode`. */
   const tcpFrontEnd = async (mode: 'grpc' | 'http-connect', extra: Partial<KonnectivityServerOptions>): Promise<KonnectivityServer> =>
-    track(
-      await createKonnectivityServer({
-        mode,
-        serverPort: 0,
-        serverBindAddress: '127.0.0.1',
-        serverCert: pki.serverCertPem,
-        serverKey: pki.serverKeyPem,
-        serverCaCert: pki.caPem,
-        agentPort: 0,
-        agentBindAddress: '127.0.0.1',
-        healthPort: false,
-        clusterCert: pki.serverCertPem,
-        clusterKey: pki.serverKeyPem,
-        clusterCaCert: pki.caPem,
-        ...extra,
-      }),
-    );
+    track(await ourTcpServer(pki, mode, extra));
 
   it('checks the limits', async () => {
     for (const bad of [

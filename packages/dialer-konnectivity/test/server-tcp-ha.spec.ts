@@ -1,13 +1,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readAll, waitFor } from '@spoke/transport-core/testing';
-import {
-  createKonnectivityAgent,
-  createKonnectivityDialer,
-  createKonnectivityServer,
-  type KonnectivityAgent,
-  type KonnectivityServer,
-} from '../src/index.js';
+import type { createKonnectivityServer } from '../src/index.js';
+import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
+import { ourTcpServer } from './our-peers.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
 import { runGoClient } from './upstream/go-client.js';
 import { addr, serveLineUpper } from './targets.js';
@@ -22,21 +18,7 @@ async function server(
   mode: 'grpc' | 'http-connect',
   extra: Partial<Parameters<typeof createKonnectivityServer>[0]> = {},
 ): Promise<KonnectivityServer> {
-  const s = await createKonnectivityServer({
-    mode,
-    serverPort: 0,
-    serverBindAddress: '127.0.0.1',
-    serverCert: pki.serverCertPem,
-    serverKey: pki.serverKeyPem,
-    serverCaCert: pki.caPem,
-    agentPort: 0,
-    agentBindAddress: '127.0.0.1',
-    healthPort: false,
-    clusterCert: pki.serverCertPem,
-    clusterKey: pki.serverKeyPem,
-    clusterCaCert: pki.caPem,
-    ...extra,
-  });
+  const s = await ourTcpServer(pki, mode, extra);
   cleanups.push(() => s.destroy());
   return s;
 }
