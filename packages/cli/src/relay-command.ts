@@ -69,8 +69,8 @@ export interface RelayRun {
  * gracefully within `--grace` and closes the dialer.
  */
 export async function runRelay(run: RelayRun, context: CommandContext): Promise<number> {
-  const stats = new TransferStats();
   const tracker = new ConnectionTracker();
+  const stats = new TransferStats(() => tracker.size);
   const relay: RelayContext = {
     dialer: run.dialer,
     logger: context.logger,

@@ -42,11 +42,9 @@ export async function dialForClient(relay: RelayContext, target: Target, client:
 
 /** Joins a client and its upstream both ways (half-close and resets carried), counted and tracked. */
 export function joinStreams(relay: RelayContext, client: Duplex, upstream: Duplex, label: { client: string; target: string }): void {
-  relay.tracker.add(upstream);
+  relay.tracker.attach(upstream);
   relay.stats.count(client, upstream);
-  relay.stats.open += 1;
   splice(client, upstream, (err) => {
-    relay.stats.open -= 1;
     if (err)
       relay.logger.debug('connection ended with an error', {
         ...label,

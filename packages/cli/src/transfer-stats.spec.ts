@@ -19,11 +19,12 @@ describe('live counters', () => {
 
   it('redraw one line on a TTY and clear it when stopped', () => {
     vi.useFakeTimers();
-    const stats = new TransferStats();
+    let open = 0;
+    const stats = new TransferStats(() => open);
     const tty = io(true);
     const stop = startStatusLine(stats, tty.io, 500);
     stats.up = 2048;
-    stats.open = 1;
+    open = 1;
     vi.advanceTimersByTime(500);
     expect(tty.text()).toBe('\r\x1b[2K1 open, 0 total, 0 failed, up 2.0 KiB, down 0 B');
     stop();

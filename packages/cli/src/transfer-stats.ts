@@ -11,8 +11,6 @@ export class TransferStats {
   up = 0;
   /** Bytes from targets to local clients. */
   down = 0;
-  /** Relayed connections open now. */
-  open = 0;
   /** Client connections accepted so far. */
   total = 0;
   /** Dials that failed. */
@@ -23,11 +21,20 @@ export class TransferStats {
   private readonly failedCounter: Counter;
   private readonly bytesCounter: Counter;
 
-  constructor() {
+  /**
+   * @param openNow client connections open now (handshaking, dialling or relayed): the connection
+   * tracker's count, so the gauge and what shutdown says it waits for are one number.
+   */
+  constructor(private readonly openNow: () => number = () => 0) {
     this.acceptedCounter = this.metrics.counter('spoke_cli_connections_total', 'Client connections accepted.');
-    this.metrics.gauge('spoke_cli_connections_open', 'Relayed connections open now.', () => this.open);
+    this.metrics.gauge('spoke_cli_connections_open', 'Client connections open now (handshaking, dialling or relayed).', () => this.open);
     this.failedCounter = this.metrics.counter('spoke_cli_dial_failures_total', 'Failed dials by spoke error code.');
     this.bytesCounter = this.metrics.counter('spoke_cli_bytes_total', 'Bytes relayed, by direction (up = client to target).');
+  }
+
+  /** Client connections open now. */
+  get open(): number {
+    return this.openNow();
   }
 
   /** A client connection was accepted. */
