@@ -50,6 +50,6 @@ export { createWsConnection } from './adapters/ws-connection.js';
 export { createDialerRegistry, tcpScheme, badUri, redactUri, readUriFile } from './dialer-uri.js';
 export type { DialerRegistry, DialerScheme, SchemeContext } from './dialer-uri.js';
 export { Session, createSession, sessionOverStream } from './mux/session.js';
-export type { SessionOptions, SessionStats, PeerHello, IncomingDial } from './mux/session.js';
+export type { SessionOptions, SessionStats, PeerHello, IncomingDial, IncomingListen } from './mux/session.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions, LogLevel, LogFields } from './logger.js';

@@ -42,7 +42,7 @@ function generator(seed: number) {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
   const stream = (): number => pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 99, 2 ** 32 - 1, int(2 ** 32)]);
   const valid = (): Frame => {
-    switch (int(11)) {
+    switch (int(14)) {
       case 0:
         return { type: 'DATA', stream: stream() || 1, data: Buffer.alloc(1 + int(3000), int(256)) };
       case 1:
@@ -63,6 +63,12 @@ function generator(seed: number) {
         return { type: 'PING', nonce: int(2 ** 32) };
       case 9:
         return { type: 'PONG', nonce: int(2 ** 32) };
+      case 11:
+        return { type: 'LISTEN', request: int(4), bind: pick(['127.0.0.1:0', 'bad', '[::1]:2', 'unix:/x']) };
+      case 12:
+        return { type: 'LISTEN_OK', request: int(4), bound: '127.0.0.1:9' };
+      case 13:
+        return { type: 'LISTEN_ERR', request: int(4), code: pick(['ERR_DIAL_DENIED', 'ERR_WHAT']), message: 'l' };
       default:
         return { type: 'GOAWAY', code: 'ERR_TUNNEL_CLOSED', message: 'z', lastStream: int(10) };
     }

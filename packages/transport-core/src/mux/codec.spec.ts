@@ -41,6 +41,21 @@ export const FIXTURES: Frame[] = [
   { type: 'PING', nonce: 0 },
   { type: 'PONG', nonce: 2 ** 32 - 1 },
   { type: 'GOAWAY', code: 'ERR_TUNNEL_CLOSED', message: 'closing', lastStream: 41 },
+  {
+    type: 'HELLO',
+    versions: [1],
+    role: 'responder',
+    id: 'hub',
+    identifiers: '',
+    maxFrame: 65536,
+    initialWindow: 262144,
+    sessionWindow: 16777216,
+    features: ['listen', 'x'.repeat(64)],
+  },
+  { type: 'LISTEN', request: 1, bind: '127.0.0.1:0' },
+  { type: 'LISTEN', request: 2 ** 32 - 1, bind: '[::1]:9000' },
+  { type: 'LISTEN_OK', request: 1, bound: '127.0.0.1:41234' },
+  { type: 'LISTEN_ERR', request: 1, code: 'ERR_DIAL_DENIED', message: 'outside --allow-reverse' },
 ];
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -65,6 +80,10 @@ describe('frame codec', () => {
     expect(encodeFrame({ type: 'PING', nonce: 7 })).toEqual(hex('15 de0001 a16e07'));
     // Any map encoding is valid on input: a fixmap PING.
     expect(decodeFrame(hex('15 81 a16e 07'))).toEqual({ type: 'PING', nonce: 7 });
+    expect(encodeFrame({ type: 'LISTEN', request: 1, bind: '127.0.0.1:0' })).toEqual(hex('18 de0002 a17101 a162ab3132372e302e302e313a30'));
+    expect(encodeFrame({ type: 'LISTEN_OK', request: 1, bound: '127.0.0.1:9000' })).toEqual(
+      hex('19 de0002 a17101 a162ae3132372e302e302e313a39303030'),
+    );
     expect(encodeFrame(FIXTURES[5] as Frame)).toEqual(
       hex(
         '10 de0007 a17691 01 a172a9696e69746961746f72 a26964a76167656e742d31 a3696473b9686f73743d6e6f64652d3126697076343d31302e302e302e35 a26d66ce00010000 a26977ce00040000 a27377ce01000000',
@@ -97,6 +116,12 @@ describe('frame codec', () => {
     ['DIAL stream 0', '11 82 a17300 a174a3613a31', 'ERR_PROTOCOL'],
     ['DIAL target not string', '11 82 a17301 a17401', 'ERR_PROTOCOL'],
     ['HELLO without versions', '10 80', 'ERR_PROTOCOL'],
+    ['LISTEN request 0', '18 82 a17100 a162a3613a31', 'ERR_PROTOCOL'],
+    ['LISTEN without bind', '18 81 a17101', 'ERR_PROTOCOL'],
+    ['LISTEN bind not string', '18 82 a17101 a16201', 'ERR_PROTOCOL'],
+    ['LISTEN_OK without request', '19 81 a162a3613a31', 'ERR_PROTOCOL'],
+    ['LISTEN_ERR without code', '1a 82 a17101 a16da0', 'ERR_PROTOCOL'],
+    ['unassigned type 0x1b', '1b 80', 'ERR_PROTOCOL'],
   ])('rejects %s with %s', (_name, bytes, code) => {
     let caught: unknown;
     try {
@@ -115,7 +140,17 @@ describe('frame codec', () => {
 
   it('rejects HELLO fields out of range', () => {
     const base = FIXTURES[5] as Extract<Frame, { type: 'HELLO' }>;
-    for (const bad of [{ maxFrame: 10 }, { initialWindow: 2 ** 31 }, { role: 'boss' }, { id: 'x'.repeat(300) }, { versions: [] }]) {
+    for (const bad of [
+      { maxFrame: 10 },
+      { initialWindow: 2 ** 31 },
+      { role: 'boss' },
+      { id: 'x'.repeat(300) },
+      { versions: [] },
+      { features: Array.from({ length: 17 }, () => 'f') },
+      { features: ['x'.repeat(65)] },
+      { features: 'listen' },
+      { features: [1] },
+    ]) {
       const frame = encodeFrame({ ...base, ...bad } as Frame);
       expect(() => decodeFrame(frame)).toThrowError(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
     }

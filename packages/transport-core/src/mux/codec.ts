@@ -49,6 +49,7 @@ export function encodeFrame(frame: Frame): Buffer {
       };
       if (frame.auth !== undefined) body['a'] = frame.auth;
       if (frame.extensions !== undefined) body['x'] = frame.extensions;
+      if (frame.features !== undefined) body['f'] = frame.features;
       return control(FrameType.HELLO, body);
     }
     case 'DIAL':
@@ -68,6 +69,12 @@ export function encodeFrame(frame: Frame): Buffer {
       return control(FrameType.PONG, { n: frame.nonce });
     case 'GOAWAY':
       return control(FrameType.GOAWAY, { c: frame.code, m: clip(frame.message), l: frame.lastStream });
+    case 'LISTEN':
+      return control(FrameType.LISTEN, { q: frame.request, b: frame.bind });
+    case 'LISTEN_OK':
+      return control(FrameType.LISTEN_OK, { q: frame.request, b: frame.bound });
+    case 'LISTEN_ERR':
+      return control(FrameType.LISTEN_ERR, { q: frame.request, c: frame.code, m: clip(frame.message) });
   }
 }
 
@@ -140,6 +147,17 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
         if (typeof x !== 'object' || x === null || Array.isArray(x)) throw protocol('a HELLO whose extensions "x" are not a map');
         frame.extensions = x as Record<string, unknown>;
       }
+      const f = m['f'];
+      if (f !== undefined) {
+        if (
+          !Array.isArray(f) ||
+          f.length > LIMITS.features ||
+          !f.every((v) => typeof v === 'string' && Buffer.byteLength(v) <= LIMITS.feature)
+        ) {
+          throw protocol(`a HELLO whose features "f" are not a list of at most ${LIMITS.features} short strings`);
+        }
+        frame.features = f as string[];
+      }
       return frame;
     }
     case FrameType.DIAL: {
@@ -176,6 +194,23 @@ export function decodeFrame(buf: Buffer, maxFrame: number = LIMITS.maxFrame): Fr
         lastStream: range(m, 'l', 0, 2 ** 32 - 1),
       };
     }
+    case FrameType.LISTEN: {
+      const m = body(buf, 'LISTEN');
+      return { type: 'LISTEN', request: requestId(m, 'LISTEN'), bind: str(m, 'b', LIMITS.target, 'LISTEN') };
+    }
+    case FrameType.LISTEN_OK: {
+      const m = body(buf, 'LISTEN_OK');
+      return { type: 'LISTEN_OK', request: requestId(m, 'LISTEN_OK'), bound: str(m, 'b', LIMITS.target, 'LISTEN_OK') };
+    }
+    case FrameType.LISTEN_ERR: {
+      const m = body(buf, 'LISTEN_ERR');
+      return {
+        type: 'LISTEN_ERR',
+        request: requestId(m, 'LISTEN_ERR'),
+        code: str(m, 'c', 64, 'LISTEN_ERR'),
+        message: str(m, 'm', LIMITS.message, 'LISTEN_ERR'),
+      };
+    }
     default:
       throw protocol(`an unknown frame type 0x${(type ?? 0).toString(16).padStart(2, '0')}`);
   }
@@ -210,6 +245,12 @@ function range(m: Record<string, unknown>, key: string, min: number, max: number
 function sid(m: Record<string, unknown>, name: string): number {
   const v = m['s'];
   if (!isUint(v) || v < 1 || v > 2 ** 32 - 1) throw protocol(`a ${name} frame with an invalid stream id`);
+  return v;
+}
+
+function requestId(m: Record<string, unknown>, name: string): number {
+  const v = m['q'];
+  if (!isUint(v) || v < 1 || v > 2 ** 32 - 1) throw protocol(`a ${name} frame with an invalid request id "q"`);
   return v;
 }
 

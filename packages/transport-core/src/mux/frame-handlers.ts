@@ -4,6 +4,7 @@ import { splice } from '../splice.js';
 import { formatTarget, parseTarget, type Target } from '../target.js';
 import { decodeFrame } from './codec.js';
 import type { Frame, HelloFrame } from './frame.js';
+import type { ListenRequests } from './listen-requests.js';
 import type { Liveness } from './liveness.js';
 import type { ReceiveWindow } from './receive-window.js';
 import type { SendScheduler } from './scheduler.js';
@@ -20,6 +21,7 @@ export interface FrameContext {
   readonly out: SendScheduler;
   readonly inflow: ReceiveWindow;
   readonly liveness: Liveness;
+  readonly listens: ListenRequests;
   /** Ends the session with GOAWAY carrying `err`. */
   fail(err: SpokeError): void;
   /** The peer's first HELLO. */
@@ -101,6 +103,11 @@ export class FrameHandlers {
         return;
       case 'GOAWAY':
         return c.goAway(frame.code, frame.message);
+      case 'LISTEN':
+        return c.listens.requested(frame);
+      case 'LISTEN_OK':
+      case 'LISTEN_ERR':
+        return c.listens.answered(frame);
     }
   }
 

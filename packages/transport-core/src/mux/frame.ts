@@ -13,6 +13,18 @@ export const FrameType = {
   PING: 0x15,
   PONG: 0x16,
   GOAWAY: 0x17,
+  LISTEN: 0x18,
+  LISTEN_OK: 0x19,
+  LISTEN_ERR: 0x1a,
+} as const;
+
+/**
+ * Optional features a peer announces in HELLO (`f`): a peer sends a frame of a feature only
+ * to a peer that announced it, so older peers never see its type byte (PROTOCOL.md §3).
+ */
+export const FEATURES = {
+  /** The sender accepts LISTEN (opens listeners on the peer's behalf and DIALs their connections back). */
+  listen: 'listen',
 } as const;
 
 /** The protocol versions this implementation speaks. */
@@ -32,6 +44,8 @@ export const LIMITS = {
   identifiers: 4096,
   target: 1024,
   message: 1024,
+  features: 16,
+  feature: 64,
 } as const;
 
 /** Largest encoded frame a receiver with this maxFrame accepts. */
@@ -64,6 +78,8 @@ export interface HelloFrame {
   sessionWindow: number;
   auth?: string;
   extensions?: Record<string, unknown>;
+  /** Optional features the sender accepts ({@link FEATURES}). */
+  features?: string[];
 }
 export interface DialFrame {
   type: 'DIAL';
@@ -102,6 +118,26 @@ export interface GoAwayFrame {
   lastStream: number;
 }
 
+/** Asks the peer to open a listener on `bind` (`host:port`) and DIAL each connection it accepts back to us. */
+export interface ListenFrame {
+  type: 'LISTEN';
+  /** Request id, chosen by the sender: ≥ 1 and above its previous one. */
+  request: number;
+  bind: string;
+}
+export interface ListenOkFrame {
+  type: 'LISTEN_OK';
+  request: number;
+  /** The address the listener is bound to (the port filled in when `bind` asked for port 0). */
+  bound: string;
+}
+export interface ListenErrFrame {
+  type: 'LISTEN_ERR';
+  request: number;
+  code: string;
+  message: string;
+}
+
 /** Any spoke/1 frame. */
 export type Frame =
   | DataFrame
@@ -114,7 +150,10 @@ export type Frame =
   | ResetFrame
   | PingFrame
   | PongFrame
-  | GoAwayFrame;
+  | GoAwayFrame
+  | ListenFrame
+  | ListenOkFrame
+  | ListenErrFrame;
 
 /** A code carried on the wire (a SpokeErrorCode from a well-behaved peer). */
 export type WireCode = SpokeErrorCode | (string & {});

@@ -1,10 +1,10 @@
 import { SpokeError } from '../errors.js';
-import { PROTOCOL_VERSIONS, type HelloFrame } from './frame.js';
+import { FEATURES, PROTOCOL_VERSIONS, type HelloFrame } from './frame.js';
 import type { PeerHello, ResolvedSessionOptions } from './session-options.js';
 
 type HelloOptions = Pick<
   ResolvedSessionOptions,
-  'role' | 'id' | 'identifiers' | 'maxFrame' | 'initialWindow' | 'sessionWindow' | 'auth' | 'extensions'
+  'role' | 'id' | 'identifiers' | 'maxFrame' | 'initialWindow' | 'sessionWindow' | 'auth' | 'extensions' | 'onListen'
 >;
 
 /** Our HELLO (PROTOCOL.md §3). */
@@ -20,6 +20,8 @@ export function helloFrame(o: HelloOptions): HelloFrame {
     sessionWindow: o.sessionWindow,
     ...(o.auth !== undefined ? { auth: o.auth } : {}),
     ...(o.extensions !== undefined ? { extensions: o.extensions } : {}),
+    // Announced only when it is true: a peer sends LISTEN only to a peer that takes it (PROTOCOL.md §4a).
+    ...(o.onListen !== undefined ? { features: [FEATURES.listen] } : {}),
   };
 }
 
@@ -51,6 +53,7 @@ export function acceptHello(hello: HelloFrame, o: Pick<ResolvedSessionOptions, '
     sessionWindow: hello.sessionWindow,
     ...(hello.auth !== undefined ? { auth: hello.auth } : {}),
     ...(hello.extensions !== undefined ? { extensions: hello.extensions } : {}),
+    features: hello.features ?? [],
   };
   try {
     o.onHello?.(peer);

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { SpokeError } from '../errors.js';
-import type { Target } from '../target.js';
+import type { Target, TcpTarget } from '../target.js';
 import { LIMITS, type SessionRole } from './frame.js';
 import type { Session } from './session.js';
 
@@ -16,6 +16,21 @@ export interface PeerHello {
   sessionWindow: number;
   auth?: string;
   extensions?: Record<string, unknown>;
+  /** Optional features the peer accepts (HELLO `f`): `"listen"` when it takes LISTEN requests. */
+  features: readonly string[];
+}
+
+/** A listener the peer asked this side to open (LISTEN, PROTOCOL.md §4a). */
+export interface IncomingListen {
+  /** Where to listen (port 0: any free port). */
+  bind: TcpTarget;
+  /** The bind address as the peer wrote it. */
+  bindText: string;
+  /** Request id. */
+  request: number;
+  /** Aborted when the session dies before the answer. */
+  signal: AbortSignal;
+  session: Session;
 }
 
 /** A dial the peer asked this side to perform. */
@@ -54,6 +69,14 @@ export interface SessionOptions {
    * peer dials are delivered as `"stream"` events if anyone listens, else denied.
    */
   onDial?: (target: Target, info: IncomingDial) => Promise<Duplex> | Duplex;
+  /**
+   * Decides a listener the peer asked for (LISTEN): open it and return (or resolve to) the
+   * address it is bound to, or throw a SpokeError (`ERR_DIAL_DENIED`...) to refuse. The
+   * connections it accepts are the application's to DIAL back to the peer on this session.
+   * With it, our HELLO announces the `"listen"` feature; without it we announce none and
+   * refuse LISTEN with `ERR_DIAL_DENIED`.
+   */
+  onListen?: (bind: TcpTarget, info: IncomingListen) => Promise<string> | string;
   /** Largest DATA payload we accept. Default 65536 (1024 .. 16 MiB). */
   maxFrame?: number;
   /** Credit we grant each stream. Default 262144. */
@@ -111,7 +134,7 @@ export interface SessionTuning {
   contentionHoldMs: number;
 }
 
-type Callbacks = 'auth' | 'extensions' | 'onHello' | 'onDial';
+type Callbacks = 'auth' | 'extensions' | 'onHello' | 'onDial' | 'onListen';
 
 /** Session options with every default filled in, tuning included. */
 export type ResolvedSessionOptions = Required<Omit<SessionOptions, Callbacks>> & Pick<SessionOptions, Callbacks> & SessionTuning;
@@ -143,6 +166,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     extensions: options.extensions,
     onHello: options.onHello,
     onDial: options.onDial,
+    onListen: options.onListen,
     maxFrame: options.maxFrame ?? 64 * 1024,
     initialWindow,
     sharedWindow: t.sharedWindow ?? Math.min(32 * 1024, initialWindow),

@@ -16,8 +16,9 @@ import { ReceiveWindow } from './receive-window.js';
 import { StreamTable } from './stream-table.js';
 import { Liveness } from './liveness.js';
 import { FrameHandlers } from './frame-handlers.js';
+import { ListenRequests, acceptsListen } from './listen-requests.js';
 
-export type { SessionOptions, PeerHello, IncomingDial } from './session-options.js';
+export type { SessionOptions, PeerHello, IncomingDial, IncomingListen } from './session-options.js';
 
 /** Traffic counters of a session. */
 export interface SessionStats {
@@ -47,6 +48,7 @@ export class Session extends EventEmitter implements Tunnel {
   readonly #streams: StreamTable;
   readonly #liveness: Liveness;
   readonly #frames: FrameHandlers;
+  readonly #listens: ListenRequests;
   // Lifecycle.
   #state: TunnelState = 'connecting';
   #peer: PeerHello | undefined;
@@ -76,6 +78,12 @@ export class Session extends EventEmitter implements Tunnel {
       stalledSince: () => this.#out.stalledSince,
       dead: (err) => this.destroy(err),
     });
+    this.#listens = new ListenRequests({
+      session: this,
+      options: o,
+      send: (frame) => this.#out.send(frame),
+      fail: (err) => this.#fail(err),
+    });
     this.#frames = new FrameHandlers({
       session: this,
       options: o,
@@ -83,6 +91,7 @@ export class Session extends EventEmitter implements Tunnel {
       out: this.#out,
       inflow: this.#inflow,
       liveness: this.#liveness,
+      listens: this.#listens,
       fail: (err) => this.#fail(err),
       hello: (frame) => this.#onHello(frame),
       goAway: (code, message) => this.#onGoAway(code, message),
@@ -227,6 +236,25 @@ export class Session extends EventEmitter implements Tunnel {
         });
       });
     });
+  }
+
+  /**
+   * Asks the peer to open a listener on `bind` (`host:port`; PROTOCOL.md §4a) and resolves to the
+   * address it is bound to. What the listener accepts arrives as the peer's dials on this session
+   * (`onDial`), targeting that bound address; it closes with the session. Refused with
+   * `ERR_VERSION_MISMATCH` when the peer did not announce the `"listen"` feature (older peers).
+   */
+  async listen(bind: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    const peer = await this.ready(options);
+    if (this.#state !== 'open' || this.#peerGoAway) throw this.#unavailable(`a listener on ${bind}`);
+    if (!acceptsListen(peer.features)) {
+      throw new SpokeError(
+        'ERR_VERSION_MISMATCH',
+        `The peer ${peer.id === '' ? '' : `"${peer.id}" `}does not open listeners for this side (its HELLO announces no "listen" feature): upgrade it.`,
+        { hop: this.#carrier.description },
+      );
+    }
+    return this.#listens.request(bind, options.signal);
   }
 
   /** Round trip to the peer in milliseconds. */
@@ -385,6 +413,7 @@ export class Session extends EventEmitter implements Tunnel {
       });
     for (const pending of this.#streams.takeAllOutbound()) pending.reject(streamErr('a pending dial'));
     this.#streams.abortAllInbound(() => streamErr('a pending dial'));
+    this.#listens.close(streamErr('a pending listen'));
     // Streams nobody holds yet (pending dials) go quietly; their dial promises carry the error.
     this.#streams.clear((s) => s.destroy(s.opened ? streamErr(s.target) : undefined));
     this.#liveness.stop(() => streamErr('ping'));
