@@ -7,6 +7,7 @@ export interface HubGaugeSources {
   agents(): number;
   clients(): number;
   streams(): number;
+  reverseListeners(): number;
 }
 
 /** The hub's Prometheus series (`spoke_hub_*`). */
@@ -27,6 +28,7 @@ export class HubMetrics {
     r.gauge('spoke_hub_agents', 'Agents connected to this hub.', () => sources.agents());
     r.gauge('spoke_hub_clients', 'Client sessions connected to this hub.', () => sources.clients());
     r.gauge('spoke_hub_streams', 'Streams open through agents.', () => sources.streams());
+    r.gauge('spoke_hub_reverse_listeners', 'Reverse listeners clients hold open on this hub.', () => sources.reverseListeners());
     this.bytes = r.counter('spoke_hub_bytes_total', 'Bytes carried to and from agents (DATA payload).');
     this.dialSeconds = r.histogram('spoke_hub_dial_duration_seconds', 'Time to open a stream through an agent.', DIAL_BUCKETS);
     this.dialFailures = r.counter('spoke_hub_dial_failures_total', 'Failed dials by error code.');

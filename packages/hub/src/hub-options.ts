@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpokeError, certFingerprint, isLoopbackHost, silentLogger, type Logger, type SessionOptions } from '@spoke/transport-core';
 import { createSelfSignedCertificate } from '@spoke/transport-core/pki';
 import { bundleCertificates } from './hub-auth.js';
+import { resolveReverseOptions, type HubReverseOptions, type ResolvedReverseOptions } from './reverse-listeners.js';
 
 /** Session limits a hub applies to every agent and client session. */
 export type HubSessionOptions = Partial<Omit<SessionOptions, 'role' | 'id' | 'identifiers' | 'onDial' | 'onHello' | 'auth' | 'extensions'>>;
@@ -53,6 +54,11 @@ export interface HubOptions {
    * CONNECT), and for the spoke/1 HELLO after an upgrade unless `session.handshakeTimeoutMs` is set. Default 10000 ms.
    */
   handshakeTimeoutMs?: number;
+  /**
+   * Let clients open listeners on the hub's side whose connections come back to them
+   * (`spoke forward -R`). Off by default; see {@link HubReverseOptions}.
+   */
+  reverse?: HubReverseOptions;
   logger?: Logger;
 }
 
@@ -77,6 +83,8 @@ export interface ResolvedHubOptions {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   readonly handshakeTimeoutMs: number;
+  /** Reverse listeners, undefined when off. */
+  readonly reverse: ResolvedReverseOptions | undefined;
 }
 
 /**
@@ -147,6 +155,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     maxConnections,
     maxConnectionsPerAddress,
     handshakeTimeoutMs,
+    reverse: resolveReverseOptions(options.reverse),
   };
 }
 

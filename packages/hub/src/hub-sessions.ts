@@ -3,11 +3,12 @@ import type { WebSocket } from 'ws';
 import { SpokeError, type Session, type SessionOptions } from '@spoke/transport-core';
 import { parseAgentIdentifiers } from '@spoke/transport-core/utils';
 import { ConnectedAgent, type AgentRegistry } from './agent-registry.js';
-import { peerOf } from './auth.js';
+import { bearerToken, peerOf } from './auth.js';
 import type { AgentCredential, HubAuthenticator } from './hub-auth.js';
 import type { AgentDial } from './hub-dial.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { ResolvedHubOptions } from './hub-options.js';
+import { mayListen, type ReverseListeners } from './reverse-listeners.js';
 import { agentRoutes, type AgentRoutes } from './router.js';
 import { sessionOverWebSocket } from './ws-carrier.js';
 
@@ -23,6 +24,7 @@ export class HubSessions {
   readonly #auth: HubAuthenticator;
   /** Open client sessions (the registry holds the agents'). */
   readonly #clients: Set<Session>;
+  readonly #reverse: ReverseListeners;
 
   constructor(
     config: ResolvedHubOptions,
@@ -31,7 +33,9 @@ export class HubSessions {
     clients: Set<Session>,
     metrics: HubMetrics,
     dial: AgentDial,
+    reverse: ReverseListeners,
   ) {
+    this.#reverse = reverse;
     this.#config = config;
     this.#auth = auth;
     this.#registry = registry;
@@ -93,19 +97,22 @@ export class HubSessions {
   acceptClient(ws: WebSocket, req: IncomingMessage): void {
     const remote = peerOf(req);
     let pinnedAgent: string | undefined;
+    // Decided from the credential of the upgrade request, once: which clients may open reverse listeners.
+    const allowedToListen = mayListen(this.#config.reverse, bearerToken(req.headers.authorization));
     const session = this.#open(ws, `client ${remote}`, {
       onHello: (peer) => {
         const agent = peer.extensions?.['agent'];
         if (typeof agent === 'string' && agent !== '') pinnedAgent = agent;
       },
       onDial: (target, info) => this.#dial(target, { signal: info.signal }, pinnedAgent),
+      onListen: (bind, info) => this.#reverse.open(info.session, bind, allowedToListen, remote),
     });
     this.#clients.add(session);
     session.once('close', () => this.#clients.delete(session));
   }
 
   // Every hub session: the hub responds, announces itself (HA) and applies the session limits.
-  #open(ws: WebSocket, label: string, hooks: Pick<SessionOptions, 'onHello' | 'onDial'>): Session {
+  #open(ws: WebSocket, label: string, hooks: Pick<SessionOptions, 'onHello' | 'onDial' | 'onListen'>): Session {
     const { id, hubCount } = this.#config;
     return sessionOverWebSocket(
       ws,

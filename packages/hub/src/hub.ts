@@ -8,6 +8,7 @@ import { HubHttpServer } from './hub-http.js';
 import { HubMetrics } from './hub-metrics.js';
 import { checkAgentTokens, resolveHubOptions, type AgentToken, type HubOptions } from './hub-options.js';
 import { HubSessions } from './hub-sessions.js';
+import { ReverseListeners } from './reverse-listeners.js';
 
 /** A running hub. */
 export interface Hub {
@@ -51,10 +52,16 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const { log } = config;
   const registry = new AgentRegistry();
   const clients = new Set<Session>();
-  const metrics = new HubMetrics({ agents: () => registry.size, clients: () => clients.size, streams: () => registry.streams });
+  const reverse = new ReverseListeners(config.reverse, log);
+  const metrics = new HubMetrics({
+    agents: () => registry.size,
+    clients: () => clients.size,
+    streams: () => registry.streams,
+    reverseListeners: () => reverse.size,
+  });
   const dial = createAgentDial(registry, metrics, log);
   const auth = new HubAuthenticator(config);
-  const listener = new HubHttpServer(config, auth, metrics, new HubSessions(config, auth, registry, clients, metrics, dial));
+  const listener = new HubHttpServer(config, auth, metrics, new HubSessions(config, auth, registry, clients, metrics, dial, reverse));
 
   const url = await listener.listen();
   if (config.insecurePlaintext) log.warn('serving plain ws:// without TLS (--insecure-plaintext): use only for local tests', { url });
@@ -97,6 +104,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     metrics: () => metrics.render(),
     waitForAgents: (n, o = {}) => registry.waitFor(n, o),
     async close() {
+      reverse.closeAll();
       connect?.stopListening();
       listener.stopListening();
       await Promise.all([...registry.sessions(), ...clients].map((s) => s.close()));
@@ -104,6 +112,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       connect?.dropConnections();
     },
     destroy() {
+      reverse.closeAll();
       for (const s of registry.sessions()) s.destroy();
       for (const c of clients) c.destroy();
       listener.dropConnections();

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import {
   SpokeError,
   badUri,
+  dialerClosedError,
   dialTarget,
   readUriFile,
   type DialOptions,
@@ -17,6 +18,7 @@ import { UsageRef, checkSecretFile } from '@spoke/transport-core/utils';
 import { sessionOverWebSocket } from './ws-carrier.js';
 import { connectToHub } from './hub-connect.js';
 import type { HubSessionOptions } from './hub-options.js';
+import { ReverseRoutes, type SpokeDialer } from './reverse-client.js';
 
 /** Options of {@link createSpokeDialer}. */
 export interface SpokeDialerOptions {
@@ -34,10 +36,11 @@ export interface SpokeDialerOptions {
   session?: HubSessionOptions;
 }
 
-/** The client session and what keeps its connection referenced. */
+/** The client session, what keeps its connection referenced, and its reverse listeners. */
 interface ClientSession {
   session: Session;
   usage: UsageRef;
+  reverse: ReverseRoutes;
 }
 
 /**
@@ -46,7 +49,7 @@ interface ClientSession {
  * connection holds the process open only while a dial is in flight or a
  * stream is open: a program that is done exits without calling `close()`.
  */
-export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
+export function createSpokeDialer(options: SpokeDialerOptions): SpokeDialer {
   let current: Promise<ClientSession> | undefined;
   let closed = false;
   const hop = `spoke+${options.url}`;
@@ -76,13 +79,21 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
         releaseConnect = usage.hold();
       },
     }).then(async (ws) => {
+      const reverse = new ReverseRoutes();
       const s = sessionOverWebSocket(
         ws,
-        { ...options.session, role: 'initiator', id: 'client', ...(options.agent ? { extensions: { agent: options.agent } } : {}) },
+        {
+          ...options.session,
+          role: 'initiator',
+          id: 'client',
+          ...(options.agent ? { extensions: { agent: options.agent } } : {}),
+          // The hub dials only the reverse listeners this client opened (none unless listen() was called).
+          onDial: reverse.onDial,
+        },
         `hub ${options.url}`,
       );
       await s.ready({ signal });
-      return { session: s, usage };
+      return { session: s, usage, reverse };
     });
     attempt.then(
       () => releaseConnect(),
@@ -114,6 +125,15 @@ export function createSpokeDialer(options: SpokeDialerOptions): Dialer {
           }
         },
       );
+    },
+    async listen(bind, connect, listenOptions = {}) {
+      if (closed) throw dialerClosedError('spoke dialer', { hop });
+      const client = await session(listenOptions.signal ?? new AbortController().signal);
+      const listener = await client.reverse.listen(client.session, bind, connect, listenOptions.signal);
+      // A listener keeps the session, and the process, alive until the session ends.
+      const release = client.usage.hold();
+      void listener.closed.then(release);
+      return listener;
     },
     async close() {
       closed = true;

@@ -1,0 +1,187 @@
+import net from 'node:net';
+import { SpokeError, formatTarget, isLoopbackHost, type Logger, type Session, type TcpTarget } from '@spoke/transport-core';
+import { createAllowList, parseAllowRule, splice, type AllowList } from '@spoke/transport-core/utils';
+import { tokenIndex } from './auth.js';
+
+// How long the client has to connect a reverse connection to its local target.
+const REVERSE_DIAL_TIMEOUT_MS = 30_000;
+
+/**
+ * Reverse listeners (`spoke forward -R`, chisel's `R:`): a client asks the hub to listen on
+ * the hub's side, and each connection accepted there becomes a stream the hub opens toward
+ * that client's session. Off unless `allow` is given.
+ */
+export interface HubReverseOptions {
+  /**
+   * Addresses and ports clients may listen on, as allow rules `CIDR[:PORT[-PORT]]` or
+   * `IP[:PORT[-PORT]]` (no host names). A bind address must itself fall in a rule: all
+   * interfaces (`0.0.0.0`, `::`) only with a rule naming them, e.g. `0.0.0.0/32:8000-8999`.
+   * Port 0 (any free port) needs a rule without a port range.
+   */
+  allow: readonly string[];
+  /** Client tokens that may open listeners. Default: every authenticated client (token or certificate). */
+  tokens?: readonly string[];
+  /** Listeners one client session may hold. Default 8. */
+  maxListenersPerClient?: number;
+  /** Connections one listener carries at once; more are closed as accepted. Default 64. */
+  maxConnectionsPerListener?: number;
+}
+
+/** {@link HubReverseOptions} checked, with defaults. */
+export interface ResolvedReverseOptions {
+  readonly allowList: AllowList;
+  readonly tokens: readonly string[] | undefined;
+  readonly maxListenersPerClient: number;
+  readonly maxConnectionsPerListener: number;
+}
+
+/** Checks the reverse options (`ERR_BAD_OPTION`); undefined stays off. */
+export function resolveReverseOptions(options: HubReverseOptions | undefined): ResolvedReverseOptions | undefined {
+  if (options === undefined) return undefined;
+  for (const text of options.allow) {
+    if (parseAllowRule(text, 'reverse.allow').host !== undefined) {
+      throw new SpokeError(
+        'ERR_BAD_OPTION',
+        `reverse.allow ${JSON.stringify(text)} names a host: reverse listeners bind addresses, give CIDR or IP rules.`,
+      );
+    }
+  }
+  if (options.allow.length === 0)
+    throw new SpokeError('ERR_BAD_OPTION', 'reverse.allow is empty: give at least one CIDR[:PORT[-PORT]] rule, or leave reverse off.');
+  if (options.tokens?.some((t) => t === '')) throw new SpokeError('ERR_BAD_OPTION', 'reverse.tokens has an empty token.');
+  const { maxListenersPerClient = 8, maxConnectionsPerListener = 64 } = options;
+  for (const [name, value] of [
+    ['maxListenersPerClient', maxListenersPerClient],
+    ['maxConnectionsPerListener', maxConnectionsPerListener],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 65_536)
+      throw new SpokeError('ERR_BAD_OPTION', `reverse.${name} must be an integer from 1 to 65536, got ${value}.`);
+  }
+  return {
+    allowList: createAllowList(options.allow, { who: 'the hub' }),
+    tokens: options.tokens,
+    maxListenersPerClient,
+    maxConnectionsPerListener,
+  };
+}
+
+/** The loopback rules `spoke hub --allow-reverse PORT[-PORT]` stands for. */
+export function loopbackReverseRules(ports: string): string[] {
+  return [`127.0.0.0/8:${ports}`, `[::1/128]:${ports}`];
+}
+
+/** Whether the bearer token of a client's upgrade request may open listeners. */
+export function mayListen(reverse: ResolvedReverseOptions | undefined, bearer: string | undefined): boolean {
+  if (reverse === undefined) return false;
+  return reverse.tokens === undefined || tokenIndex(bearer, reverse.tokens) >= 0;
+}
+
+/**
+ * Opens the listeners client sessions ask for and dials their connections back on those
+ * sessions; each closes with its session. Every limit is checked before anything binds.
+ */
+export class ReverseListeners {
+  readonly #reverse: ResolvedReverseOptions | undefined;
+  readonly #log: Logger;
+  readonly #bySession = new Map<Session, Set<net.Server>>();
+
+  constructor(reverse: ResolvedReverseOptions | undefined, log: Logger) {
+    this.#reverse = reverse;
+    this.#log = log;
+  }
+
+  /** Listeners open now, every client together. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#bySession.values()) n += set.size;
+    return n;
+  }
+
+  /** A client's LISTEN: refuse (SpokeError) or bind and resolve to the bound `host:port`. */
+  async open(session: Session, bind: TcpTarget, allowed: boolean, client: string): Promise<string> {
+    const reverse = this.#reverse;
+    const where = formatTarget(bind);
+    const deny = (why: string): SpokeError => {
+      this.#log.warn('reverse listener refused', { client, bind: where, why });
+      return new SpokeError('ERR_DIAL_DENIED', `The hub refuses to listen on ${where}: ${why}.`);
+    };
+    if (reverse === undefined) throw deny('reverse listeners are off on this hub (start it with --allow-reverse)');
+    if (!allowed) throw deny('this client’s credential may not open reverse listeners (--reverse-token-file)');
+    const fullRange = reverse.allowList.rules.some((r) => r.fromPort === 1 && r.toPort === 65535 && reverse.allowList.allows(bind.host, 1));
+    if (bind.port === 0 ? !fullRange : !reverse.allowList.allows(bind.host, bind.port)) {
+      const rules = reverse.allowList.rules.map((r) => r.text).join(', ');
+      throw deny(`it is outside --allow-reverse (${rules})${bind.port === 0 ? '; port 0 needs a rule without a port range' : ''}`);
+    }
+    const mine = this.#listenersOf(session);
+    if (mine.size >= reverse.maxListenersPerClient) {
+      throw new SpokeError(
+        'ERR_TOO_MANY_STREAMS',
+        `This client holds ${reverse.maxListenersPerClient} reverse listeners already (the hub's --max-reverse-listeners).`,
+      );
+    }
+    const server = net.createServer({ allowHalfOpen: true });
+    server.maxConnections = reverse.maxConnectionsPerListener;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new SpokeError('ERR_DIAL_REFUSED', `The hub cannot listen on ${where}: ${err.code ?? err.message}.`, { cause: err })),
+      );
+      server.listen(bind.port, bind.host, () => resolve());
+    });
+    const address = server.address() as net.AddressInfo;
+    const bound = formatTarget({ host: address.address, port: address.port });
+    if (session.state === 'closed') {
+      server.close();
+      throw new SpokeError('ERR_TUNNEL_CLOSED', 'The client session ended before its listener opened.');
+    }
+    mine.add(server);
+    const sockets = new Set<net.Socket>();
+    server.on('drop', () => this.#log.warn('reverse connection refused: listener full', { bound, max: reverse.maxConnectionsPerListener }));
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      this.#carry(session, socket, bound);
+    });
+    server.on('error', (err) => this.#log.warn('reverse listener failed', { bound, error: err.message }));
+    const close = (): void => {
+      server.close();
+      for (const s of sockets) s.destroy();
+      mine.delete(server);
+      if (mine.size === 0) this.#bySession.delete(session);
+      this.#log.info('reverse listener closed', { client, bound });
+    };
+    session.once('close', close);
+    const exposure = isLoopbackHost(address.address) ? 'loopback' : 'network';
+    this.#log.info('reverse listener opened', { client, bound, exposure });
+    return bound;
+  }
+
+  /** Closes every listener now (the hub is going away). */
+  closeAll(): void {
+    for (const set of this.#bySession.values()) for (const server of set) server.close();
+  }
+
+  #listenersOf(session: Session): Set<net.Server> {
+    let set = this.#bySession.get(session);
+    if (set === undefined) {
+      set = new Set();
+      this.#bySession.set(session, set);
+    }
+    return set;
+  }
+
+  // One accepted connection: a stream toward the client, which connects it to what it chose.
+  #carry(session: Session, socket: net.Socket, bound: string): void {
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    session.dial(bound, { timeoutMs: REVERSE_DIAL_TIMEOUT_MS }).then(
+      (stream) => {
+        if (socket.destroyed) stream.destroy();
+        else splice(socket, stream);
+      },
+      (err: unknown) => {
+        this.#log.debug('reverse connection refused by the client', { bound, code: SpokeError.from(err).code });
+        socket.resetAndDestroy();
+      },
+    );
+  }
+}

@@ -1,0 +1,85 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SpokeError } from '@spoke/transport-core';
+import { createNetDialer, parseTarget } from '@spoke/transport-core';
+import { createHub, createSpokeDialer, type Hub, type HubReverseOptions, type SpokeDialer } from '@spoke/hub';
+
+const tokens = { agent: 'reverse-agent-token-1', client: 'reverse-client-token-2', other: 'reverse-client-token-3' };
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function hubWith(reverse: HubReverseOptions | undefined): Promise<Hub> {
+  const hub = await createHub({
+    agentTokens: [tokens.agent],
+    clientTokens: [tokens.client, tokens.other],
+    ...(reverse ? { reverse } : {}),
+  });
+  cleanups.push(() => hub.destroy());
+  return hub;
+}
+
+function clientOf(hub: Hub, token = tokens.client): SpokeDialer {
+  const client = createSpokeDialer({ url: hub.url, token, tls: { fingerprint: hub.fingerprint as string } });
+  cleanups.push(() => client.close());
+  return client;
+}
+
+async function echoServer(): Promise<string> {
+  const server = net.createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+}
+
+async function roundTrip(address: string, text: string): Promise<string> {
+  const { host, port } = parseTarget(address) as { host: string; port: number };
+  const socket = net.connect(port, host);
+  socket.end(text);
+  let out = '';
+  for await (const chunk of socket) out += String(chunk);
+  return out;
+}
+
+const direct = createNetDialer();
+
+describe('reverse listeners (hub library)', () => {
+  it('a client’s listener on the hub side reaches the client’s local service', async () => {
+    const hub = await hubWith({ allow: ['127.0.0.1/32'] });
+    const echo = await echoServer();
+    const listener = await clientOf(hub).listen('127.0.0.1:0', () => direct.dial(echo));
+    expect(listener.bound).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await roundTrip(listener.bound, 'back through the client')).toBe('back through the client');
+    expect(hub.metrics()).toMatch(/^spoke_hub_reverse_listeners 1$/m);
+  });
+
+  it('is refused with ERR_DIAL_DENIED when off, outside the rules, or for a token not in reverse.tokens', async () => {
+    const off = await hubWith(undefined);
+    const denied = async (client: SpokeDialer, bind: string): Promise<SpokeError> =>
+      (await client.listen(bind, () => direct.dial('127.0.0.1:9')).catch((e: unknown) => e)) as SpokeError;
+    const a = await denied(clientOf(off), '127.0.0.1:0');
+    expect([a.code, a.message]).toEqual(['ERR_DIAL_DENIED', expect.stringContaining('--allow-reverse') as string]);
+    const on = await hubWith({ allow: ['127.0.0.1/32:20000-20010'], tokens: [tokens.client] });
+    expect((await denied(clientOf(on), '0.0.0.0:20001')).code).toBe('ERR_DIAL_DENIED');
+    expect((await denied(clientOf(on), '127.0.0.1:0')).message).toContain('port 0 needs a rule without a port range');
+    expect((await denied(clientOf(on, tokens.other), '127.0.0.1:20001')).message).toContain('may not open reverse listeners');
+  });
+
+  it('bounds listeners per client; a listener closes when its client’s session ends', async () => {
+    const hub = await hubWith({ allow: ['127.0.0.1/32'], maxListenersPerClient: 1 });
+    const client = clientOf(hub);
+    const listener = await client.listen('127.0.0.1:0', () => direct.dial('127.0.0.1:9'));
+    const err = (await client.listen('127.0.0.1:0', () => direct.dial('127.0.0.1:9')).catch((e: unknown) => e)) as SpokeError;
+    expect(err.code).toBe('ERR_TOO_MANY_STREAMS');
+    await client.close();
+    await listener.closed;
+    const { host, port } = parseTarget(listener.bound) as { host: string; port: number };
+    await expect.poll(() => hub.metrics()).toMatch(/^spoke_hub_reverse_listeners 0$/m);
+    const refused = net.connect(port, host);
+    const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ECONNREFUSED');
+  });
+});
