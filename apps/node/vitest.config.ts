@@ -1,3 +1,8 @@
+import { mergeConfig } from 'vitest/config';
 import { spokeVitestConfig } from '../../vitest.shared.js';
 
-export default spokeVitestConfig(import.meta.dirname);
+// The interop tests drive the node with client-go; global setup builds that
+// Go client once (cached per source hash) before any test file starts.
+export default mergeConfig(spokeVitestConfig(import.meta.dirname), {
+  test: { globalSetup: ['./test/global-setup.ts'] },
+});

@@ -67,6 +67,11 @@ export interface NodeConfig {
     clientCa: string;
   };
   pods: PodConfig[];
+  /**
+   * How long exec/attach over SPDY waits for the client to open its streams,
+   * and port-forward for the second stream of a pair. Default 30000 (the kubelet's).
+   */
+  streamCreationTimeoutMs?: number;
   /** Logger; default silent. */
   logger?: Logger;
 }
@@ -100,6 +105,7 @@ export function loadNodeConfig(path: string): NodeConfig {
     name: doc.name,
     ...(doc.host !== undefined ? { host: doc.host } : {}),
     ...(doc.port !== undefined ? { port: doc.port } : {}),
+    ...(doc.streamCreationTimeoutMs !== undefined ? { streamCreationTimeoutMs: doc.streamCreationTimeoutMs } : {}),
     tls: {
       cert: file(doc.tls.certFile, 'certFile'),
       key: file(doc.tls.keyFile, 'keyFile'),

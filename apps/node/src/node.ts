@@ -1,5 +1,5 @@
 import https from 'node:https';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { silentLogger } from '@spoke/transport-core';
@@ -8,16 +8,19 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { ChannelSocket, PORT_FORWARD_CHANNEL_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS, SPDY_TUNNEL_PROTOCOL } from './channels.js';
 import type { NodeConfig } from './config.js';
 import { LogOptionsError, parseLogOptions, streamLog } from './container-logs.js';
-import { parseStreamRequest, runAttach, runExec } from './remote-command.js';
+import { parseStreamRequest, runAttach, runExec, type CommandIo, type StreamRequest } from './remote-command.js';
+import { DEFAULT_STREAM_CREATION_TIMEOUT_MS, REMOTE_COMMAND_SPDY_PROTOCOLS, serveRemoteCommandSpdy } from './remote-command-spdy.js';
+import { webSocketCommandIo } from './remote-command-ws.js';
 import { servePortForwardChannels, servePortForwardSpdy } from './port-forward.js';
 import { PodRuntime, type Container, type Pod } from './runtime.js';
 import { parseRoute, type Route } from './routes.js';
+import { acceptSpdyUpgrade, rawError } from './upgrade.js';
 
 /** Live counters, for tests and the demo. */
 export interface NodeStats {
   /** `containerLogs?follow=true` responses still streaming. */
   logFollowers: number;
-  /** Open exec/attach WebSockets. */
+  /** Open exec/attach sessions (WebSocket or SPDY). */
   remoteCommands: number;
   /** Open port-forward connections (SPDY or WebSocket). */
   portForwards: number;
@@ -40,7 +43,7 @@ export interface KubeletNode {
 /**
  * Starts a kubelet-shaped HTTPS server: client certificates required (chained
  * to `tls.clientCa`), `/healthz`, `/pods`, `/containerLogs`, `/exec`,
- * `/attach` (WebSocket `v5`/`v4.channel.k8s.io`) and `/portForward`
+ * `/attach` (WebSocket and SPDY/3.1, `v5`/`v4.channel.k8s.io`) and `/portForward`
  * (SPDY/3.1, SPDY tunnelled in WebSocket, and the legacy WebSocket channels),
  * over stand-in pods made of local processes, files and HTTP servers.
  *
@@ -53,6 +56,7 @@ export interface KubeletNode {
  */
 export async function createNode(config: NodeConfig, options: { signal?: AbortSignal } = {}): Promise<KubeletNode> {
   const logger = (config.logger ?? silentLogger).child({ node: config.name });
+  const streamCreationTimeoutMs = config.streamCreationTimeoutMs ?? DEFAULT_STREAM_CREATION_TIMEOUT_MS;
   const runtime = new PodRuntime(config.name, logger);
   await runtime.start(config.pods);
   const counters: NodeStats = { logFollowers: 0, remoteCommands: 0, portForwards: 0 };
@@ -160,21 +164,24 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
       return rawError(socket, 404, '404 page not found');
     const found = lookup(route);
     if (typeof found === 'string') return rawError(socket, 404, found);
+    const streams = route.kind === 'portForward' ? undefined : parseStreamRequest(url.searchParams);
+    if (typeof streams === 'string') return rawError(socket, 400, streams);
     if (upgrade === 'spdy/3.1') {
-      const offered = String(req.headers['x-stream-protocol-version'] ?? '')
-        .split(',')
-        .map((s) => s.trim());
-      if (route.kind !== 'portForward' || !offered.includes('portforward.k8s.io')) {
-        res400(socket, route.kind === 'portForward' ? 'portforward.k8s.io' : 'WebSocket');
+      if (route.kind === 'portForward') {
+        if (!acceptSpdyUpgrade(req, socket, head, ['portforward.k8s.io'])) return;
+        counters.portForwards++;
+        socket.once('close', () => counters.portForwards--);
+        servePortForwardSpdy(socket, found.pod, { logger, streamCreationTimeoutMs });
         return;
       }
-      socket.write(
-        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n',
+      const protocol = acceptSpdyUpgrade(req, socket, head, REMOTE_COMMAND_SPDY_PROTOCOLS);
+      if (!protocol || !streams || !found.container) return;
+      const container = found.container;
+      counters.remoteCommands++;
+      socket.once('close', () => counters.remoteCommands--);
+      serveRemoteCommandSpdy(socket, protocol, streams, { logger, streamCreationTimeoutMs }, (io) =>
+        startCommand(route.kind, io, container, url, streams),
       );
-      if (head.length > 0) socket.unshift(head);
-      counters.portForwards++;
-      socket.once('close', () => counters.portForwards--);
-      servePortForwardSpdy(socket, found.pod, logger);
       return;
     }
     if (upgrade !== 'websocket')
@@ -187,7 +194,7 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
         counters.portForwards++;
         ws.once('close', () => counters.portForwards--);
         if (protocol === SPDY_TUNNEL_PROTOCOL) {
-          servePortForwardSpdy(createWebSocketStream(ws), found.pod, logger);
+          servePortForwardSpdy(createWebSocketStream(ws), found.pod, { logger, streamCreationTimeoutMs });
           return;
         }
         const ports = url.searchParams
@@ -197,17 +204,19 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
         servePortForwardChannels(new ChannelSocket(ws, protocol), found.pod, ports);
         return;
       }
-      if (!found.container) {
+      if (!found.container || !streams) {
         ws.close(1011, 'container not found');
         return;
       }
       counters.remoteCommands++;
       ws.once('close', () => counters.remoteCommands--);
-      const channels = new ChannelSocket(ws, protocol);
-      const streams = parseStreamRequest(url.searchParams);
-      if (route.kind === 'exec') runExec(channels, found.container, url.searchParams.getAll('command'), streams, logger);
-      else runAttach(channels, found.container, streams);
+      startCommand(route.kind, webSocketCommandIo(new ChannelSocket(ws, protocol), streams), found.container, url, streams);
     });
+  }
+
+  function startCommand(kind: 'exec' | 'attach', io: CommandIo, container: Container, url: URL, streams: StreamRequest): void {
+    if (kind === 'exec') runExec(io, container, url.searchParams.getAll('command'), streams, logger);
+    else runAttach(io, container, streams);
   }
 
   function lookup(route: Route): { pod: Pod; container: Container | undefined } | string {
@@ -270,19 +279,4 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
   res.end(data);
-}
-
-function rawError(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-function res400(socket: Duplex, wanted: string): void {
-  rawError(
-    socket,
-    400,
-    `unable to upgrade: this node serves ${wanted} here (exec and attach need a WebSocket v5.channel.k8s.io or v4.channel.k8s.io)`,
-  );
 }

@@ -24,49 +24,83 @@ function dialPod(port: number): Promise<net.Socket> {
   });
 }
 
+/** Options of {@link servePortForwardSpdy}. */
+export interface PortForwardSpdyOptions {
+  logger: Logger;
+  /** How long the first stream of a pair waits for the second (the kubelet: 30 s). */
+  streamCreationTimeoutMs: number;
+}
+
+interface StreamPair {
+  error?: SpdyStream;
+  data?: SpdyStream;
+  timer?: NodeJS.Timeout;
+}
+
 /**
  * Port-forward over SPDY/3.1 (`portforward.k8s.io`), whether the SPDY bytes
- * come from an HTTP upgrade or a `SPDY/3.1+portforward.k8s.io` WebSocket:
- * each forwarded connection is an error stream and a data stream sharing a
- * `requestID`; the data stream is spliced to 127.0.0.1:port, and a failed
- * dial is reported as text on the error stream.
+ * come from an HTTP upgrade or a `SPDY/3.1+portforward.k8s.io` WebSocket,
+ * as the kubelet serves it: each forwarded connection is an error stream and
+ * a data stream sharing a `requestID`; once both are open the data stream is
+ * spliced to 127.0.0.1:port. When the connection ends, both streams are
+ * closed with no error text (client-go reads the error stream to its end
+ * before it closes the local connection); a failed dial, or a pair left
+ * incomplete past the timeout, is reported as text on the error stream.
  */
-export function servePortForwardSpdy(conn: Duplex, pod: Pod, logger: Logger): SpdyServerSession {
+export function servePortForwardSpdy(conn: Duplex, pod: Pod, options: PortForwardSpdyOptions): SpdyServerSession {
   const allowed = podPorts(pod);
-  const pairs = new Map<string, { error?: SpdyStream; data?: SpdyStream }>();
+  const pairs = new Map<string, StreamPair>();
   const session = new SpdyServerSession(conn, {
     onStream(stream) {
       const type = stream.headers.get('streamtype');
-      const requestId = stream.headers.get('requestid') ?? '';
-      const port = Number(stream.headers.get('port'));
       if (type !== 'error' && type !== 'data') return false;
-      const pair = pairs.get(requestId) ?? {};
-      pairs.set(requestId, pair);
-      pair[type] = stream;
+      // Without a requestID, the kubelet pairs by stream id (error n, data n + 2).
+      const requestId = stream.headers.get('requestid') ?? String(type === 'error' ? stream.id : stream.id - 2);
+      let pair = pairs.get(requestId);
+      if (!pair) {
+        const created: StreamPair = {};
+        created.timer = setTimeout(() => {
+          created.error?.end(`timed out waiting for the ${created.data ? 'error' : 'data'} stream of request ${requestId}`);
+          created.data?.end();
+        }, options.streamCreationTimeoutMs);
+        pairs.set(requestId, created);
+        pair = created;
+      }
+      if (pair[type]) return false;
+      const own = pair;
+      own[type] = stream;
       stream.on('error', () => {
         // Resets are normal when the local client goes away; the pair cleans up on close.
       });
       stream.once('close', () => {
-        if (pair[type] === stream) delete pair[type];
-        if (!pair.error && !pair.data) pairs.delete(requestId);
+        if (own[type] === stream) delete own[type];
+        if (!own.error && !own.data) {
+          clearTimeout(own.timer);
+          pairs.delete(requestId);
+        }
       });
-      if (type === 'error') {
-        stream.resume(); // the client half-closes it at once; drain its FIN
-        return true;
+      // The client half-closes its error stream at once; drain its FIN.
+      if (type === 'error') stream.resume();
+      if (own.error && own.data) {
+        clearTimeout(own.timer);
+        const data = own.data;
+        // After the session has answered this SYN_STREAM: data before SYN_REPLY is lost on the client.
+        queueMicrotask(() => void forward(data, own));
       }
-      void forward(stream, pair, port);
       return true;
     },
     onClose(err) {
-      if (err) logger.debug('port-forward connection ended', { error: err.message });
+      for (const pair of pairs.values()) clearTimeout(pair.timer);
+      if (err) options.logger.debug('port-forward connection ended', { error: err.message });
     },
   });
 
-  async function forward(data: SpdyStream, pair: { error?: SpdyStream }, port: number): Promise<void> {
+  async function forward(data: SpdyStream, pair: StreamPair): Promise<void> {
     const fail = (message: string): void => {
       pair.error?.end(message);
       data.end();
     };
+    const port = Number(data.headers.get('port'));
     if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`invalid port ${JSON.stringify(data.headers.get('port'))}`);
     if (!allowed.has(port))
       return fail(`port ${port} is not declared by pod ${pod.namespace}/${pod.name} (declared: ${[...allowed].join(', ') || 'none'})`);

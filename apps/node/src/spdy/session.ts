@@ -50,7 +50,10 @@ export class SpdyStream extends Duplex {
 
 /** What a SpdyServerSession reports. */
 export interface SpdySessionHandlers {
-  /** A new peer stream; throw (or return false) to refuse it (it is then replied with FIN). */
+  /**
+   * A new peer stream; throw (or return false) to refuse it (it is then replied with FIN).
+   * Its SYN_REPLY is written after this returns: write to the stream only later (a microtask will do).
+   */
   onStream(stream: SpdyStream): boolean | void;
   /** The connection ended (cleanly or with an error). */
   onClose?(err?: Error): void;
