@@ -91,6 +91,29 @@ describe('upstream flags', () => {
     expect(parseServerFlags([...base, `--kubeconfig=${pem}`]).ignored).toEqual(['--kubeconfig']);
   });
 
+  it("maps spoke's connection-limit flags and refuses counts below 1", () => {
+    const base = [`--cluster-cert=${pem}`, `--cluster-key=${pem}`];
+    const { options } = parseServerFlags([
+      ...base,
+      '--agent-max-connections=10',
+      '--agent-max-connections-per-address=2',
+      '--agent-max-concurrent-streams=5',
+      '--server-max-connections=20',
+      '--server-max-connections-per-address=4',
+      '--pre-auth-timeout=1500ms',
+    ]);
+    expect(options).toMatchObject({
+      agentMaxConnections: 10,
+      agentMaxConnectionsPerAddress: 2,
+      agentMaxConcurrentStreams: 5,
+      serverMaxConnections: 20,
+      serverMaxConnectionsPerAddress: 4,
+      preAuthTimeoutMs: 1500,
+    });
+    expect(() => parseServerFlags([...base, '--agent-max-connections=0'])).toThrow(/--agent-max-connections must be at least 1/);
+    expect(() => parseServerFlags([...base, '--pre-auth-timeout=soon'])).toThrow(/--pre-auth-timeout/);
+  });
+
   it('rejects what upstream rejects', () => {
     expect(() => parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--agent-port=80'])).toThrow(/1024 and 49151/);
     expect(() => parseServerFlags(['--mode=grpc'])).toThrow(/cluster-cert/);

@@ -44,6 +44,13 @@ const SERVER_FLAGS: Record<string, Kind> = {
   'agent-service-account': 'string',
   'authentication-audience': 'string',
   'insecure-accept-any-agent': 'bool',
+  // spoke only: connection caps and the pre-auth deadline (issue 17 #7); upstream has no such flags.
+  'agent-max-connections': 'int',
+  'agent-max-connections-per-address': 'int',
+  'agent-max-concurrent-streams': 'int',
+  'server-max-connections': 'int',
+  'server-max-connections-per-address': 'int',
+  'pre-auth-timeout': 'duration',
 };
 const SERVER_IGNORED = new Set([
   'frontend-keepalive-time',
@@ -158,6 +165,15 @@ function parse(
   return { values, ignored };
 }
 
+/** spoke's connection-limit flags: counts of at least 1 (the library checks the per-address cap against the total). */
+const LIMIT_FLAGS = [
+  'agent-max-connections',
+  'agent-max-connections-per-address',
+  'agent-max-concurrent-streams',
+  'server-max-connections',
+  'server-max-connections-per-address',
+];
+
 function checkPort(name: string, port: number | undefined, allowZero = false): void {
   if (port === undefined || (allowZero && port === 0)) return;
   if (port < 1024 || port > 49151)
@@ -179,6 +195,10 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
   checkPort('agent-port', get<number>('agent-port'));
   checkPort('health-port', get<number>('health-port'));
   checkPort('admin-port', get<number>('admin-port'));
+  for (const flag of LIMIT_FLAGS) {
+    const n = get<number>(flag);
+    if (n !== undefined && n < 1) throw new SpokeError('ERR_BAD_OPTION', `--${flag} must be at least 1, got ${n}.`);
+  }
   const clusterCert = get<Buffer>('cluster-cert');
   const clusterKey = get<Buffer>('cluster-key');
   if (!clusterCert || !clusterKey)
@@ -227,6 +247,12 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     ['keepalive-time', 'keepaliveTimeMs'],
     ['backend-dial-timeout', 'backendDialTimeoutMs'],
     ['insecure-accept-any-agent', 'insecureAcceptAnyAgent'],
+    ['agent-max-connections', 'agentMaxConnections'],
+    ['agent-max-connections-per-address', 'agentMaxConnectionsPerAddress'],
+    ['agent-max-concurrent-streams', 'agentMaxConcurrentStreams'],
+    ['server-max-connections', 'serverMaxConnections'],
+    ['server-max-connections-per-address', 'serverMaxConnectionsPerAddress'],
+    ['pre-auth-timeout', 'preAuthTimeoutMs'],
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
   return { options, ignored };

@@ -24,6 +24,13 @@ const SERVER_FLAGS = [
   '--server-id ID --server-count N           HA: agents connect to N distinct servers',
   '--proxy-strategies default,destHost,defaultRoute,destCIDR',
   '--keepalive-time DURATION --backend-dial-timeout DURATION',
+  'spoke only, limits (README "Hardening"):',
+  '--agent-max-connections N                 agent-port connections at once (default 1024)',
+  '--agent-max-connections-per-address N     ... from one source address (default 64)',
+  '--agent-max-concurrent-streams N          streams per agent connection (default 100)',
+  '--server-max-connections N                mTLS front-end connections at once (default 4096)',
+  '--server-max-connections-per-address N    ... from one source address (default 1024)',
+  '--pre-auth-timeout DURATION               TLS handshake and first request, from accept (default 10s)',
 ].join('\n');
 
 const AGENT_FLAGS = [
