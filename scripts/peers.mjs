@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The programs the tests run as real peers: OpenSSH (sshd, ssh, ssh-keygen), protoc
-// (generated-code check), curl and openssl (clients), iproute2 (network namespaces), Go
+// (generated-code check), curl and openssl (clients), iproute2 (network namespaces), etcd (for the real kube-apiserver), Go
 // (the upstream Konnectivity binaries) and kubectl. Present: nothing to do. Missing: as
 // root with apt-get, installs the Debian packages; otherwise stops at once and prints the
 // command to run. Used by `npm test` (first step) and `.ci/run`.
@@ -19,6 +19,7 @@ const TOOLS = [
   ['ip', 'iproute2'],
   ['go', undefined],
   ['kubectl', undefined],
+  ['etcd', 'etcd-server'],
 ];
 
 function found(tool) {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKonnectivityServer, konnectivityEgressBackend, type KonnectivityServer } from '@spoke/dialer-konnectivity';
 import { createSshDialer } from '@spoke/dialer-ssh';
 import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
+import { IP, createNetns, netnsExists, requireNetnsPrivileges, waitForOutput, type TestNetns } from '@spoke/transport-core/testing';
 import { createNetDialer, type Dialer } from '@spoke/transport-core';
 import { createHub, createSpokeDialer, type Hub } from '@spoke/hub';
 import {
@@ -19,7 +20,6 @@ import {
   type NodeAddress,
 } from '../src/index.js';
 import type { NetnsAgentConfig } from './netns-agent.js';
-import { IP, createNetns, netnsExists, requireNetnsPrivileges, waitForOutput, type TestNetns } from './netns.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -63,7 +63,7 @@ describe('a node in its own network namespace (needs root)', () => {
   };
 
   beforeAll(async () => {
-    requireNetnsPrivileges();
+    requireNetnsPrivileges({ '/usr/sbin/sshd': 'openssh-server' });
     dir = mkdtempSync(join(tmpdir(), 'spoke-netns-'));
     ns = await createNetns();
     const { hostIp, nsIp } = ns;

@@ -18,3 +18,5 @@ export type { SessionPair, PairCarrier, SessionPairOptions } from './session-pai
 export { runNodeFixture } from './node-fixture.js';
 export type { FixtureExit, NodeFixtureOptions } from './node-fixture.js';
 export { rawHello } from './raw-hello.js';
+export { IP, createNetns, netnsExists, requireNetnsPrivileges, waitForOutput } from './netns.js';
+export type { TestNetns } from './netns.js';

@@ -23,13 +23,16 @@ export interface TestNetns {
 
 /**
  * Refuses to run without what it needs, with a message saying what is
- * missing: this test must fail, never skip, when it cannot run.
+ * missing: a namespace test must fail, never skip, when it cannot run.
+ * `programs` maps further executables the test needs to the Debian package
+ * that provides them.
  */
-export function requireNetnsPrivileges(): void {
+export function requireNetnsPrivileges(programs: Record<string, string> = {}): void {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push(`root (running as uid ${String(process.getuid?.())}; CI runs this test as root)`);
-  if (!existsSync(IP)) missing.push(`${IP} (apt-get install iproute2)`);
-  if (!existsSync('/usr/sbin/sshd')) missing.push('/usr/sbin/sshd (apt-get install openssh-server)');
+  for (const [path, pkg] of Object.entries({ [IP]: 'iproute2', ...programs })) {
+    if (!existsSync(path)) missing.push(`${path} (apt-get install ${pkg})`);
+  }
   if (missing.length > 0) throw new Error(`The network-namespace test cannot run: missing ${missing.join(', ')}.`);
 }
 
