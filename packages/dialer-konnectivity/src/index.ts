@@ -22,6 +22,8 @@ export { konnectivityScheme, konnectivityEgressBackend } from './scheme.js';
 export type { EgressConnection } from '@spoke/transport-core/egress';
 export { createKonnectivityServer } from './server/konnectivity-server.js';
 export type { KonnectivityServer, KonnectivityServerOptions } from './server/konnectivity-server.js';
+export { createKonnectivityFrontEnd } from './server/front-end.js';
+export type { KonnectivityFrontEnd, KonnectivityFrontEndOptions } from './server/front-end.js';
 export type { ProxyStrategy } from './server/backends.js';
 export type { TokenReviewOptions } from './server/token-review.js';
 export { parseServerFlags, parseAgentFlags } from './flags.js';

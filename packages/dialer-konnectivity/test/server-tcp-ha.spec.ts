@@ -5,7 +5,7 @@ import type { createKonnectivityServer } from '../src/index.js';
 import { createKonnectivityAgent, createKonnectivityDialer, type KonnectivityAgent, type KonnectivityServer } from '../src/index.js';
 import { ourTcpServer } from './our-peers.js';
 import { createTestPki, removePki, type TestPki } from './upstream/harness.js';
-import { runGoClient } from './upstream/go-client.js';
+import { goMtlsConnectArgs, runGoClient } from './upstream/go-client.js';
 import { addr, serveLineUpper } from './targets.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -72,23 +72,7 @@ describe('our server over mTLS TCP front ends', () => {
     await waitFor(() => a.servers().length === 1, 'agent connected');
     const t = await serveLineUpper();
     cleanups.push(() => t.close());
-    const r = await runGoClient(
-      [
-        '-mode',
-        'http-connect',
-        '-addr',
-        `127.0.0.1:${s.ports.server}`,
-        '-ca',
-        pki.ca,
-        '-cert',
-        pki.clientCert,
-        '-key',
-        pki.clientKey,
-        '-target',
-        addr(t),
-      ],
-      'go over tls\n',
-    );
+    const r = await runGoClient(goMtlsConnectArgs(pki, s.ports.server, addr(t)), 'go over tls\n');
     expect(r.stdout.toString()).toBe('GO OVER TLS\n');
   });
 });

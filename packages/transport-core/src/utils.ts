@@ -31,6 +31,7 @@ export { createMetricsRegistry } from './metrics.js';
 export type { MetricsRegistry, Counter, Gauge, Histogram } from './metrics.js';
 export { listen } from './listen.js';
 export type { ListenAt } from './listen.js';
+export { claimSocketPath } from './socket-path.js';
 export { createAllowList, parseAllowRule } from './allow-list.js';
 export type { AllowList, AllowRule, AllowListOptions } from './allow-list.js';
 export { parseCidr, cidrContains, normaliseIp } from './cidr.js';

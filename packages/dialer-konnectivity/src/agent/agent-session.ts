@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { chunks, closeResponse, dataPacket, dialResponse, drainPacket, PacketType, type Packet } from '../packets.js';
 import type { PacketClientCall } from '../packet-call.js';
-import { goDialErrorText } from './dial-error-text.js';
+import { goDialErrorText, parseDialAddress } from './dial-error-text.js';
 
 /** How one server stream serves dials. */
 export interface AgentSessionInit {
@@ -101,13 +101,12 @@ export class AgentSession {
   }
 
   #dial(address: string, random: bigint): void {
-    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
-    const host = m?.[1] ?? m?.[2];
-    const port = Number(m?.[3]);
-    if (!m || host === undefined || !(port > 0 && port < 65536)) {
-      this.#send(dialResponse(random, 0n, `dial tcp ${address}: address ${address}: missing port in address`));
+    const parsed = parseDialAddress(address);
+    if ('error' in parsed) {
+      this.#send(dialResponse(random, 0n, parsed.error));
       return;
     }
+    const { host, port } = parsed;
     if (!this.#init.allow(host, port)) {
       this.#send(dialResponse(random, 0n, `dial tcp ${address}: destination not allowed by the agent's allow list`));
       return;

@@ -30,3 +30,17 @@ export function goDialErrorText(err: unknown, address: string): string {
       return `dial tcp ${address}: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
+
+/**
+ * A DIAL_REQ address as an agent takes it: `host:port` or `[v6]:port` with a
+ * port from 1 to 65535 (Konnectivity dials TCP only: no unix sockets), or the
+ * DIAL_RSP error text an upstream agent gives for anything else.
+ */
+export function parseDialAddress(address: string): { host: string; port: number } | { error: string } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || host === undefined || !(port > 0 && port < 65536))
+    return { error: `dial tcp ${address}: address ${address}: missing port in address` };
+  return { host, port };
+}

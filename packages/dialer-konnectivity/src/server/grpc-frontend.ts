@@ -1,12 +1,12 @@
 import { closeResponse, dataPacket, dialResponse, PacketType, type Packet } from '../packets.js';
 import type { PacketCall } from '../packet-call.js';
-import type { Frontend, PendingFailure, TunnelCore } from './tunnel-core.js';
+import type { DialRouter, Frontend, PendingFailure } from './tunnel-core.js';
 
 /**
  * Serves one `/ProxyService/Proxy` stream: its first DIAL_REQ starts the one
  * dial the stream carries; DATA, CLOSE_REQ and DIAL_CLS follow.
  */
-export function serveGrpcFrontend(call: PacketCall, core: TunnelCore, onDone: () => void): void {
+export function serveGrpcFrontend(call: PacketCall, core: DialRouter, onDone: () => void): void {
   let random: bigint | undefined;
   let connectID = 0n;
   let finished = false;

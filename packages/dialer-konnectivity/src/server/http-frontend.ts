@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { randomInt63 } from '../packets.js';
-import type { Frontend, PendingFailure, TunnelCore } from './tunnel-core.js';
+import type { DialRouter, Frontend, PendingFailure } from './tunnel-core.js';
 
 const MAX_HEAD = 16 * 1024;
 
@@ -23,7 +23,7 @@ function reply(socket: Duplex, status: string, body: string, type = 'text/plain;
  * upstream, the "200 Connection Established" head is always written before any
  * destination byte. `onRequest` is called when the request head has arrived.
  */
-export function serveHttpFrontend(socket: Duplex, core: TunnelCore, onDone: () => void, onRequest: () => void = () => {}): void {
+export function serveHttpFrontend(socket: Duplex, core: DialRouter, onDone: () => void, onRequest: () => void = () => {}): void {
   let head = Buffer.alloc(0);
   let established = false;
   let done = false;

@@ -26,6 +26,22 @@ export interface Frontend {
   resume(): void;
 }
 
+/**
+ * Where front ends hand their dials: the server's {@link TunnelCore} (agents
+ * behind it) or a {@link DialerRouter} (any `Dialer` behind it). The front-end
+ * code (grpc-frontend.ts, http-frontend.ts) is written once against this seam.
+ */
+export interface DialRouter {
+  /** Starts a dial for `fe`; `random` is the frontend's dial ID (gRPC) or ours (HTTP); `original` the client's DIAL_REQ. */
+  dial(fe: Frontend, address: string, random: bigint, original?: Packet): void;
+  /** Front-end bytes towards the destination. */
+  data(fe: Frontend, bytes: Buffer): void;
+  /** The front end is done sending (CLOSE_REQ, EOF, cancel); the far side's close answers it. */
+  close(fe: Frontend): void;
+  /** The front end is gone for good (socket closed, stream ended). */
+  detach(fe: Frontend): void;
+}
+
 interface Link {
   fe: Frontend;
   backend: Backend;
@@ -67,7 +83,7 @@ export interface TunnelCoreInit {
  * end that stays over the limit for `frontendStallTimeoutMs` is closed, which
  * releases them.
  */
-export class TunnelCore {
+export class TunnelCore implements DialRouter {
   readonly #init: TunnelCoreInit;
   readonly #pending = new Map<bigint, Link>();
   readonly #established = new Map<Backend, Map<bigint, Link>>();

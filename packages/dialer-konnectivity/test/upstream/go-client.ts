@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { upstream } from './harness.js';
+import { upstream, type TestPki } from './harness.js';
 
 /** What one run of the Go test client saw. */
 export interface GoClientResult {
@@ -26,4 +26,22 @@ export function runGoClient(args: string[], input: Buffer | string): Promise<GoC
     child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
+}
+
+/** The Go client's arguments for http-connect over mTLS to a front end on 127.0.0.1:`port`, with the test PKI's client certificate. */
+export function goMtlsConnectArgs(pki: TestPki, port: number | undefined, target: string): string[] {
+  return [
+    '-mode',
+    'http-connect',
+    '-addr',
+    `127.0.0.1:${port}`,
+    '-ca',
+    pki.ca,
+    '-cert',
+    pki.clientCert,
+    '-key',
+    pki.clientKey,
+    '-target',
+    target,
+  ];
 }
