@@ -34,6 +34,16 @@ describe('pty helper', () => {
     expect(code).toBe(0);
   });
 
+  it('keeps output flowing while input waits for a command that reads slowly (no deadlock on a full terminal)', async () => {
+    const p = spawnPty(['sh', '-c', 'sleep 0.2; wc -l'], { cwd: '/', env: process.env });
+    const done = run(p.process);
+    p.write(Buffer.from(`${'x'.repeat(99)}\n`.repeat(2_000))); // 200 kB: far more than a terminal's input buffer
+    p.endInput();
+    const { out, code } = await done;
+    expect(out.trimEnd().split('\n').at(-1)?.trim()).toBe('2000');
+    expect(code).toBe(0);
+  });
+
   it('reports a missing command as 127 with the reason on the terminal', async () => {
     const { out, code } = await run(spawnPty(['spoke-no-such-command'], { cwd: '/', env: process.env }).process);
     expect(out).toContain('exec: spoke-no-such-command');

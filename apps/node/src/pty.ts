@@ -28,12 +28,23 @@ if pid == 0:
 def put(fd, data):
     while data:
         data = data[os.write(fd, data):]
-buf, reading = b"", True
+# Input for the terminal waits in "typed" while the command is not reading, so output keeps
+# flowing; we stop reading our stdin (and so push back on the node) once it is large.
+os.set_blocking(master, False)
+buf, typed, reading = b"", b"", True
 while True:
-    ready = select.select([master] + ([0] if reading else []), [], [])[0]
+    want_in = reading and len(typed) < 65536
+    ready, writable, _ = select.select([master] + ([0] if want_in else []), [master] if typed else [], [])
+    if master in writable:
+        try:
+            typed = typed[os.write(master, typed):]
+        except BlockingIOError:
+            pass
     if master in ready:
         try:
             out = os.read(master, 65536)
+        except BlockingIOError:
+            continue
         except OSError:
             out = b""
         if not out:
@@ -48,12 +59,12 @@ while True:
             kind, n = buf[0], int.from_bytes(buf[1:5], "big")
             payload, buf = buf[5:5 + n], buf[5 + n:]
             if kind == 0:
-                put(master, payload)
+                typed += payload
             elif kind == 1:
                 w, h = struct.unpack(">HH", payload)
                 fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", h, w, 0, 0))
             elif kind == 2:
-                put(master, b"\x04")
+                typed += b"\x04"
 status = os.waitpid(pid, 0)[1]
 code = os.waitstatus_to_exitcode(status)
 sys.exit(128 - code if code < 0 else code)
