@@ -17,7 +17,7 @@ export interface ForwardSpec {
 /** Listeners bind to loopback unless told otherwise, so a forward is never exposed by accident. */
 export const DEFAULT_BIND = '127.0.0.1';
 
-const FORWARD_FORMS = '-L takes [bind:]port:host:hostport or [bind:]port:unix:/path';
+const forwardForms = (flag: string): string => `${flag} takes [bind:]port:host:hostport or [bind:]port:unix:/path`;
 
 /**
  * Parses `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT` for a listener (host
@@ -56,7 +56,7 @@ function readListen(text: string): ListenAddress | string {
  * `[bind:]port:unix:/path`. `bind` may be `[v6]` or `*`; the target part is
  * anything `parseTarget` accepts.
  */
-export function parseForwardSpec(spec: string, usage: string): ForwardSpec {
+export function parseForwardSpec(spec: string, usage: string, flag = '-L'): ForwardSpec {
   // Either "port:target" or "bind:port:target": try the form without a bind address first.
   const candidates: Array<[string, string]> = [];
   const short = /^(\d+):(.+)$/.exec(spec);
@@ -76,7 +76,7 @@ export function parseForwardSpec(spec: string, usage: string): ForwardSpec {
       problem = isSpokeError(err) ? err.message : String(err);
     }
   }
-  throw new UsageError(`-L ${JSON.stringify(spec)}: ${problem.replace(/\.$/, '')}. ${FORWARD_FORMS}`, usage);
+  throw new UsageError(`${flag} ${JSON.stringify(spec)}: ${problem.replace(/\.$/, '')}. ${forwardForms(flag)}`, usage);
 }
 
 /** `host:port` for printing, with brackets around IPv6 hosts. */

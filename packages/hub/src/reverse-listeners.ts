@@ -65,11 +65,6 @@ export function resolveReverseOptions(options: HubReverseOptions | undefined): R
   };
 }
 
-/** The loopback rules `spoke hub --allow-reverse PORT[-PORT]` stands for. */
-export function loopbackReverseRules(ports: string): string[] {
-  return [`127.0.0.0/8:${ports}`, `[::1/128]:${ports}`];
-}
-
 /** Whether the bearer token of a client's upgrade request may open listeners. */
 export function mayListen(reverse: ResolvedReverseOptions | undefined, bearer: string | undefined): boolean {
   if (reverse === undefined) return false;

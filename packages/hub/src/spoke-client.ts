@@ -129,11 +129,16 @@ export function createSpokeDialer(options: SpokeDialerOptions): SpokeDialer {
     async listen(bind, connect, listenOptions = {}) {
       if (closed) throw dialerClosedError('spoke dialer', { hop });
       const client = await session(listenOptions.signal ?? new AbortController().signal);
-      const listener = await client.reverse.listen(client.session, bind, connect, listenOptions.signal);
-      // A listener keeps the session, and the process, alive until the session ends.
+      // Referenced while the hub answers, then for as long as the listener lasts (it keeps the process alive).
       const release = client.usage.hold();
-      void listener.closed.then(release);
-      return listener;
+      try {
+        const listener = await client.reverse.listen(client.session, bind, connect, listenOptions.signal);
+        void listener.closed.then(release);
+        return listener;
+      } catch (err) {
+        release();
+        throw err;
+      }
     },
     async close() {
       closed = true;

@@ -1,11 +1,12 @@
 import net from 'node:net';
-import { formatTarget, isLoopbackHost, type Dialer } from '@spoke/transport-core';
+import { formatTarget, isLoopbackHost, type Dialer, type SpokeError } from '@spoke/transport-core';
 import { deadlineSignal } from '@spoke/transport-core/utils';
 import { formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
 import { parseForwardSpec, parseListenAddress, type ForwardSpec, type ListenAddress } from '../addresses.js';
 import type { Command, CommandContext } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
-import { EXIT_OK, UsageError } from '../errors.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
+import { openReverseForwards, reverseUnsupported } from '../reverse-forward.js';
 import { peerName, relayClient, type RelayContext } from '../relay.js';
 import { serveSocks5 } from '../proxy/socks5.js';
 import { RELAY_OPTIONS, metricsFlag, relayDurations, runRelay, type RelayDurations } from '../relay-command.js';
@@ -22,6 +23,14 @@ export const FORWARD_OPTIONS: OptionDefs = {
     value: '[bind:]port:host:port',
     description: 'listen on bind:port (default bind 127.0.0.1; port 0 = any free port) and forward to host:port (or unix:/path)',
   },
+  remote: {
+    type: 'string',
+    short: 'R',
+    multiple: true,
+    value: '[bind:]port:host:port',
+    description:
+      'reverse, as `ssh -R` and chisel R: the spoke hub of the last --via listens on bind:port (default bind 127.0.0.1) and each connection it accepts is forwarded, from here, to host:port (the hub must allow it: spoke hub --allow-reverse)',
+  },
   dynamic: {
     type: 'string',
     short: 'D',
@@ -37,18 +46,21 @@ export const FORWARD_OPTIONS: OptionDefs = {
   ...RELAY_OPTIONS,
 };
 
-/** What `forward` listens on: `-L` forwards and `-D` SOCKS5 proxies. */
+/** What `forward` listens on: `-L` forwards, `-D` SOCKS5 proxies, and `-R` listeners on the hub. */
 export interface ForwardPlan {
   specs: ForwardSpec[];
   socks: ListenAddress[];
+  reverse: ForwardSpec[];
 }
 
-/** Parses every `-L` and `-D`; at least one of them is required. */
+/** Parses every `-L`, `-D` and `-R`; at least one of them is required. */
 export function forwardPlan(values: ParsedValues, usage: string): ForwardPlan {
   const specs = stringFlags(values, 'local').map((spec) => parseForwardSpec(spec, usage));
   const socks = stringFlags(values, 'dynamic').map((text) => parseListenAddress(text, 'dynamic', usage));
-  if (specs.length === 0 && socks.length === 0) throw new UsageError('give at least one -L [bind:]port:host:port or -D [bind:]port', usage);
-  return { specs, socks };
+  const reverse = stringFlags(values, 'remote').map((spec) => parseForwardSpec(spec, usage, '-R'));
+  if (specs.length === 0 && socks.length === 0 && reverse.length === 0)
+    throw new UsageError('give at least one -L [bind:]port:host:port, -R [bind:]port:host:port or -D [bind:]port', usage);
+  return { specs, socks, reverse };
 }
 
 /**
@@ -56,14 +68,17 @@ export function forwardPlan(values: ParsedValues, usage: string): ForwardPlan {
  * through `dialer`, until SIGINT/SIGTERM. Shared by `spoke forward` and
  * `spoke egress ... forward`.
  */
-export function runForwarders(
+export async function runForwarders(
   dialer: Dialer,
-  { specs, socks }: ForwardPlan,
+  { specs, socks, reverse }: ForwardPlan,
   durations: RelayDurations,
-  context: CommandContext,
+  outer: CommandContext,
   metrics?: ListenAddress,
 ): Promise<number> {
-  return runRelay(
+  // The hub session carrying -R listeners may end on its own: that stops the command, as a failure.
+  const lost = new AbortController();
+  const context: CommandContext = { ...outer, shutdown: AbortSignal.any([outer.shutdown, lost.signal]) };
+  const code = await runRelay(
     {
       name: 'forward',
       dialer,
@@ -97,11 +112,20 @@ export function runForwarders(
           lines.push(`socks5 ${bound}`);
           context.logger.info('socks5 proxy', { listen: bound, via: dialer.kind });
         }
+        const onLost = (err: SpokeError | undefined): void => {
+          context.logger.error('the hub session ended: its -R listeners are gone; start spoke forward again', {
+            code: err?.code ?? 'ERR_TUNNEL_CLOSED',
+            ...(err ? { error: err.message } : {}),
+          });
+          lost.abort();
+        };
+        lines.push(...(await openReverseForwards(dialer, reverse, relay, context, onLost)));
         return { lines };
       },
     },
     context,
   );
+  return lost.signal.aborted && !outer.shutdown.aborted ? EXIT_FAILURE : code;
 }
 
 async function forwardOne(relay: RelayContext, socket: net.Socket, spec: ForwardSpec): Promise<void> {
@@ -124,13 +148,13 @@ export const forwardCommand: Command = {
   summary: 'listen locally (-L) and forward each connection through the --via hops',
   help: ({ registry }) =>
     formatHelp(
-      'spoke forward [-L [bind:]port:host:port]... [-D [bind:]port]... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',
-      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`; each -D is a SOCKS5 proxy\nwhose connections go through the same hops, like `ssh -D`. Prints one line with the\naddresses it listens on; shows live byte counters on stderr when it is a terminal.\nSIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
+      'spoke forward [-L [bind:]port:host:port]... [-R [bind:]port:host:port]... [-D [bind:]port]... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',
+      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`; each -D is a SOCKS5 proxy\nwhose connections go through the same hops, like `ssh -D`. Each -R asks the spoke hub of the\nlast --via to listen on its side and forwards what it accepts to host:port from here, like\n`ssh -R` (the hub needs --allow-reverse; the command exits 1 if the hub session ends). Prints\none line with the addresses it listens on; shows live byte counters on stderr when it is a\nterminal. SIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
       { ...FORWARD_OPTIONS, via: VIA_OPTION },
       [
         [
           'Examples',
-          'spoke forward -L 10250:10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nspoke forward -L 0.0.0.0:8443:kube-apiserver:443 -L 0:unix:/run/app.sock --via http-connect://proxy:3128',
+          'spoke forward -L 10250:10.0.0.5:10250 --via ssh://ops@bastion?known-hosts=known_hosts\nspoke forward -L 0.0.0.0:8443:kube-apiserver:443 -L 0:unix:/run/app.sock --via http-connect://proxy:3128\nspoke forward -R 9000:127.0.0.1:8080 --via "spoke+wss://hub:8443/?token-file=client.token&fingerprint=sha256:…"',
         ],
         ['Dialer URIs', registry.usage()],
       ],
@@ -142,6 +166,8 @@ export const forwardCommand: Command = {
     const plan = forwardPlan(values, usage);
     const durations = relayDurations(values, usage);
     const dialer = viaChain(stringFlags(values, 'via'), context, usage);
+    const unsupported = plan.reverse.length > 0 ? reverseUnsupported(dialer) : undefined;
+    if (unsupported !== undefined) throw new UsageError(unsupported, usage);
     return runForwarders(dialer, plan, durations, context, metricsFlag(values, usage));
   },
 };

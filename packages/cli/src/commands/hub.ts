@@ -10,6 +10,7 @@ import type { Command } from '../command.js';
 import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
 import { generateTokenFile, readFlagFile, readKeyPairFlags, readSecretFlagFile, readTokenFile } from '../files.js';
 import { hubNames, openHubState, parseTokenLines } from '../hub-state.js';
+import { HUB_REVERSE_OPTIONS, hubReverseOptions } from '../hub-reverse.js';
 import { hubInitCommand } from './hub-init.js';
 import { hubTokenCommand } from './hub-token.js';
 import { startMetricsServer } from '../metrics-server.js';
@@ -85,6 +86,7 @@ const OPTIONS: OptionDefs = {
     value: 'DURATION',
     description: 'time from connecting to the upgrade or CONNECT request (TLS included), and again to the spoke/1 HELLO (default 10s)',
   },
+  ...HUB_REVERSE_OPTIONS,
 };
 
 /** `--connect`: a TCP address (createHub refuses non-loopback ones: tokens would travel in cleartext) or `unix:/path`. */
@@ -158,6 +160,7 @@ export const hubCommand: Command = {
       ...(connectText !== undefined ? { connect: connectListen(connectText, usage) } : {}),
       ...(stringFlag(values, 'id') !== undefined ? { id: stringFlag(values, 'id') } : {}),
       ...(insecure ? { insecurePlaintext: true } : {}),
+      ...hubReverseOptions(values, usage),
     };
     // Every flag is checked by now. A role with neither a token file nor a CA gets a generated token, so the hub is never open.
     const notes: string[] = [];
