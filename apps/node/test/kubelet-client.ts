@@ -11,6 +11,8 @@ export interface NodeUnderTest {
   node: KubeletNode;
   /** `https://127.0.0.1:port` */
   base: string;
+  /** PEM: the CA the node's serving certificate chains to, and a client certificate it accepts. */
+  tls: { ca: string; cert: string; key: string };
   /** Runs a kubelet-test-client subcommand against a path (+ query) of the node; returns its JSON. */
   client<T = Record<string, unknown>>(subcommand: 'exec' | 'partial' | 'portforward', path: string, args?: string[]): Promise<T>;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startNode(config: Omit<NodeConfig, 'name' | 'tls'>): Promi
   return {
     node,
     base,
+    tls: { ca: ca.cert, cert: client.cert, key: client.key },
     client<T>(subcommand: string, path: string, args: string[] = []): Promise<T> {
       const argv = [subcommand, '-url', `${base}${path}`, '-ca', files.ca, '-cert', files.cert, '-key', files.key, ...args];
       return new Promise((resolve, reject) => {
