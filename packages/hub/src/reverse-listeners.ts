@@ -30,6 +30,8 @@ export interface HubReverseOptions {
 /** {@link HubReverseOptions} checked, with defaults. */
 export interface ResolvedReverseOptions {
   readonly allowList: AllowList;
+  /** The rules without a port range: where port 0 (any free port) may be asked for. */
+  readonly anyPort: AllowList;
   readonly tokens: readonly string[] | undefined;
   readonly maxListenersPerClient: number;
   readonly maxConnectionsPerListener: number;
@@ -57,8 +59,13 @@ export function resolveReverseOptions(options: HubReverseOptions | undefined): R
     if (!Number.isInteger(value) || value < 1 || value > 65_536)
       throw new SpokeError('ERR_BAD_OPTION', `reverse.${name} must be an integer from 1 to 65536, got ${value}.`);
   }
+  const anyPort = options.allow.filter((text) => {
+    const rule = parseAllowRule(text, 'reverse.allow');
+    return rule.fromPort === 1 && rule.toPort === 65535;
+  });
   return {
     allowList: createAllowList(options.allow, { who: 'the hub' }),
+    anyPort: createAllowList(anyPort, { who: 'the hub' }),
     tokens: options.tokens,
     maxListenersPerClient,
     maxConnectionsPerListener,
@@ -102,8 +109,7 @@ export class ReverseListeners {
     };
     if (reverse === undefined) throw deny('reverse listeners are off on this hub (start it with --allow-reverse)');
     if (!allowed) throw deny('this client’s credential may not open reverse listeners (--reverse-token-file)');
-    const fullRange = reverse.allowList.rules.some((r) => r.fromPort === 1 && r.toPort === 65535 && reverse.allowList.allows(bind.host, 1));
-    if (bind.port === 0 ? !fullRange : !reverse.allowList.allows(bind.host, bind.port)) {
+    if (bind.port === 0 ? !reverse.anyPort.allows(bind.host, 1) : !reverse.allowList.allows(bind.host, bind.port)) {
       const rules = reverse.allowList.rules.map((r) => r.text).join(', ');
       throw deny(`it is outside --allow-reverse (${rules})${bind.port === 0 ? '; port 0 needs a rule without a port range' : ''}`);
     }

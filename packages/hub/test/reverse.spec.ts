@@ -66,6 +66,9 @@ describe('reverse listeners (hub library)', () => {
     expect((await denied(clientOf(on), '0.0.0.0:20001')).code).toBe('ERR_DIAL_DENIED');
     expect((await denied(clientOf(on), '127.0.0.1:0')).message).toContain('port 0 needs a rule without a port range');
     expect((await denied(clientOf(on, tokens.other), '127.0.0.1:20001')).message).toContain('may not open reverse listeners');
+    // Port 0 needs a portless rule for that very address, not any portless rule.
+    const mixed = await hubWith({ allow: ['10.0.0.0/8', '127.0.0.1:1-1000'] });
+    expect((await denied(clientOf(mixed), '127.0.0.1:0')).message).toContain('port 0 needs a rule without a port range');
   });
 
   it('bounds listeners per client; a listener closes when its client’s session ends', async () => {
