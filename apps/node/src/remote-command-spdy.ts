@@ -91,7 +91,8 @@ export function serveRemoteCommandSpdy(
     const error = streams.get('error');
     const payload = statusPayload(version, failureStatus(message, 'Timeout'));
     if (!error) return session.close();
-    error.end(payload ?? Buffer.alloc(0), () => session.close());
+    if (payload) error.write(payload);
+    error.end(() => session.close());
   }, options.streamCreationTimeoutMs);
 
   function commandIo(): CommandIo {
@@ -116,7 +117,8 @@ export function serveRemoteCommandSpdy(
         const payload = statusPayload(version, status);
         const error = streams.get('error');
         if (!error) return session.close();
-        error.end(payload ?? Buffer.alloc(0), () => session.close());
+        if (payload) error.write(payload);
+        error.end(() => session.close());
       },
     };
   }

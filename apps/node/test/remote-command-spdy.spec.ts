@@ -43,6 +43,12 @@ describe('exec and attach with client-go (SPDY/3.1 and WebSocket)', () => {
     expect(r).toMatchObject({ stdout: 'out\n', stderr: 'err\n', exitCode: 0 });
   });
 
+  it('v2 (no resize stream): stdin echoed, success is an empty error stream', async () => {
+    const r = await exec(execPath('tools', 'shell', ['cat'], { stdin: true }), ['-protocols', 'v2.channel.k8s.io', '-stdin', 'v2 in\n']);
+    expect(r).toMatchObject({ stdout: 'v2 in\n', exitCode: 0 });
+    expect(r.error).toBeUndefined();
+  });
+
   it('v3 reports a failure as text (no exit codes before v4)', async () => {
     const r = await exec(execPath('tools', 'shell', ['sh', '-c', 'exit 3'], {}), ['-protocols', 'v3.channel.k8s.io']);
     expect(r.exitCode).toBe(-1);
@@ -87,14 +93,29 @@ describe('exec and attach with client-go (SPDY/3.1 and WebSocket)', () => {
     await idle();
   });
 
-  it('WebSocket executor (v5) still runs through the shared exec core', async () => {
-    const r = await exec(execPath('tools', 'shell', ['sh', '-c', 'cat; exit 4'], { stdin: true }), [
+  for (const protocol of ['v5.channel.k8s.io', 'v4.channel.k8s.io']) {
+    it(`WebSocket executor (${protocol}) runs through the same exec core`, async () => {
+      const path = execPath('tools', 'shell', ['sh', '-c', 'cat; exit 4'], { stdin: true });
+      const r = await exec(path, ['-transport', 'websocket', '-protocols', protocol, '-stdin', 'ws in\n']);
+      expect(r).toMatchObject({ stdout: 'ws in\n', exitCode: 4 });
+      await idle();
+    });
+  }
+
+  it('WebSocket tty: the resize on channel 4 reaches the process terminal', async () => {
+    const path = execPath('tools', 'shell', ['sh', '-c', 'read x; stty size'], { stdin: true, tty: true });
+    const r = await exec(path, ['-transport', 'websocket', '-tty', '-resize', '120x40', '-stdin', 'go\n']);
+    expect(r.stdout.replace(/\r/g, '')).toContain('40 120\n');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('WebSocket executor (v5 default offer) with stdout and stderr apart', async () => {
+    const r = await exec(execPath('tools', 'shell', ['sh', '-c', 'echo out; echo err >&2'], { stderr: true }), [
       '-transport',
       'websocket',
-      '-stdin',
-      'ws in\n',
+      '-stderr',
     ]);
-    expect(r).toMatchObject({ stdout: 'ws in\n', exitCode: 4 });
+    expect(r).toMatchObject({ stdout: 'out\n', stderr: 'err\n', exitCode: 0 });
     await idle();
   });
 });

@@ -128,6 +128,11 @@ export class SpdyServerSession {
       this.write(dataFrame(id, FLAG_FIN, chunk), callback);
       return;
     }
+    // An empty write (e.g. end(Buffer.alloc(0))) sends nothing, but must still complete.
+    if (chunk.length === 0) {
+      callback();
+      return;
+    }
     for (let at = 0; at < chunk.length; at += MAX_FRAME_PAYLOAD) {
       const last = at + MAX_FRAME_PAYLOAD >= chunk.length;
       this.write(dataFrame(id, 0, chunk.subarray(at, at + MAX_FRAME_PAYLOAD)), last ? callback : undefined);

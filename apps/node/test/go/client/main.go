@@ -186,7 +186,7 @@ func runExec(args []string) {
 	var protocols, stdin, resize, until string
 	var hasStdin, stdout, stderr, tty bool
 	c.parse("exec", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&protocols, "protocols", "", "SPDY protocols to offer, comma-separated (default: client-go's v5..v1)")
+		fs.StringVar(&protocols, "protocols", "", "protocols to offer, comma-separated (default: client-go's, v5 first)")
 		fs.StringVar(&stdin, "stdin", "", "text for stdin (stdin is sent when -has-stdin or this is set)")
 		fs.BoolVar(&hasStdin, "has-stdin", false, "open stdin even if -stdin is empty")
 		fs.BoolVar(&stdout, "stdout", true, "ask for stdout")
@@ -204,9 +204,12 @@ func runExec(args []string) {
 
 	var executor remotecommand.Executor
 	var err error
-	if c.transport == "websocket" {
+	switch {
+	case c.transport == "websocket" && protocols != "":
+		executor, err = remotecommand.NewWebSocketExecutorForProtocols(cfg, "GET", u.String(), strings.Split(protocols, ",")...)
+	case c.transport == "websocket":
 		executor, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String())
-	} else {
+	default:
 		rt, upgrader := spdyTransport(cfg)
 		if protocols == "" {
 			executor, err = remotecommand.NewSPDYExecutorForTransports(rt, upgrader, "POST", u)
