@@ -3,10 +3,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDemoPki, type DemoPki } from '@spoke/app-control-plane';
-import { kubeApiserverPath } from './build-kube-apiserver.mjs';
+import { kubeApiserverPath } from './build-kube-apiserver.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { startKubeApiserver, type KubeApiserver } from './kube-apiserver.js';
 import { PODS, KUBELET_PORT } from './node-in-namespace.js';
+
+/** A pod created through the API: one container, as the node serves it. */
+export interface ApiPod {
+  name: string;
+  container: string;
+  stdin?: boolean;
+  ports?: Array<{ name: string; containerPort: number }>;
+}
+
+const DEFAULT_PODS: ApiPod[] = [
+  { name: 'web', container: PODS.web.container },
+  { name: 'tools', container: PODS.tools.container, stdin: true },
+];
 
 /** What a kubectl run ended with. */
 export interface KubectlResult {
@@ -25,8 +38,11 @@ export interface KubeCluster {
   kubectl(args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<KubectlResult>;
   /** Starts kubectl and leaves it running (stdin piped). */
   spawnKubectl(args: string[], env?: NodeJS.ProcessEnv): ChildProcess;
-  /** A Node object at `address`, with the pods of {@link PODS} bound to it and marked Running. */
-  registerNode(name: string, address: string): Promise<void>;
+  /**
+   * A Node object at `address` (kubelet on `kubeletPort`, default 10250) marked Ready, and
+   * `pods` (default those of {@link PODS}) bound to it and marked Running.
+   */
+  registerNode(name: string, address: string, options?: { kubeletPort?: number; pods?: ApiPod[] }): Promise<void>;
   /** The apiserver's Prometheus text. */
   metrics(): Promise<string>;
   close(): Promise<void>;
@@ -87,23 +103,19 @@ export async function startKubeCluster(options: KubeClusterOptions = {}): Promis
     return r.stdout;
   };
 
-  const registerNode = async (name: string, address: string): Promise<void> => {
+  const registerNode: KubeCluster['registerNode'] = async (name, address, registration = {}) => {
     await must(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name } }));
     const now = new Date().toISOString();
     const nodeStatus = {
       status: {
         addresses: [{ type: 'InternalIP', address }],
-        daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+        daemonEndpoints: { kubeletEndpoint: { Port: registration.kubeletPort ?? KUBELET_PORT } },
         conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }],
       },
     };
     await must(['patch', 'node', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(nodeStatus)]);
-    const pods: Array<[string, string, boolean]> = [
-      ['web', PODS.web.container, false],
-      ['tools', PODS.tools.container, true],
-    ];
-    for (const [pod, container, stdin] of pods) {
-      const spec = { nodeName: name, containers: [{ name: container, image: 'spoke/local', stdin }] };
+    for (const { name: pod, container, stdin = false, ports } of registration.pods ?? DEFAULT_PODS) {
+      const spec = { nodeName: name, containers: [{ name: container, image: 'spoke/local', stdin, ...(ports ? { ports } : {}) }] };
       await must(
         ['create', '-f', '-'],
         JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace: 'default' }, spec }),

@@ -1,7 +1,9 @@
 import type { EgressConnection, EgressSelectorConfiguration } from '@spoke/transport-core/egress';
-import { stringify } from 'yaml';
 
-/** An EgressSelectorConfiguration whose `cluster` selection (node traffic) uses `connection`; the rest stays Direct. */
+/**
+ * An EgressSelectorConfiguration (as JSON, which is YAML too) whose `cluster` selection (node traffic) uses `connection`; the rest
+ * stays Direct.
+ */
 export function clusterEgressYaml(connection: EgressConnection): string {
   const config: EgressSelectorConfiguration = {
     apiVersion: 'apiserver.k8s.io/v1beta1',
@@ -12,5 +14,5 @@ export function clusterEgressYaml(connection: EgressConnection): string {
       { name: 'etcd', connection: { proxyProtocol: 'Direct' } },
     ],
   };
-  return stringify(config);
+  return `${JSON.stringify(config, null, 2)}\n`;
 }

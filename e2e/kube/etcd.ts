@@ -36,9 +36,12 @@ export async function startEtcd(dir: string): Promise<Etcd> {
     await waitForOutput(child, /ready to serve client requests/, 'etcd', 30_000);
   } catch (err) {
     await stopChild(child);
-    throw new Error(`etcd did not start (Debian package etcd-server; scripts/peers.mjs installs it): ${(err as Error).message}\n${tail.toString()}`, {
-      cause: err,
-    });
+    throw new Error(
+      `etcd did not start (Debian package etcd-server; scripts/peers.mjs installs it): ${(err as Error).message}\n${tail.toString()}`,
+      {
+        cause: err,
+      },
+    );
   }
   return { url, stop: () => stopChild(child) };
 }

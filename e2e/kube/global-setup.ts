@@ -1,4 +1,4 @@
-import { ensureKubeApiserver, KUBE_VERSION } from './build-kube-apiserver.mjs';
+import { ensureKubeApiserver, KUBE_VERSION } from './build-kube-apiserver.js';
 
 /** Builds (or finds cached) kube-apiserver before any test file starts. */
 export default function setup(): void {

@@ -20,7 +20,7 @@ export interface KubeApiserver {
 }
 
 export interface KubeApiserverOptions {
-  /** The binary (see build-kube-apiserver.mjs). */
+  /** The binary (see build-kube-apiserver.ts). */
   bin: string;
   /** Where its certificates, keys, kubeconfig and config files go. */
   dir: string;

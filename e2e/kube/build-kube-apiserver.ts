@@ -4,7 +4,7 @@
 // the published k8s.io/<module> v0.Y.Z. The binary is cached per version: one build per
 // machine (about 5 minutes on 2 vCPUs with a warm module cache).
 //
-//   node e2e/kube/build-kube-apiserver.mjs        (prints the binary's path)
+//   npm run kube:build -w @spoke/e2e        (prints the binary's path)
 //
 // Cache: $SPOKE_KUBE_CACHE, else $XDG_CACHE_HOME/spoke-kube-apiserver, else
 // <repo>/node_modules/.cache/spoke-kube-apiserver.
@@ -19,32 +19,32 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The kube-apiserver version the e2e suite proves. */
 export const KUBE_VERSION = 'v1.34.4';
 
-function cacheRoot() {
+function cacheRoot(): string {
   if (process.env.SPOKE_KUBE_CACHE) return resolve(process.env.SPOKE_KUBE_CACHE);
   if (process.env.XDG_CACHE_HOME) return join(process.env.XDG_CACHE_HOME, 'spoke-kube-apiserver');
   return resolve(here, '../../node_modules/.cache/spoke-kube-apiserver');
 }
 
 /** Where the binary lives once built. */
-export function kubeApiserverPath() {
+export function kubeApiserverPath(): string {
   return join(cacheRoot(), KUBE_VERSION, 'kube-apiserver');
 }
 
-function go(args, cwd, env) {
+function go(args: string[], cwd: string, env: NodeJS.ProcessEnv): void {
   const r = spawnSync('go', args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.error || r.status !== 0) {
     throw new Error(
-      `go ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}). Building kube-apiserver needs Go and the Go module proxy.`,
+      `go ${args.join(' ')} failed (${r.error?.message ?? `exit ${String(r.status)}`}). Building kube-apiserver needs Go and the Go module proxy.`,
     );
   }
 }
 
 /** Builds (if needed); returns `{ path, built, seconds }`. */
-export function ensureKubeApiserver() {
+export function ensureKubeApiserver(): { path: string; built: boolean; seconds: number } {
   const path = kubeApiserverPath();
   if (existsSync(path)) return { path, built: false, seconds: 0 };
   const started = Date.now();
-  const log = (line) => console.error(`[e2e] ${line} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  const log = (line: string): void => console.error(`[e2e] ${line} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   log(`building kube-apiserver ${KUBE_VERSION} from the Go module proxy; once per machine, about 5 minutes on 2 vCPUs`);
   const env = { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' };
   const work = mkdtempSync(join(tmpdir(), 'spoke-kube-build-'));
@@ -57,7 +57,7 @@ export function ensureKubeApiserver() {
       env,
       encoding: 'utf8',
     });
-    const upstreamMod = readFileSync(JSON.parse(goModFile.stdout).GoMod, 'utf8');
+    const upstreamMod = readFileSync((JSON.parse(goModFile.stdout) as { GoMod: string }).GoMod, 'utf8');
     const staging = [...upstreamMod.matchAll(/^\s*(k8s\.io\/[\w.-]+) => \.\/staging\//gm)].map((m) => m[1]);
     if (staging.length === 0) throw new Error(`no staging modules found in k8s.io/kubernetes@${KUBE_VERSION}'s go.mod`);
     const minor = KUBE_VERSION.replace(/^v1\./, 'v0.');
