@@ -166,6 +166,8 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
     if (typeof found === 'string') return rawError(socket, 404, found);
     const streams = route.kind === 'portForward' ? undefined : parseStreamRequest(url.searchParams);
     if (typeof streams === 'string') return rawError(socket, 400, streams);
+    const container = found.container;
+    if (route.kind !== 'portForward' && !container) return rawError(socket, 404, 'container not found');
     if (upgrade === 'spdy/3.1') {
       if (route.kind === 'portForward') {
         if (!acceptSpdyUpgrade(req, socket, head, ['portforward.k8s.io'])) return;
@@ -175,8 +177,7 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
         return;
       }
       const protocol = acceptSpdyUpgrade(req, socket, head, REMOTE_COMMAND_SPDY_PROTOCOLS);
-      if (!protocol || !streams || !found.container) return;
-      const container = found.container;
+      if (!protocol || !streams || !container) return;
       counters.remoteCommands++;
       socket.once('close', () => counters.remoteCommands--);
       serveRemoteCommandSpdy(socket, protocol, streams, { logger, streamCreationTimeoutMs }, (io) =>
@@ -204,13 +205,10 @@ export async function createNode(config: NodeConfig, options: { signal?: AbortSi
         servePortForwardChannels(new ChannelSocket(ws, protocol), found.pod, ports);
         return;
       }
-      if (!found.container || !streams) {
-        ws.close(1011, 'container not found');
-        return;
-      }
+      if (!container || !streams) return; // answered before the upgrade
       counters.remoteCommands++;
       ws.once('close', () => counters.remoteCommands--);
-      startCommand(route.kind, webSocketCommandIo(new ChannelSocket(ws, protocol), streams), found.container, url, streams);
+      startCommand(route.kind, webSocketCommandIo(new ChannelSocket(ws, protocol), streams), container, url, streams);
     });
   }
 

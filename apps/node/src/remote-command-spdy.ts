@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@spoke/transport-core';
 import type { TerminalSize } from './pty.js';
-import { failureStatus, statusPayload, type CommandIo, type StreamRequest } from './remote-command.js';
+import { failureStatus, statusPayload, type CommandIo, type CommandStatus, type StreamRequest } from './remote-command.js';
 import { SpdyServerSession, type SpdyStream } from './spdy/session.js';
 
 /**
@@ -55,12 +55,13 @@ export function serveRemoteCommandSpdy(
   const wanted = expectedStreams(req, version);
   const streams = new Map<StreamType, SpdyStream>();
   const closedHandlers: Array<() => void> = [];
-  let started = false;
+  // Set once the command started or the wait timed out: later streams are refused.
+  let settled = false;
 
   const session = new SpdyServerSession(conn, {
     onStream(stream) {
       const type = stream.headers.get('streamtype') as StreamType | undefined;
-      if (started || !type || !wanted.includes(type) || streams.has(type)) {
+      if (settled || !type || !wanted.includes(type) || streams.has(type)) {
         options.logger.debug('refused an exec/attach stream', { streamType: type ?? '(none)' });
         return false;
       }
@@ -69,7 +70,7 @@ export function serveRemoteCommandSpdy(
       });
       streams.set(type, stream);
       if (streams.size === wanted.length) {
-        started = true;
+        settled = true;
         clearTimeout(timer);
         // Answer the last SYN_STREAM before any output can follow it.
         queueMicrotask(() => start(commandIo()));
@@ -82,17 +83,23 @@ export function serveRemoteCommandSpdy(
     },
   });
 
+  /** Writes `status` on the error stream (if open), ends it, then closes the connection. */
+  const closeWithStatus = (status: CommandStatus): void => {
+    const error = streams.get('error');
+    if (!error) return session.close();
+    const payload = statusPayload(version, status);
+    if (payload) error.write(payload);
+    error.end(() => session.close());
+  };
+
   const timer = setTimeout(() => {
+    settled = true;
     const missing = wanted.filter((t) => !streams.has(t));
     const message =
       `timed out after ${options.streamCreationTimeoutMs} ms waiting for the client to create streams: ` +
       `missing ${missing.join(', ')} (query asked for ${wanted.join(', ')})`;
     options.logger.warn('exec/attach streams not created in time', { missing: missing.join(',') });
-    const error = streams.get('error');
-    const payload = statusPayload(version, failureStatus(message, 'Timeout'));
-    if (!error) return session.close();
-    if (payload) error.write(payload);
-    error.end(() => session.close());
+    closeWithStatus(failureStatus(message, 'Timeout'));
   }, options.streamCreationTimeoutMs);
 
   function commandIo(): CommandIo {
@@ -114,11 +121,7 @@ export function serveRemoteCommandSpdy(
         resize?.end();
         // The client waits for its stdin stream to be closed by us too.
         stdin?.end();
-        const payload = statusPayload(version, status);
-        const error = streams.get('error');
-        if (!error) return session.close();
-        if (payload) error.write(payload);
-        error.end(() => session.close());
+        closeWithStatus(status);
       },
     };
   }
