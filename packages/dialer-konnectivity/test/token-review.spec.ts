@@ -70,7 +70,15 @@ async function startFakeApiServer(pki: TestPki): Promise<{ url: string; seen: Re
         seen.push({ token: review.spec.token, ...(review.spec.audiences ? { audiences: review.spec.audiences } : {}), clientAuth });
         const username = TOKENS[review.spec.token];
         res.statusCode = 201;
-        res.end(JSON.stringify({ ...review, status: username ? { authenticated: true, user: { username } } : { authenticated: false } }));
+        res.end(
+          JSON.stringify({
+            ...review,
+            status: username
+              ? // As kube-apiserver does: the spec's audiences the token was issued for.
+                { authenticated: true, user: { username }, ...(review.spec.audiences ? { audiences: review.spec.audiences } : {}) }
+              : { authenticated: false },
+          }),
+        );
       });
     },
   );

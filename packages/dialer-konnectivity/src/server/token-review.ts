@@ -13,9 +13,15 @@ export interface TokenReviewOptions {
   serviceAccount: string;
   /** `--authentication-audience`: sent as `spec.audiences` when set. */
   audience?: string;
-  /** Bound on one review request. Default 10000 ms. */
+  /** Bound on one review request, answer body included. Default 10000 ms. */
   timeoutMs?: number;
 }
+
+/**
+ * The largest TokenReview answer read. A real one is a few KiB (the user's groups and extra fields); an API
+ * server sending more is refused rather than buffered.
+ */
+export const MAX_REVIEW_BYTES = 1024 * 1024;
 
 /** What a review decided: accepted, refused (bad token), or could not be done (API unreachable or erroring). */
 export type ReviewOutcome = { ok: true; username: string } | { ok: false; unavailable: boolean; reason: string };
@@ -50,11 +56,18 @@ export function createTokenReviewer(
     } finally {
       deadline.clear();
     }
-    if (status.error) return refused(`token review error: ${status.error}`);
+    // What a hostile API server says goes into logs: short, and as JSON.
+    if (status.error) return refused(`token review error: ${JSON.stringify(status.error).slice(0, 200)}`);
     if (status.authenticated !== true) return refused('token not authenticated');
     const username = status.user?.username ?? '';
-    if (username !== want) return refused(`token belongs to ${JSON.stringify(username)}, expected ${want}`);
-    return { ok: true, username };
+    if (username !== want) return refused(`token belongs to ${JSON.stringify(username).slice(0, 200)}, expected ${want}`);
+    // Kubernetes: a client that sets spec.audiences must find one of them in status.audiences, or the
+    // authenticator was not audience-aware and the token may have been issued for someone else.
+    if (options.audience && !(Array.isArray(status.audiences) && status.audiences.includes(options.audience)))
+      return refused(
+        `token is not for audience ${JSON.stringify(options.audience)} (the review names ${JSON.stringify(status.audiences ?? []).slice(0, 200)})`,
+      );
+    return { ok: true, username: want };
   };
 }
 
@@ -63,9 +76,10 @@ function refused(reason: string): ReviewOutcome {
 }
 
 interface ReviewStatus {
-  authenticated?: boolean;
-  error?: string;
-  user?: { username?: string };
+  authenticated?: unknown;
+  error?: unknown;
+  user?: { username?: unknown };
+  audiences?: unknown;
 }
 
 function postReview(access: KubeApiAccess, token: string, audience: string | undefined, signal: AbortSignal): Promise<ReviewStatus> {
@@ -96,7 +110,14 @@ function postReview(access: KubeApiAccess, token: string, audience: string | und
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= MAX_REVIEW_BYTES) return void chunks.push(c);
+          chunks.length = 0;
+          req.destroy();
+          reject(new Error(`the answer is larger than ${MAX_REVIEW_BYTES} bytes`));
+        });
         res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString();
@@ -105,18 +126,21 @@ function postReview(access: KubeApiAccess, token: string, audience: string | und
             let message = text.slice(0, 200);
             try {
               const status = (JSON.parse(text) as { message?: unknown }).message;
-              if (typeof status === 'string') message = status;
+              if (typeof status === 'string') message = status.slice(0, 200);
             } catch {
               // not JSON: keep the text
             }
             reject(new Error(`HTTP ${res.statusCode}: ${message}`));
             return;
           }
+          let status: unknown;
           try {
-            resolve((JSON.parse(text) as { status?: ReviewStatus }).status ?? {});
+            status = (JSON.parse(text) as { status?: unknown } | null)?.status;
           } catch {
-            reject(new Error('the answer is not a TokenReview'));
+            // handled below
           }
+          if (typeof status !== 'object' || status === null || Array.isArray(status)) reject(new Error('the answer is not a TokenReview'));
+          else resolve(status);
         });
       },
     );
