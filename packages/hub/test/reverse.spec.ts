@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SpokeError } from '@spoke/transport-core';
 import { createNetDialer, parseTarget } from '@spoke/transport-core';
 import { createHub, createSpokeDialer, type Hub, type HubReverseOptions, type SpokeDialer } from '@spoke/hub';
+import { createSessionPair } from '@spoke/transport-core/testing';
+// The client side's routing is internal: reached from the source to play a hub that asks for more.
+import { ReverseRoutes } from '../src/reverse-client.js';
 
 const tokens = { agent: 'reverse-agent-token-1', client: 'reverse-client-token-2', other: 'reverse-client-token-3' };
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -84,5 +87,35 @@ describe('reverse listeners (hub library)', () => {
     const refused = net.connect(port, host);
     const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
     expect(error.code).toBe('ECONNREFUSED');
+  });
+
+  it('the client connects only the listeners it opened: a hub dialling anything else is refused', async () => {
+    const echo = await echoServer();
+    const routes = new ReverseRoutes();
+    const asked: string[] = [];
+    // A hub-shaped peer: it opens the listener (on paper) and then dials what it likes.
+    const pair = await createSessionPair('memory', {
+      initiator: { onDial: routes.onDial },
+      responder: { onListen: () => '127.0.0.1:41000' },
+    });
+    cleanups.push(() => pair.close());
+    await routes.listen(
+      pair.initiator,
+      '127.0.0.1:0',
+      () => {
+        asked.push('connect');
+        return direct.dial(echo);
+      },
+      undefined,
+    );
+    const foreign = (await pair.responder.dial('10.0.0.5:22').catch((e: unknown) => e)) as SpokeError;
+    expect([foreign.code, foreign.message]).toEqual(['ERR_DIAL_DENIED', expect.stringContaining('no listener it opened') as string]);
+    expect(asked).toEqual([]);
+    const stream = await pair.responder.dial('127.0.0.1:41000');
+    stream.end('only what -R named');
+    let text = '';
+    for await (const chunk of stream) text += String(chunk);
+    expect(text).toBe('only what -R named');
+    expect(asked).toEqual(['connect']);
   });
 });
