@@ -10,7 +10,10 @@ describe('exec and attach with client-go (SPDY/3.1 and WebSocket)', () => {
 
   beforeAll(async () => {
     t = await startNode({
-      pods: [{ name: 'tools', containers: [{ name: 'shell', command: ['/bin/sh', '-c', 'echo started; exec cat'], stdin: true }] }],
+      pods: [
+        { name: 'tools', containers: [{ name: 'shell', command: ['/bin/sh', '-c', 'echo started; exec cat'], stdin: true }] },
+        { name: 'files', containers: [{ name: 'data' }] },
+      ],
       streamCreationTimeoutMs: 400,
     });
   });
@@ -76,6 +79,28 @@ describe('exec and attach with client-go (SPDY/3.1 and WebSocket)', () => {
     expect(r.stdout).toContain('ping from attach\n');
     await idle();
     expect(t.node.runtime.get('default', 'tools')?.containers.get('shell')?.exitCode).toBeNull();
+  });
+
+  it('attach with a terminal: the resize stream is accepted (nothing to apply it to), input and output flow', async () => {
+    const r = await exec('/attach/default/tools/shell?input=1&output=1&tty=1', [
+      '-tty',
+      '-resize',
+      '80x24',
+      '-stdin',
+      'tty attach\n',
+      '-until',
+      'tty attach',
+    ]);
+    expect(r.detached).toBe(true);
+    expect(r.stdout).toContain('tty attach');
+    await idle();
+  });
+
+  it('attach to a container without a process: the Failure message reaches the client', async () => {
+    const r = await exec('/attach/default/files/data?output=1', []);
+    expect(r.exitCode).toBe(-1);
+    expect(r.error).toBe('the container has no running process to attach to');
+    await idle();
   });
 
   it('a client that never opens the expected streams gets a Failure status once the timeout passes', async () => {
