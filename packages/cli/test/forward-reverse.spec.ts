@@ -1,5 +1,8 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliProcess } from './support/cli-process.js';
 import { startTcpServer, type Served } from './support/servers.js';
@@ -116,6 +119,40 @@ describe('spoke forward -R through spoke hub (real processes)', () => {
     const result = await cli.exited;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the hub session ended: its -R listeners are gone');
+  });
+
+  it('--reverse-token-file: only the clients holding one of its tokens may listen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spoke-reverse-'));
+    const file = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text, { mode: 0o600 });
+      return path;
+    };
+    const clients = file('clients', 'reverse-ok-token\nplain-client-token\n');
+    const may = file('may-listen', 'reverse-ok-token\n');
+    const plain = file('plain', 'plain-client-token\n');
+    const allowed = file('allowed', 'reverse-ok-token\n');
+    const gated = await startHub(['--client-token-file', clients, '--allow-reverse', 'loopback', '--reverse-token-file', may]);
+    try {
+      const withToken = (token: string): RunningHub => ({ ...gated, via: gated.via.replace(/token-file=[^&]*/, `token-file=${token}`) });
+      const refused = await runCli(['forward', '-R', `0:${echo.address}`, '--via', withToken(plain).via]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('may not open reverse listeners');
+      const { cli, bound } = await startReverse(withToken(allowed), [`0:${echo.address}`]);
+      const socket = connect(bound[0] ?? '');
+      expect(await echoOnce(socket, 'token allowed')).toBe('token allowed');
+      socket.destroy();
+      expect((await cli.stop('SIGINT')).code).toBe(0);
+    } finally {
+      await gated.process.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--reverse-token-file without --allow-reverse is a usage error', async () => {
+    const result = await runCli(['hub', '--listen', '127.0.0.1:0', '--reverse-token-file', '/nonexistent']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--reverse-token-file needs --allow-reverse');
   });
 
   it('-R without a spoke hub as the last --via is a usage error (exit 2)', async () => {
