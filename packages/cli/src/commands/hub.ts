@@ -7,10 +7,11 @@ import { announce } from '../announce.js';
 import { booleanFlag, durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
-import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
+import { EXIT_OK, asUsageError, inputStep } from '../errors.js';
 import { generateTokenFile, readFlagFile, readKeyPairFlags, readSecretFlagFile, readTokenFile } from '../files.js';
 import { hubNames, openHubState, parseTokenLines } from '../hub-state.js';
 import { HUB_REVERSE_OPTIONS, hubReverseOptions } from '../hub-reverse.js';
+import { HUB_EGRESS_OPTIONS, planHubEgress } from '../hub-egress.js';
 import { hubInitCommand } from './hub-init.js';
 import { hubTokenCommand } from './hub-token.js';
 import { startMetricsServer } from '../metrics-server.js';
@@ -57,12 +58,6 @@ const OPTIONS: OptionDefs = {
     value: 'FILE',
     description: 'bearer tokens accepted from clients, one per line (default: one is generated)',
   },
-  connect: {
-    type: 'string',
-    value: 'HOST:PORT|unix:/PATH',
-    description:
-      'also serve plain-HTTP CONNECT for clients here: a loopback address (Proxy-Authorization: Bearer TOKEN) or a unix socket (its file permissions guard it)',
-  },
   metrics: { type: 'string', value: 'HOST:PORT', description: 'serve /metrics, /healthz and /readyz on a separate plain-HTTP address' },
   id: { type: 'string', value: 'ID', description: 'hub id announced to agents (default: random)' },
   'hub-count': {
@@ -87,15 +82,8 @@ const OPTIONS: OptionDefs = {
     description: 'time from connecting to the upgrade or CONNECT request (TLS included), and again to the spoke/1 HELLO (default 10s)',
   },
   ...HUB_REVERSE_OPTIONS,
+  ...HUB_EGRESS_OPTIONS,
 };
-
-/** `--connect`: a TCP address (createHub refuses non-loopback ones: tokens would travel in cleartext) or `unix:/path`. */
-function connectListen(text: string, usage: string): NonNullable<HubOptions['connect']> {
-  if (!text.startsWith('unix:')) return parseListenAddress(text, 'connect', usage);
-  const path = text.slice('unix:'.length);
-  if (path === '') throw new UsageError('--connect unix: needs a socket path, e.g. unix:/run/spoke/connect.sock', usage);
-  return { path };
-}
 
 /**
  * `--agent-token-file`: a line `ID TOKEN` binds the token to agent ID, a line `TOKEN` is a token for any id
@@ -114,7 +102,7 @@ export const hubCommand: Command = {
   summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
   help: () =>
     formatHelp(
-      'spoke hub --listen HOST:PORT [--state-dir DIR] [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--metrics HOST:PORT] [--insecure-plaintext]\n                 [--max-connections N] [--max-connections-per-address N] [--handshake-timeout DURATION]\n       spoke hub init --state-dir DIR [--listen HOST:PORT] [--show-tokens]\n       spoke hub token create|list|revoke --state-dir DIR ...',
+      'spoke hub --listen HOST:PORT [--state-dir DIR] [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--konnectivity-uds PATH] [--metrics HOST:PORT] [--insecure-plaintext]\n                 [--max-connections N] [--max-connections-per-address N] [--handshake-timeout DURATION]\n       spoke hub init --state-dir DIR [--listen HOST:PORT] [--show-tokens]\n       spoke hub token create|list|revoke --state-dir DIR ...',
       "Serves WSS for agents (which dial out from node networks) and for spoke+wss:// clients, and routes\neach client dial to an agent by host, then CIDR, then default route. Agents and clients must\nauthenticate, each role with its own credentials (bearer token, or mTLS with that role's CA). An\nagent certificate's CN or an 'ID TOKEN' line of --agent-token-file binds the agent id, and an id\nconnected from one credential is refused to another. Prints one line with the URL, the certificate\nfingerprint to pin and where the generated tokens are. --state-dir keeps the certificate and tokens\nacross restarts (without it they are ephemeral); token files are re-read within a second of a change.\nSIGINT/SIGTERM: GOAWAY, streams drain, then exit.",
       OPTIONS,
       [
@@ -141,27 +129,31 @@ export const hubCommand: Command = {
     const insecure = booleanFlag(values, 'insecure-plaintext');
     const agentCaFile = stringFlag(values, 'agent-ca');
     const clientCaFile = stringFlag(values, 'client-ca');
-    const connectText = stringFlag(values, 'connect');
     const metricsAddress = metricsFlag(values, usage);
     const agentTokenFile = stringFlag(values, 'agent-token-file') ?? state?.files.agentTokens;
     const clientTokenFile = stringFlag(values, 'client-token-file') ?? state?.files.clientTokens;
+    const limits = {
+      maxConnections: integerFlag(values, 'max-connections', 4096, usage),
+      maxConnectionsPerAddress: integerFlag(values, 'max-connections-per-address', 256, usage),
+      handshakeTimeoutMs: durationFlag(values, 'handshake-timeout', 10_000, usage),
+    };
+    const egress = planHubEgress(values, usage, tls, limits);
     const options: HubOptions = {
       listen: address,
       logger: context.logger,
       hubCount: integerFlag(values, 'hub-count', 1, usage),
-      maxConnections: integerFlag(values, 'max-connections', 4096, usage),
-      maxConnectionsPerAddress: integerFlag(values, 'max-connections-per-address', 256, usage),
-      handshakeTimeoutMs: durationFlag(values, 'handshake-timeout', 10_000, usage),
+      ...limits,
       ...(tls ? { tls } : {}),
       ...(agentCaFile !== undefined ? { agentCa: readFlagFile(agentCaFile, 'agent-ca', usage) } : {}),
       ...(clientCaFile !== undefined ? { clientCa: readFlagFile(clientCaFile, 'client-ca', usage) } : {}),
       ...(agentTokenFile !== undefined ? { agentTokens: readAgentTokens(agentTokenFile, usage) } : {}),
       ...(clientTokenFile !== undefined ? { clientTokens: readTokenFile(clientTokenFile, 'client-token-file', usage) } : {}),
-      ...(connectText !== undefined ? { connect: connectListen(connectText, usage) } : {}),
+      ...egress.hubOptions,
       ...(stringFlag(values, 'id') !== undefined ? { id: stringFlag(values, 'id') } : {}),
       ...(insecure ? { insecurePlaintext: true } : {}),
       ...hubReverseOptions(values, usage),
     };
+    await egress.prepare();
     // Every flag is checked by now. A role with neither a token file nor a CA gets a generated token, so the hub is never open.
     const notes: string[] = [];
     let tokenDir: string | undefined;
@@ -199,17 +191,20 @@ export const hubCommand: Command = {
       close: async () => {
         stopFollowing();
         metricsServer?.close();
-        await hub.close();
+        await Promise.all([egress.close(), hub.close()]);
       },
       destroy: () => {
         stopFollowing();
         metricsServer?.close();
+        egress.destroy();
         hub.destroy();
         // Generated tokens are valid for this hub process only.
         if (tokenDir !== undefined) rmSync(tokenDir, { recursive: true, force: true });
       },
     };
     return runService(service, context, 'shutting down: GOAWAY sent, streams draining', async () => {
+      const egressParts = await egress.start(hub, context.logger);
+      const connectAddress = hub.connectAddress ?? egressParts.connect;
       if (metricsAddress) {
         const started = await startMetricsServer(
           metricsAddress,
@@ -226,13 +221,15 @@ export const hubCommand: Command = {
         hub.url,
         ...(hub.fingerprint ? [`fingerprint=${hub.fingerprint}`] : []),
         ...(state ? [`state-dir=${state.files.dir}`] : []),
-        ...(hub.connectAddress ? [`connect=${hub.connectAddress}`] : []),
+        ...(connectAddress ? [`connect=${connectAddress}`] : []),
+        ...(egressParts.konnectivity ? [`konnectivity=${egressParts.konnectivity}`] : []),
         ...notes,
       ];
       announce(context, 'hub', parts.join(' '), {
         url: hub.url,
         ...(hub.fingerprint ? { fingerprint: hub.fingerprint } : {}),
-        ...(hub.connectAddress ? { connect: hub.connectAddress } : {}),
+        ...(connectAddress ? { connect: connectAddress } : {}),
+        ...(egressParts.konnectivity ? { konnectivity: egressParts.konnectivity } : {}),
       });
       context.logger.info('hub ready', { id: hub.id, url: hub.url });
     });
