@@ -25,6 +25,11 @@ export interface ContainerConfig {
   command?: string[];
   /** Keep stdin of `command` open for `kubectl attach -i`. Default false. */
   stdin?: boolean;
+  /**
+   * Run `command` on a pseudo-terminal (needs python3), so `kubectl attach -t`
+   * resizes reach it; its log is then the terminal's output. Default false.
+   */
+  tty?: boolean;
   logFile?: string;
   http?: {
     /** Port on 127.0.0.1; 0 (default) picks one, reported as the containerPort. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '@spoke/transport-core';
 import { ptyAvailable, spawnPty, type PtyProcess, type TerminalSize } from './pty.js';
-import type { Container } from './runtime.js';
+import { processOptions, type Container } from './runtime.js';
 
 /** The streams a remote command asked for (kubelet query `input`, `output`, `error`, `tty`). */
 export interface StreamRequest {
@@ -80,22 +80,15 @@ export interface CommandIo {
   finish(status: CommandStatus): void;
 }
 
-function commandEnv(container: Container): { cwd: string; env: NodeJS.ProcessEnv } {
-  return {
-    cwd: container.config.workingDir ?? process.cwd(),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...container.config.env },
-  };
-}
-
 /** Spawns the command: on a pseudo-terminal for `tty` when the machine has one, else on pipes. */
 function start(command: string[], container: Container, req: StreamRequest, logger: Logger): { proc: ChildProcess; pty?: PtyProcess } {
   if (req.tty && ptyAvailable()) {
-    const pty = spawnPty(command, commandEnv(container));
+    const pty = spawnPty(command, processOptions(container.config));
     return { proc: pty.process, pty };
   }
   if (req.tty) logger.debug('no pseudo-terminal helper (python3); running the tty command on pipes');
   const [file, ...args] = command;
-  const proc = spawn(file as string, args, { ...commandEnv(container), stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const proc = spawn(file as string, args, { ...processOptions(container.config), stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   return { proc };
 }
 
@@ -163,10 +156,12 @@ export function runAttach(io: CommandIo, container: Container, req: StreamReques
   proc.stderr?.on('data', onErr);
   proc.once('close', onExit);
   io.stdin?.on('data', (chunk: Buffer) => {
-    if (container.config.stdin) proc.stdin?.write(chunk);
+    if (!container.config.stdin) return;
+    if (container.pty) container.pty.write(chunk);
+    else proc.stdin?.write(chunk);
   });
-  // The container's process was not started on a terminal; sizes have nothing to apply to.
-  io.onResize(() => undefined);
+  // Only a container started on a terminal (`tty`) has something to resize.
+  io.onResize((size) => container.pty?.resize(size));
   io.onClosed(() => {
     proc.stdout?.off('data', onOut);
     proc.stderr?.off('data', onErr);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@spoke/transport-core';
 import type { ContainerConfig, ContainerPortConfig, PodConfig } from './config.js';
 import { FileTailer } from './file-tailer.js';
+import { spawnPty, type PtyProcess } from './pty.js';
 import { LogBuffer } from './log-buffer.js';
 
 /** A running stand-in container. */
@@ -15,6 +16,8 @@ export interface Container {
   readonly ports: ContainerPortConfig[];
   /** The `command` process, if any. */
   process: ChildProcess | undefined;
+  /** Its terminal, when the container has `tty` (input and sizes go through it). */
+  pty: PtyProcess | undefined;
   startedAt: Date;
   exitCode: number | null;
 }
@@ -100,6 +103,7 @@ export class PodRuntime {
           image: c.config.image ?? 'spoke/local',
           ...(c.config.command ? { command: c.config.command } : {}),
           ...(c.config.stdin ? { stdin: true } : {}),
+          ...(c.config.tty ? { tty: true } : {}),
           ports: c.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: 'TCP' })),
         })),
       },
@@ -137,6 +141,7 @@ export class PodRuntime {
       log: new LogBuffer(),
       ports: [...(config.ports ?? [])],
       process: undefined,
+      pty: undefined,
       startedAt: new Date(),
       exitCode: null,
     };
@@ -158,11 +163,10 @@ export class PodRuntime {
     if (config.logFile) this.tailers.push(new FileTailer(config.logFile, container.log));
     if (config.command && config.command.length > 0) {
       const [file, ...args] = config.command;
-      const proc = spawn(file as string, args, {
-        cwd: config.workingDir ?? process.cwd(),
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...config.env },
-        stdio: [config.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      });
+      container.pty = config.tty ? spawnPty(config.command, processOptions(config)) : undefined;
+      const proc =
+        container.pty?.process ??
+        spawn(file as string, args, { ...processOptions(config), stdio: [config.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
       proc.stdout?.on('data', (chunk: Buffer) => container.log.append('stdout', chunk));
       proc.stderr?.on('data', (chunk: Buffer) => container.log.append('stderr', chunk));
       proc.on('error', (err) => {
@@ -177,6 +181,14 @@ export class PodRuntime {
     }
     return container;
   }
+}
+
+/** Where and with what environment a container's processes (its `command`, every exec) run. */
+export function processOptions(config: ContainerConfig): { cwd: string; env: NodeJS.ProcessEnv } {
+  return {
+    cwd: config.workingDir ?? process.cwd(),
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...config.env },
+  };
 }
 
 /** RFC 3339 without fractional seconds, as Kubernetes timestamps are written. */

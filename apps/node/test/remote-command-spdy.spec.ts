@@ -13,6 +13,12 @@ describe('exec and attach with client-go (SPDY/3.1 and WebSocket)', () => {
       pods: [
         { name: 'tools', containers: [{ name: 'shell', command: ['/bin/sh', '-c', 'echo started; exec cat'], stdin: true }] },
         { name: 'files', containers: [{ name: 'data' }] },
+        {
+          name: 'term',
+          containers: [
+            { name: 'tty', command: ['/bin/sh', '-c', 'while read x; do echo "size $(stty size)"; done'], stdin: true, tty: true },
+          ],
+        },
       ],
       streamCreationTimeoutMs: 400,
     });
@@ -93,6 +99,21 @@ describe('exec and attach with client-go (SPDY/3.1 and WebSocket)', () => {
     ]);
     expect(r.detached).toBe(true);
     expect(r.stdout).toContain('tty attach');
+    await idle();
+  });
+
+  it('attach -t to a container started on a terminal: the resize reaches its process', async () => {
+    const r = await exec('/attach/default/term/tty?input=1&output=1&tty=1', [
+      '-tty',
+      '-resize',
+      '90x20',
+      '-stdin',
+      'go\n',
+      '-until',
+      'size 20 90',
+    ]);
+    expect(r.detached).toBe(true);
+    expect(r.stdout).toContain('size 20 90');
     await idle();
   });
 
