@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliProcess } from './support/cli-process.js';
+import { freeRegisteredPort } from './support/ports.js';
 import { startTcpServer, type Served } from './support/servers.js';
 
 // Issue 18 §3: `spoke forward -R` through a real `spoke hub`: the hub listens on its side and each
@@ -112,13 +113,40 @@ describe('spoke forward -R through spoke hub (real processes)', () => {
     expect(wide.stderr).toContain('outside --allow-reverse');
   });
 
-  it('spoke forward -R exits 1 when the hub goes away: its listeners went with the session', async () => {
-    const doomed = await startHub(['--allow-reverse', 'loopback']);
-    const { cli } = await startReverse(doomed, [`0:${echo.address}`]);
-    await doomed.process.stop('SIGKILL');
-    const result = await cli.exited;
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('the hub session ended: its -R listeners are gone');
+  it('after the hub restarts (same --state-dir and port) -R asks again and serves; a hub that now refuses ends it with exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spoke-reverse-state-'));
+    const [hubPort, listenPort] = [await freeRegisteredPort(), await freeRegisteredPort()];
+    const args = (allow: boolean): string[] => [
+      '--state-dir',
+      dir,
+      '--listen',
+      `127.0.0.1:${hubPort}`,
+      ...(allow ? ['--allow-reverse', 'loopback'] : []),
+    ];
+    let restarted: RunningHub | undefined;
+    let cli: CliProcess | undefined;
+    try {
+      const first = await startHub(args(true));
+      const via = first.via.replace(/token-file=[^&]*/, `token-file=${join(dir, 'client-tokens')}`);
+      ({ cli } = await startReverse({ ...first, via }, [`${listenPort}:${echo.address}`]));
+      await first.process.stop('SIGKILL');
+      await cli.stderrMatch(/the hub session ended: asking the hub for the -R listener again/);
+      restarted = await startHub(args(true));
+      await cli.stderrMatch(/reverse forwarding again/);
+      const socket = connect(`127.0.0.1:${listenPort}`);
+      expect(await echoOnce(socket, 'after the restart')).toBe('after the restart');
+      socket.destroy();
+      // The hub comes back without --allow-reverse: asking again cannot help.
+      await restarted.process.stop('SIGKILL');
+      restarted = await startHub(args(false));
+      const result = await cli.exited;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/the hub refuses the -R listener.*ERR_DIAL_DENIED/);
+    } finally {
+      await cli?.stop('SIGKILL');
+      await restarted?.process.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--reverse-token-file: only the clients holding one of its tokens may listen', async () => {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { formatTarget, isLoopbackHost, type Dialer, type SpokeError } from '@spoke/transport-core';
+import { formatTarget, isLoopbackHost, type Dialer } from '@spoke/transport-core';
 import { deadlineSignal } from '@spoke/transport-core/utils';
 import { formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
 import { parseForwardSpec, parseListenAddress, type ForwardSpec, type ListenAddress } from '../addresses.js';
@@ -75,9 +75,8 @@ export async function runForwarders(
   outer: CommandContext,
   metrics?: ListenAddress,
 ): Promise<number> {
-  // The hub session carrying -R listeners may end on its own: that stops the command, as a failure.
-  const lost = new AbortController();
-  const context: CommandContext = { ...outer, shutdown: AbortSignal.any([outer.shutdown, lost.signal]) };
+  const refused = new AbortController();
+  const context: CommandContext = { ...outer, shutdown: AbortSignal.any([outer.shutdown, refused.signal]) };
   const code = await runRelay(
     {
       name: 'forward',
@@ -112,20 +111,14 @@ export async function runForwarders(
           lines.push(`socks5 ${bound}`);
           context.logger.info('socks5 proxy', { listen: bound, via: dialer.kind });
         }
-        const onLost = (err: SpokeError | undefined): void => {
-          context.logger.error('the hub session ended: its -R listeners are gone; start spoke forward again', {
-            code: err?.code ?? 'ERR_TUNNEL_CLOSED',
-            ...(err ? { error: err.message } : {}),
-          });
-          lost.abort();
-        };
-        lines.push(...(await openReverseForwards(dialer, reverse, relay, context, onLost)));
+        // A hub that refuses a -R listener after a reconnect will refuse it again: stop, as a failure.
+        lines.push(...(await openReverseForwards(dialer, reverse, relay, context, () => refused.abort())));
         return { lines };
       },
     },
     context,
   );
-  return lost.signal.aborted && !outer.shutdown.aborted ? EXIT_FAILURE : code;
+  return refused.signal.aborted && !outer.shutdown.aborted ? EXIT_FAILURE : code;
 }
 
 async function forwardOne(relay: RelayContext, socket: net.Socket, spec: ForwardSpec): Promise<void> {
@@ -149,7 +142,7 @@ export const forwardCommand: Command = {
   help: ({ registry }) =>
     formatHelp(
       'spoke forward [-L [bind:]port:host:port]... [-R [bind:]port:host:port]... [-D [bind:]port]... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',
-      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`; each -D is a SOCKS5 proxy\nwhose connections go through the same hops, like `ssh -D`. Each -R asks the spoke hub of the\nlast --via to listen on its side and forwards what it accepts to host:port from here, like\n`ssh -R` (the hub needs --allow-reverse; the command exits 1 if the hub session ends). Prints\none line with the addresses it listens on; shows live byte counters on stderr when it is a\nterminal. SIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
+      'Listens on each -L address (127.0.0.1 unless a bind address is given) and forwards every\nconnection to its host:port through the --via hops, like `ssh -L`; each -D is a SOCKS5 proxy\nwhose connections go through the same hops, like `ssh -D`. Each -R asks the spoke hub of the\nlast --via to listen on its side and forwards what it accepts to host:port from here, like\n`ssh -R` (the hub needs --allow-reverse; after a lost hub session it asks again, as chisel). Prints\none line with the addresses it listens on; shows live byte counters on stderr when it is a\nterminal. SIGINT/SIGTERM stop accepting and let open connections finish (a second signal exits at once).',
       { ...FORWARD_OPTIONS, via: VIA_OPTION },
       [
         [
