@@ -1,3 +1,8 @@
+import { mergeConfig } from 'vitest/config';
 import { spokeVitestConfig } from '../../vitest.shared.js';
 
-export default spokeVitestConfig(import.meta.dirname);
+// `npm run demo -- --kube-apiserver` is tested too: global setup builds the real kube-apiserver
+// once per machine (cached by @spoke/e2e) before any test file starts, outside test timeouts.
+export default mergeConfig(spokeVitestConfig(import.meta.dirname), {
+  test: { globalSetup: ['./test/kube-apiserver-setup.ts'] },
+});

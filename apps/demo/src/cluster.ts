@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createControlPlane, createDemoPki, type ControlPlane, type ControlPlaneNode, type DemoPki } from '@spoke/app-control-plane';
+import { createDemoPki, type DemoPki } from '@spoke/app-control-plane';
 import { createNode, type KubeletNode } from '@spoke/app-node';
 import {
   createKonnectivityAgent,
@@ -14,6 +14,8 @@ import { createSshDialer, type SshDialer } from '@spoke/dialer-ssh';
 import { connectTls, createNetDialer, type Dialer } from '@spoke/transport-core';
 import { createAgent, createHub, createSpokeDialer } from '@spoke/hub';
 import { startSshServer, type DemoSshServer } from './ssh-server.js';
+import { startKubeControlPlane } from './kube-control-plane.js';
+import { startSampleControlPlane, type NodePath } from './sample-control-plane.js';
 import type { Teardown } from './teardown.js';
 
 /** One demo node and the path the control plane reaches it by. */
@@ -38,9 +40,18 @@ export interface PolicyCheck {
   run(signal: AbortSignal): Promise<string>;
 }
 
+/** The API server the demo's kubectl talks to. */
+export interface DemoControlPlane {
+  url: string;
+  /** One line for the paths summary. */
+  description: string;
+  /** How node-3's Konnectivity path reaches the server, for the paths summary. */
+  konnectivityVia: string;
+}
+
 /** The running demo cluster. */
 export interface DemoCluster {
-  cp: ControlPlane;
+  controlPlane: DemoControlPlane;
   pki: DemoPki;
   nodes: DemoNode[];
   ssh: DemoSshServer;
@@ -52,6 +63,8 @@ export interface DemoCluster {
 }
 
 const NAMES = ['node-1', 'node-2', 'node-3', 'node-4'] as const;
+/** The nodes' InternalIPs for a real kube-apiserver: never dialled, only names the egress routes by (node-routes.ts). */
+const NODE_ADDRESSES = ['10.255.0.1', '10.255.0.2', '10.255.0.3', '10.255.0.4'] as const;
 
 /**
  * Starts the demo cluster on loopback: four kubelet-shaped nodes, a control
@@ -65,11 +78,14 @@ export async function startDemoCluster(options: {
   dir: string;
   teardown: Teardown;
   sshMode: 'auto' | 'sshd' | 'embedded';
+  /** `sample`: the kube-apiserver-shaped stand-in (starts in a second); `kube-apiserver`: the real one (see kube-control-plane.ts). */
+  controlPlane?: 'sample' | 'kube-apiserver';
   note: (line: string) => void;
   signal: AbortSignal;
 }): Promise<DemoCluster> {
   const { dir, teardown, signal } = options;
-  const pki = createDemoPki({ nodes: NAMES.map((name) => ({ name, addresses: [name, '127.0.0.1'] })) });
+  // NODE_ADDRESSES: what a real kube-apiserver is told each node is at (it refuses loopback for the node proxy).
+  const pki = createDemoPki({ nodes: NAMES.map((name, i) => ({ name, addresses: [name, '127.0.0.1', NODE_ADDRESSES[i] as string] })) });
 
   // The nodes: kubelet-shaped HTTPS servers that require the control plane's client certificate.
   const nodes: DemoNode[] = [];
@@ -201,56 +217,29 @@ export async function startDemoCluster(options: {
   teardown.add('spoke client', () => spoke.close());
   n4.path = 'spoke hub + agent (WSS)';
 
-  const addresses = (name: string): ControlPlaneNode['addresses'] => [
-    { type: 'Hostname', address: name },
-    { type: 'InternalIP', address: '127.0.0.1' },
+  const konnectivityEgress = konnectivityEgressBackend({ proxyProtocol: 'GRPC', transport: { uds: { udsName: konnectivitySocket } } });
+  teardown.add('konnectivity egress', () => konnectivityEgress.close());
+  const paths: NodePath[] = [
+    { node: n1, dialer: direct, labels: { protocol: 'direct', transport: 'tcp' }, egressLabel: 'direct' },
+    { node: n2, dialer: sshClient, labels: { protocol: 'ssh', transport: 'tcp' }, egressLabel: 'ssh' },
+    { node: n3, dialer: konnectivityEgress, egressLabel: 'konnectivity-grpc' },
+    { node: n4, dialer: spoke, labels: { protocol: 'spoke', transport: 'tcp' }, egressLabel: 'spoke-hub' },
   ];
-  const cp = await createControlPlane(
-    {
-      tls: { cert: pki.controlPlane.cert, key: pki.controlPlane.key, clientCa: pki.ca.cert },
-      nodes: [
-        {
-          name: n1.name,
-          addresses: addresses(n1.name),
-          kubeletPort: n1.kubelet.port,
-          dialer: direct,
-          dialerLabels: { protocol: 'direct', transport: 'tcp' },
-          egressLabel: 'direct',
-        },
-        {
-          name: n2.name,
-          addresses: addresses(n2.name),
-          kubeletPort: n2.kubelet.port,
-          dialer: sshClient,
-          dialerLabels: { protocol: 'ssh', transport: 'tcp' },
-          egressLabel: 'ssh',
-        },
-        // No per-node dialer: node-3 uses the egress selector's `cluster` selection (GRPC over UDS).
-        { name: n3.name, addresses: addresses(n3.name), kubeletPort: n3.kubelet.port, egressLabel: 'konnectivity-grpc' },
-        {
-          name: n4.name,
-          addresses: addresses(n4.name),
-          kubeletPort: n4.kubelet.port,
-          dialer: spoke,
-          dialerLabels: { protocol: 'spoke', transport: 'tcp' },
-          egressLabel: 'spoke-hub',
-        },
-      ],
-      egressConfig: egressConfigPath,
-      egressBackends: { grpc: (selection) => konnectivityEgressBackend(selection.connection) },
-      kubeletCa: pki.ca.cert,
-      kubeletClientCert: pki.kubeletClient.cert,
-      kubeletClientKey: pki.kubeletClient.key,
-      preferredAddressTypes: ['InternalIP', 'Hostname'],
-    },
-    { signal },
-  );
-  teardown.add('control plane', () => cp.close());
   const kubeconfigPath = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfigPath, cp.kubeconfig({ ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key }), { mode: 0o600 });
+  const controlPlane =
+    options.controlPlane === 'kube-apiserver'
+      ? await startKubeControlPlane({
+          dir,
+          pki,
+          teardown,
+          kubeconfigPath,
+          routes: paths.map((p, i) => ({ node: p.node, address: NODE_ADDRESSES[i] as string, dialer: p.dialer })),
+          signal,
+        })
+      : await startSampleControlPlane({ pki, paths, egressConfigPath, teardown, kubeconfigPath, signal });
 
   return {
-    cp,
+    controlPlane,
     pki,
     nodes,
     ssh,

@@ -7,10 +7,11 @@ import { allRows } from './checks.js';
 import { startDemoCluster, type DemoCluster } from './cluster.js';
 import type { KubeClient } from './kube-client.js';
 import { createKubectlClient, findKubectl } from './kubectl-client.js';
+import { kubeApiserverMissing } from './kube-control-plane.js';
 import { renderTable } from './table.js';
 import { Teardown } from './teardown.js';
 
-const USAGE = `usage: npm run demo [-- --once] [--client auto|kubectl|api] [--ssh auto|sshd|embedded]
+const USAGE = `usage: npm run demo [-- --once] [--client auto|kubectl|api] [--ssh auto|sshd|embedded] [--kube-apiserver]
 
 Starts a control plane and four kubelet-shaped nodes on 127.0.0.1, each reached by
 another path (direct TLS, SSH, Konnectivity, spoke hub), runs logs, exec,
@@ -20,6 +21,8 @@ table, and stays up for kubectl until Ctrl-C.
   --once      exit after the table (exit code 1 if any row failed)
   --client    who talks to the control plane: kubectl (when installed) or the built-in API client
   --ssh       node-2's SSH server: /usr/sbin/sshd when installed, or an embedded ssh2 server
+  --kube-apiserver  the real kube-apiserver (and etcd) instead of the sample control plane;
+              build it once with: npm run kube:build -w @spoke/e2e
 `;
 
 const out = (s: string): boolean => process.stdout.write(s);
@@ -34,10 +37,10 @@ process.on('warning', (w: Error & { code?: string }) => {
 function describePaths(c: DemoCluster): string {
   const [n1, n2, n3, n4] = c.nodes;
   return [
-    `control plane  ${c.cp.url}  (kube-apiserver-shaped; kubelet TLS verified against the cluster CA)`,
+    `control plane  ${c.controlPlane.url}  ${c.controlPlane.description}`,
     `${n1?.name}  kubelet :${n1?.kubelet.port}  direct TCP + TLS, client certificate, CA-verified`,
     `${n2?.name}  kubelet :${n2?.kubelet.port}  SSH tunnel through ${c.ssh.kind} on 127.0.0.1:${c.ssh.port} (host key pinned, PermitOpen kubelet only)`,
-    `${n3?.name}  kubelet :${n3?.kubelet.port}  Konnectivity agent → server; control plane dials via EgressSelectorConfiguration GRPC uds ${c.konnectivitySocket}`,
+    `${n3?.name}  kubelet :${n3?.kubelet.port}  Konnectivity agent → server; the control plane dials via ${c.controlPlane.konnectivityVia}`,
     `${n4?.name}  kubelet :${n4?.kubelet.port}  spoke agent → hub ${c.hubUrl} (WSS, pinned fingerprint, token auth)`,
   ].join('\n');
 }
@@ -65,12 +68,21 @@ async function main(): Promise<number> {
       once: { type: 'boolean', default: false },
       client: { type: 'string', default: 'auto' },
       ssh: { type: 'string', default: 'auto' },
+      'kube-apiserver': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     out(USAGE);
     return 0;
+  }
+  const realApiserver = values['kube-apiserver'];
+  if (realApiserver) {
+    const missing = kubeApiserverMissing();
+    if (missing) {
+      process.stderr.write(`${missing}\n`);
+      return 2;
+    }
   }
   const clientMode = values.client;
   const sshMode = values.ssh;
@@ -96,14 +108,20 @@ async function main(): Promise<number> {
         dir,
         teardown,
         sshMode: sshMode as 'auto',
+        controlPlane: realApiserver ? 'kube-apiserver' : 'sample',
         note: (l) => void out(`note: ${l}\n`),
-        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(20_000)]),
+        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(realApiserver ? 120_000 : 20_000)]),
       });
       const kubectl = clientMode === 'api' ? undefined : findKubectl();
       if (clientMode === 'kubectl' && !kubectl) throw new Error('kubectl is not installed; use --client=api');
       const client: KubeClient = kubectl
         ? createKubectlClient({ kubectl, kubeconfig: cluster.kubeconfigPath, home: join(dir, 'kubectl-home'), teardown })
-        : createApiClient({ server: cluster.cp.url, ca: cluster.pki.ca.cert, cert: cluster.pki.admin.cert, key: cluster.pki.admin.key });
+        : createApiClient({
+            server: cluster.controlPlane.url,
+            ca: cluster.pki.ca.cert,
+            cert: cluster.pki.admin.cert,
+            key: cluster.pki.admin.key,
+          });
       out(`\n${describePaths(cluster)}\n\nclient: ${client.description}\n\n`);
       const rows = await allRows(client, cluster, () => AbortSignal.any([lifetime.signal, AbortSignal.timeout(15_000)]));
       out(`${renderTable(rows)}\n\n`);

@@ -15,8 +15,12 @@ export interface DemoProcess {
 }
 
 /** Starts scripts/demo.mjs with `args`, as `npm run demo -- ARGS` does. */
-export function startDemo(args: string[]): DemoProcess {
-  const child = spawn(process.execPath, [join(root, 'scripts', 'demo.mjs'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startDemo(args: string[], env: NodeJS.ProcessEnv = {}): DemoProcess {
+  const child = spawn(process.execPath, [join(root, 'scripts', 'demo.mjs'), ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
