@@ -10,11 +10,13 @@ import { startSpokeAgent, startSpokeHub } from './roles/spoke-hub.js';
 import { startSpokeRelay } from './roles/spoke-relay.js';
 import { startTarget } from './roles/target.js';
 import { startTcpRelay } from './roles/tcp-relay.js';
+import { startTlsRelay } from './roles/tls-relay.js';
 import type { Role } from './roles/role.js';
 
 const starters: Record<string, (args: Record<string, unknown>) => Role | Promise<Role>> = {
   target: startTarget,
   'tcp-relay': startTcpRelay,
+  'tls-relay': startTlsRelay,
   'spoke-relay': startSpokeRelay,
   holder: startHolder,
   'konnectivity-server': startKonnectivityServer,

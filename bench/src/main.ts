@@ -2,7 +2,7 @@
  * `npm run bench` (root) → `nx run @spoke/bench:bench` → this file, run from
  * source: node --conditions=@spoke/source --import ../scripts/ts-register.mjs src/main.ts
  *
- *   --only ws,codec      suites or rows: ws (= bulk,parallel,dial,memory,rtt), codec, ssh, konnectivity
+ *   --only ws,codec      suites or rows: ws (= bulk,parallel,dial,memory,rtt), codec, ssh, konnectivity, user
  *   --quick              small sizes, one repetition
  *   --bytes MiB          bulk size (default 256)
  *   --reps N             repetitions of each bulk comparison (default 3)
@@ -19,9 +19,10 @@ import { goalMet, renderSection, type Section } from './report.js';
 import { runCodecSuite } from './suites/codec.js';
 import { runKonnectivitySuite } from './suites/konnectivity.js';
 import { runSshSuite } from './suites/ssh.js';
+import { runUserPathSuite } from './suites/user-path.js';
 import { SPOKE_ROWS, runSpokeSuite, type SpokeRow } from './suites/spoke.js';
 
-const SUITES = ['ws', ...SPOKE_ROWS, 'codec', 'ssh', 'konnectivity'] as const;
+const SUITES = ['ws', ...SPOKE_ROWS, 'codec', 'ssh', 'konnectivity', 'user'] as const;
 
 function usage(message: string): never {
   console.error(
@@ -80,6 +81,7 @@ if (has('codec')) print(runCodecSuite(options));
 if (spokeRows.size > 0) print(await runSpokeSuite(options, spokeRows));
 if (has('ssh')) print(await runSshSuite(options));
 if (has('konnectivity')) print(await runKonnectivitySuite(options));
+if (has('user')) print(await runUserPathSuite(options));
 
 const missed = sections.flatMap((s) =>
   s.rows.filter((r) => goalMet(r) === false).map((r) => `${r.name}: ×${r.ratio.toFixed(2)} (goal ${r.goal?.op} ${r.goal?.value})`),
