@@ -108,4 +108,22 @@ describe('spoke/1 session: LISTEN', () => {
     await session.closed();
     expect(session.closeError?.code).toBe('ERR_PROTOCOL');
   });
+
+  it('decides at most 64 LISTEN requests at once; the one over gets ERR_TOO_MANY_STREAMS', async () => {
+    let asked = 0;
+    const p = await pair({
+      responder: {
+        onListen: () => {
+          asked++;
+          return new Promise<string>(() => {});
+        },
+      },
+    });
+    const pending = Array.from({ length: 64 }, () => p.initiator.listen('127.0.0.1:0').catch((e: unknown) => e));
+    const over = await p.initiator.listen('127.0.0.1:0').catch((e: unknown) => e);
+    expect((over as SpokeError).code).toBe('ERR_TOO_MANY_STREAMS');
+    expect(asked).toBe(64);
+    p.responder.destroy();
+    for (const e of await Promise.all(pending)) expect((e as SpokeError).code).toBe('ERR_TUNNEL_CLOSED');
+  });
 });
