@@ -144,4 +144,56 @@ describe('upstream flags', () => {
       allow: ['10.0.0.0/8:10250', '127.0.0.1'],
     });
   });
+
+  // The args of kubernetes-sigs/apiserver-network-proxy examples/kubernetes/*.yaml at 4f8517c (2026-08-21), paths
+  // replaced by test files, and the agent flags of the kubernetes.io Konnectivity task.
+  it("accepts every flag of upstream's examples/kubernetes manifests, honouring klog's --log-file", () => {
+    const server = parseServerFlags([
+      `--log-file=${join(dir, 'konnectivity-server.log')}`,
+      '--logtostderr=false',
+      '--log-file-max-size=0',
+      '--uds-name=/etc/srv/kubernetes/konnectivity-server/konnectivity-server.socket',
+      `--cluster-cert=${pem}`,
+      `--cluster-key=${pem}`,
+      '--server-port=0',
+      '--agent-port=8091',
+      '--health-port=8092',
+      '--admin-port=8093',
+      '--keepalive-time=1h',
+      '--mode=http-connect',
+      '--agent-namespace=kube-system',
+      '--agent-service-account=konnectivity-agent',
+      `--kubeconfig=${pem}`,
+      '--authentication-audience=system:konnectivity-server',
+    ]);
+    expect(server.ignored).toEqual([]);
+    expect(server.log).toEqual({ file: join(dir, 'konnectivity-server.log'), stderr: false });
+    expect(server.options).toMatchObject({ mode: 'http-connect', adminPort: 8093, keepaliveTimeMs: 3_600_000 });
+    const agent = parseAgentFlags([
+      '--logtostderr=true',
+      `--ca-cert=${pem}`,
+      '--proxy-server-host=10.0.0.1',
+      '--proxy-server-port=8091',
+      `--service-account-token-path=${pem}`,
+      '--admin-server-port=8133',
+      '--health-server-port=8134',
+    ]);
+    expect(agent.ignored).toEqual([]);
+    expect(agent.log).toEqual({ stderr: true });
+    expect(agent.options).toMatchObject({ adminServerPort: 8133, healthServerPort: 8134 });
+  });
+
+  it("accepts klog's other flags (underscores or dashes), naming them ignored; a log file size cap is ignored too", () => {
+    const { ignored, log } = parseAgentFlags([
+      '--v=4',
+      '--vmodule=x=2',
+      '--log_file=/tmp/a.log',
+      '--alsologtostderr',
+      '--logtostderr=false',
+      '--log-file-max-size=100',
+    ]);
+    expect(ignored).toEqual(['--v', '--vmodule', '--log-file-max-size']);
+    expect(log).toEqual({ file: '/tmp/a.log', stderr: true });
+    expect(parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--logtostderr=false']).log).toEqual({ stderr: true });
+  });
 });

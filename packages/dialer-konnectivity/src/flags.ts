@@ -11,7 +11,34 @@ export interface ParsedFlags<T> {
   options: T;
   /** Upstream flags we accept for manifest compatibility but do not implement (warn about them). */
   ignored: string[];
+  /**
+   * klog's output flags, for the caller's logger: `--log-file` (append logs there) and whether stderr keeps
+   * them (`--logtostderr=false` without `--alsologtostderr` sends them to the file only).
+   */
+  log: { file?: string; stderr: boolean };
 }
+
+/**
+ * klog's flags, which upstream's binaries take next to their own (with dashes for underscores, as upstream
+ * normalises them). The output ones are read by {@link logFlags}; verbosity, headers and the rest are ignored.
+ */
+const KLOG_FLAGS: Record<string, Kind> = {
+  'log-file': 'string',
+  'log-file-max-size': 'int',
+  logtostderr: 'bool',
+  alsologtostderr: 'bool',
+};
+const KLOG_IGNORED = [
+  'v',
+  'vmodule',
+  'log-dir',
+  'log-backtrace-at',
+  'add-dir-header',
+  'one-output',
+  'skip-headers',
+  'skip-log-headers',
+  'stderrthreshold',
+];
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'file';
 
@@ -67,9 +94,8 @@ const SERVER_IGNORED = new Set([
   'enable-profiling',
   'enable-contention-profiling',
   'warn-on-channel-limit',
-  'v',
-  'logtostderr',
   'feature-gates',
+  ...KLOG_IGNORED,
 ]);
 const AGENT_FLAGS: Record<string, Kind> = {
   'proxy-server-host': 'string',
@@ -87,11 +113,11 @@ const AGENT_FLAGS: Record<string, Kind> = {
   allow: 'string',
   'health-server-host': 'string',
   'health-server-port': 'int',
+  'admin-server-port': 'int',
+  'admin-bind-address': 'string',
 };
 const AGENT_IGNORED = new Set([
   'alpn-proto',
-  'admin-bind-address',
-  'admin-server-port',
   'probe-interval',
   'xfr-channel-size',
   'warn-on-channel-limit',
@@ -104,8 +130,7 @@ const AGENT_IGNORED = new Set([
   'kube-api-content-type',
   'enable-profiling',
   'enable-contention-profiling',
-  'v',
-  'logtostderr',
+  ...KLOG_IGNORED,
 ]);
 
 function parse(
@@ -117,11 +142,12 @@ function parse(
   const ignored: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    const m = /^--?([a-z0-9_-]+)(?:=(.*))?$/s.exec(arg);
     if (!m) throw new SpokeError('ERR_BAD_OPTION', `Unexpected argument ${JSON.stringify(arg)}; flags look like --name=value.`);
-    const name = m[1] as string;
+    // Upstream normalises flag names (klog's log_file is --log-file); so do we.
+    const name = (m[1] as string).replaceAll('_', '-');
     let value = m[2];
-    const kind = known[name];
+    const kind = known[name] ?? KLOG_FLAGS[name];
     if (kind === undefined && !ignoredNames.has(name)) throw new SpokeError('ERR_BAD_OPTION', `Unknown flag --${name}.`);
     if (value === undefined) {
       const next = argv[i + 1];
@@ -163,6 +189,15 @@ function parse(
     }
   }
   return { values, ignored };
+}
+
+/** klog's output flags; a size cap we do not implement is named among the ignored flags (0, no cap, is what we do). */
+function logFlags(v: Map<string, unknown>, ignored: string[]): ParsedFlags<unknown>['log'] {
+  const file = v.get('log-file');
+  const maxSize = v.get('log-file-max-size');
+  if (maxSize !== undefined && maxSize !== 0) ignored.push('--log-file-max-size');
+  const stderr = v.get('logtostderr') !== false || v.get('alsologtostderr') === true || typeof file !== 'string' || file === '';
+  return { ...(typeof file === 'string' && file !== '' ? { file } : {}), stderr };
 }
 
 /** spoke's connection-limit flags: counts of at least 1 (the library checks the per-address cap against the total). */
@@ -255,7 +290,7 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     ['pre-auth-timeout', 'preAuthTimeoutMs'],
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
-  return { options, ignored };
+  return { options, ignored, log: logFlags(v, ignored) };
 }
 
 /** The tokens of `--agent-token-file`, one per line; a file with none would leave the agent port open. */
@@ -317,6 +352,8 @@ export function parseAgentFlags(argv: readonly string[]): ParsedFlags<Konnectivi
     ['keepalive-time', 'keepaliveTimeMs'],
     ['health-server-host', 'healthServerHost'],
     ['health-server-port', 'healthServerPort'],
+    ['admin-server-port', 'adminServerPort'],
+    ['admin-bind-address', 'adminBindAddress'],
   ];
   // Upstream's agent always serves health on 8093.
   options.healthServerPort ??= 8093;
@@ -327,5 +364,5 @@ export function parseAgentFlags(argv: readonly string[]): ParsedFlags<Konnectivi
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  return { options, ignored };
+  return { options, ignored, log: logFlags(v, ignored) };
 }

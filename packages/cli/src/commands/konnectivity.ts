@@ -1,4 +1,12 @@
-import { createKonnectivityAgent, createKonnectivityServer, parseAgentFlags, parseServerFlags } from '@spoke/dialer-konnectivity';
+import { openSync, writeSync } from 'node:fs';
+import {
+  createKonnectivityAgent,
+  createKonnectivityServer,
+  parseAgentFlags,
+  parseServerFlags,
+  type ParsedFlags,
+} from '@spoke/dialer-konnectivity';
+import { createLogger, type LogLevel } from '@spoke/transport-core';
 import { announce } from '../announce.js';
 import { GLOBAL_OPTIONS, formatHelp } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
@@ -24,6 +32,7 @@ const SERVER_FLAGS = [
   '--server-id ID --server-count N           HA: agents connect to N distinct servers',
   '--proxy-strategies default,destHost,defaultRoute,destCIDR',
   '--keepalive-time DURATION --backend-dial-timeout DURATION',
+  '--log-file F [--logtostderr=false]         klog: append logs to F (and to stderr unless --logtostderr=false)',
   'spoke only, limits (README "Hardening"):',
   '--agent-max-connections N                 agent-port connections at once (default 1024)',
   '--agent-max-connections-per-address N     ... from one source address (default 64)',
@@ -42,20 +51,26 @@ const AGENT_FLAGS = [
   '--sync-interval D --sync-interval-cap D --sync-forever   reconnect loop (1s ×1.5 → 10s)',
   '--keepalive-time D                               gRPC keepalive (≥ 30s)',
   '--health-server-host H --health-server-port N    /healthz /readyz /metrics (default 8093)',
+  '--admin-bind-address H --admin-server-port N     /metrics /healthz again (default 127.0.0.1; off unless given)',
+  '--log-file F [--logtostderr=false]               klog: append logs to F (and to stderr unless --logtostderr=false)',
   '--allow CIDR[:PORT[-PORT]],...                   spoke only: destinations this agent may dial',
 ].join('\n');
 
 /** Upstream flags are Go-style (`--name=value`); the CLI's own global flags are taken out first. */
-function splitGlobal(argv: readonly string[]): { own: string[]; help: boolean } {
+function splitGlobal(argv: readonly string[]): { own: string[]; help: boolean; level: LogLevel } {
   const own: string[] = [];
   let help = false;
+  // cli.ts has checked the value; a --log-file logger filters by it too.
+  let level = 'info';
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] ?? '';
     if (word === '--help' || word === '-h') help = true;
-    else if (word === '--log-format' || word === '--log-level') i++;
-    else if (!word.startsWith('--log-format=') && !word.startsWith('--log-level=')) own.push(word);
+    else if (word === '--log-format') i++;
+    else if (word === '--log-level') level = argv[++i] ?? level;
+    else if (word.startsWith('--log-level=')) level = word.slice('--log-level='.length);
+    else if (!word.startsWith('--log-format=')) own.push(word);
   }
-  return { own, help };
+  return { own, help, level: level as LogLevel };
 }
 
 function help(): string {
@@ -79,15 +94,32 @@ function help(): string {
  * binaries (pprof, klog verbosity, lease-based server counting) are accepted so existing
  * manifests start unchanged, and named in one warning so nobody relies on them silently.
  */
-function upstreamFlags<O>(usage: string, context: CommandContext, parse: () => { options: O; ignored: string[] }): O {
-  const { options, ignored } = inputStep(usage, parse);
+function upstreamFlags<O>(
+  usage: string,
+  context: CommandContext,
+  level: LogLevel,
+  parse: () => ParsedFlags<O>,
+): { options: O; context: CommandContext } {
+  const { options, ignored, log } = inputStep(usage, parse);
   if (ignored.length > 0) context.logger.warn('upstream flags with no effect in spoke, ignored', { flags: ignored.join(' ') });
-  return options;
+  if (log.file === undefined) return { options, context };
+  let fd: number;
+  try {
+    fd = openSync(log.file, 'a', 0o640);
+  } catch (err) {
+    throw new UsageError(`--log-file=${log.file}: ${(err as Error).message}`, usage);
+  }
+  // Synchronous appends: log lines are few, and none is lost when the process exits.
+  const write = (line: string): void => {
+    writeSync(fd, line);
+    if (log.stderr) context.io.stderr.write(line);
+  };
+  return { options, context: { ...context, logger: createLogger({ format: context.logFormat, level, write }) } };
 }
 
-async function runServer(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
+async function runServer(argv: readonly string[], given: CommandContext, usage: string, level: LogLevel): Promise<number> {
   checkSecretFileArgs(argv, ['cluster-key', 'server-key', 'agent-token-file'], usage);
-  const options = upstreamFlags(usage, context, () => parseServerFlags(argv));
+  const { options, context } = upstreamFlags(usage, given, level, () => parseServerFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-server' });
   const server = await createKonnectivityServer({
     ...options,
@@ -112,15 +144,19 @@ async function runServer(argv: readonly string[], context: CommandContext, usage
   });
 }
 
-async function runAgent(argv: readonly string[], context: CommandContext, usage: string): Promise<number> {
+async function runAgent(argv: readonly string[], given: CommandContext, usage: string, level: LogLevel): Promise<number> {
   checkSecretFileArgs(argv, ['agent-key', 'service-account-token-path'], usage);
-  const options = upstreamFlags(usage, context, () => parseAgentFlags(argv));
+  const { options, context } = upstreamFlags(usage, given, level, () => parseAgentFlags(argv));
   const log = context.logger.child({ component: 'konnectivity-agent' });
   const agent = inputStep(usage, () => createKonnectivityAgent({ ...options, log: (message) => log.info(message) }));
   return runService(agent, context, 'shutting down: DRAIN sent', async () => {
-    const health = await agent.health;
+    const [health, admin] = await Promise.all([agent.health, agent.admin]);
+    const ports = [
+      ...(health !== undefined ? [`health on port ${health}`] : []),
+      ...(admin !== undefined ? [`admin on port ${admin}`] : []),
+    ];
     context.io.stdout.write(
-      `spoke konnectivity agent ${agent.agentId}: connecting to ${options.proxyServerHost ?? '127.0.0.1'}:${options.proxyServerPort ?? 8091}${health !== undefined ? ` (health on port ${health})` : ''}\n`,
+      `spoke konnectivity agent ${agent.agentId}: connecting to ${options.proxyServerHost ?? '127.0.0.1'}:${options.proxyServerPort ?? 8091}${ports.length > 0 ? ` (${ports.join(', ')})` : ''}\n`,
     );
   });
 }
@@ -132,13 +168,13 @@ export const konnectivityCommand: Command = {
   help,
   async run(argv, context) {
     const [role, ...rest] = argv;
-    const { own, help: wantsHelp } = splitGlobal(rest);
+    const { own, help: wantsHelp, level } = splitGlobal(rest);
     if (wantsHelp || role === '--help' || role === '-h') {
       context.io.stdout.write(help());
       return EXIT_OK;
     }
-    if (role === 'server') return runServer(own, context, help());
-    if (role === 'agent') return runAgent(own, context, help());
+    if (role === 'server') return runServer(own, context, help(), level);
+    if (role === 'agent') return runAgent(own, context, help(), level);
     throw new UsageError(`give a role: server or agent${role === undefined ? '' : `, not ${JSON.stringify(role)}`}`, help());
   },
 };

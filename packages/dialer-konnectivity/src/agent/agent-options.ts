@@ -39,6 +39,13 @@ export interface KonnectivityAgentOptions {
   healthServerPort?: number;
   /** `--health-server-host`. Default: all interfaces. */
   healthServerHost?: string;
+  /**
+   * `--admin-server-port`: `/metrics` (and `/healthz`) on a second port, as upstream's admin server (its
+   * `/debug/pprof` is Go-only). Default: none (upstream listens on 8094 unless told otherwise).
+   */
+  adminServerPort?: number;
+  /** `--admin-bind-address`. Default 127.0.0.1 (upstream's). */
+  adminBindAddress?: string;
   /** Log sink (never receives secrets). Default: none. */
   log?: (message: string) => void;
 }

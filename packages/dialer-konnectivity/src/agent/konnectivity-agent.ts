@@ -11,6 +11,8 @@ export interface KonnectivityAgent extends EventEmitter {
   readonly agentId: string;
   /** Resolves with the bound health port once it listens (undefined without `healthServerPort`). */
   readonly health: Promise<number | undefined>;
+  /** Resolves with the bound admin port once it listens (undefined without `adminServerPort`). */
+  readonly admin: Promise<number | undefined>;
   /** Ids of the servers this agent holds a stream to. */
   servers(): string[];
   /** The last `servercount` a server announced (1 before any). */
@@ -34,22 +36,31 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
     opened: (serverId) => emitter.emit('server', serverId),
     lost: (serverId) => emitter.emit('server-lost', serverId),
   });
+  const source = {
+    servers: () => streams.serverIds().length,
+    serverCount: () => streams.serverCount,
+    connections: () => streams.connections(),
+  };
   const healthStarted =
     options.healthServerPort === undefined
       ? Promise.resolve(undefined)
-      : startAgentHealth(options.healthServerPort, options.healthServerHost, {
-          servers: () => streams.serverIds().length,
-          serverCount: () => streams.serverCount,
-          connections: () => streams.connections(),
-        });
+      : startAgentHealth(options.healthServerPort, options.healthServerHost, source);
   healthStarted.catch((err: unknown) => settings.log(`health server failed: ${(err as Error).message}`));
+  // Upstream's admin port redirects /metrics to the health port; ours serves the same endpoints itself.
+  const adminStarted =
+    options.adminServerPort === undefined
+      ? Promise.resolve(undefined)
+      : startAgentHealth(options.adminServerPort, options.adminBindAddress ?? '127.0.0.1', source);
+  adminStarted.catch((err: unknown) => settings.log(`admin server failed: ${(err as Error).message}`));
 
   const destroy = (): void => {
     streams.stop();
-    void healthStarted.then(
-      (h) => h?.close(),
-      () => {},
-    );
+    for (const started of [healthStarted, adminStarted]) {
+      void started.then(
+        (h) => h?.close(),
+        () => {},
+      );
+    }
   };
   const close = async (closeOptions: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> => {
     if (streams.stopped) return;
@@ -65,6 +76,12 @@ export function createKonnectivityAgent(options: KonnectivityAgentOptions = {}):
     agentId: { value: settings.agentId, enumerable: true },
     health: {
       value: healthStarted.then(
+        (h) => h?.port,
+        () => undefined,
+      ),
+    },
+    admin: {
+      value: adminStarted.then(
         (h) => h?.port,
         () => undefined,
       ),
