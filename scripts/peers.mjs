@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The programs the tests run as real peers: OpenSSH (sshd, ssh, ssh-keygen), protoc
 // (generated-code check), curl and openssl (clients), iproute2 (network namespaces), etcd (for the real kube-apiserver), Go
-// (the upstream Konnectivity binaries) and kubectl. Present: nothing to do. Missing: as
+// (the upstream Konnectivity binaries) and kubectl; for deploy/, systemd-analyze (unit checks), and podman, runc and
+// debootstrap (the image is built from a Debian base, no registry needed). Present: nothing to do. Missing: as
 // root with apt-get, installs the Debian packages; otherwise stops at once and prints the
 // command to run. Used by `npm test` (first step) and `.ci/run`.
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,11 @@ const TOOLS = [
   ['go', undefined],
   ['kubectl', undefined],
   ['etcd', 'etcd-server'],
+  ['systemd-analyze', 'systemd'],
+  ['podman', 'podman'],
+  // crun refuses the hybrid cgroup layout of this machine kind; deploy's image test runs podman with runc.
+  ['/usr/sbin/runc', 'runc'],
+  ['/usr/sbin/debootstrap', 'debootstrap'],
 ];
 
 function found(tool) {
