@@ -9,5 +9,5 @@ export type { NodeInNamespace } from './node-in-namespace.js';
 export { KUBE_VERSION, ensureKubeApiserver, kubeApiserverPath } from './build-kube-apiserver.js';
 export { clusterEgressYaml } from './egress-config.js';
 export { writePemFiles } from './pem-files.js';
-export { spawnOnHost, stopAll, waitReady } from './processes.js';
+export { spawnOnHost, stopAll, waitForBody, waitReady } from './processes.js';
 export { freeLoopbackPort, freeRegisteredPort } from './ports.js';

@@ -78,3 +78,15 @@ export async function waitReady(url: string, child: ChildProcess, what: string, 
     { child, what, timeoutMs, describe: () => tail.toString() },
   );
 }
+
+/** Waits until GET `url` answers 200 with a body matching `pattern` (a metrics line), or `child` exits. */
+export async function waitForBody(url: string, pattern: RegExp, child: ChildProcess, what: string, timeoutMs = 30_000): Promise<void> {
+  const tail = new OutputTail(child);
+  await pollUntil(
+    async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      return res.status === 200 && pattern.test(await res.text());
+    },
+    { child, what, timeoutMs, describe: () => tail.toString() },
+  );
+}
