@@ -190,6 +190,19 @@ describe('spoke hub --connect over TLS with client certificates (kube-apiserver 
     expect(r.stdout).toContain('hello from /go-mtls');
   });
 
+  it("answers a destination the agent's allow list refuses with 502 and the agent's reason", async () => {
+    const r = await curl([
+      ...viaProxy(files.clientCert, files.clientKey),
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_connect}',
+      'http://127.0.0.1:1/',
+    ]);
+    expect(r.stdout).toBe('502');
+    expect(r.code).not.toBe(0);
+  });
+
   it('refuses a client without a certificate, or with one from another CA', async () => {
     const none = await curl([
       '--proxy',
