@@ -78,6 +78,13 @@ export function mayListen(reverse: ResolvedReverseOptions | undefined, bearer: s
   return reverse.tokens === undefined || tokenIndex(bearer, reverse.tokens) >= 0;
 }
 
+/** One client session's listeners, and its requests still binding. */
+interface ClientListeners {
+  /** Each listener and what closes it (its accepted connections included). */
+  servers: Map<net.Server, () => void>;
+  binding: number;
+}
+
 /**
  * Opens the listeners client sessions ask for and dials their connections back on those
  * sessions; each closes with its session. Every limit is checked before anything binds.
@@ -85,7 +92,7 @@ export function mayListen(reverse: ResolvedReverseOptions | undefined, bearer: s
 export class ReverseListeners {
   readonly #reverse: ResolvedReverseOptions | undefined;
   readonly #log: Logger;
-  readonly #bySession = new Map<Session, Set<net.Server>>();
+  readonly #clients = new Map<Session, ClientListeners>();
 
   constructor(reverse: ResolvedReverseOptions | undefined, log: Logger) {
     this.#reverse = reverse;
@@ -95,7 +102,7 @@ export class ReverseListeners {
   /** Listeners open now, every client together. */
   get size(): number {
     let n = 0;
-    for (const set of this.#bySession.values()) n += set.size;
+    for (const client of this.#clients.values()) n += client.servers.size;
     return n;
   }
 
@@ -113,8 +120,9 @@ export class ReverseListeners {
       const rules = reverse.allowList.rules.map((r) => r.text).join(', ');
       throw deny(`it is outside --allow-reverse (${rules})${bind.port === 0 ? '; port 0 needs a rule without a port range' : ''}`);
     }
-    const mine = this.#listenersOf(session);
-    if (mine.size >= reverse.maxListenersPerClient) {
+    const mine = this.#clientOf(session);
+    // Requests still binding count too: concurrent LISTENs must not pass the bound together.
+    if (mine.servers.size + mine.binding >= reverse.maxListenersPerClient) {
       throw new SpokeError(
         'ERR_TOO_MANY_STREAMS',
         `This client holds ${reverse.maxListenersPerClient} reverse listeners already (the hub's --max-reverse-listeners).`,
@@ -122,19 +130,23 @@ export class ReverseListeners {
     }
     const server = net.createServer({ allowHalfOpen: true });
     server.maxConnections = reverse.maxConnectionsPerListener;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new SpokeError('ERR_DIAL_REFUSED', `The hub cannot listen on ${where}: ${err.code ?? err.message}.`, { cause: err })),
-      );
-      server.listen(bind.port, bind.host, () => resolve());
-    });
+    mine.binding++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(new SpokeError('ERR_DIAL_REFUSED', `The hub cannot listen on ${where}: ${err.code ?? err.message}.`, { cause: err })),
+        );
+        server.listen(bind.port, bind.host, () => resolve());
+      });
+    } finally {
+      mine.binding--;
+    }
     const address = server.address() as net.AddressInfo;
     const bound = formatTarget({ host: address.address, port: address.port });
     if (session.state === 'closed') {
       server.close();
       throw new SpokeError('ERR_TUNNEL_CLOSED', 'The client session ended before its listener opened.');
     }
-    mine.add(server);
     const sockets = new Set<net.Socket>();
     server.on('drop', () => this.#log.warn('reverse connection refused: listener full', { bound, max: reverse.maxConnectionsPerListener }));
     server.on('connection', (socket) => {
@@ -143,14 +155,12 @@ export class ReverseListeners {
       this.#carry(session, socket, bound);
     });
     server.on('error', (err) => this.#log.warn('reverse listener failed', { bound, error: err.message }));
-    const close = (): void => {
+    // Closed with the session (one 'close' listener per client, whatever the number of listeners).
+    mine.servers.set(server, () => {
       server.close();
       for (const s of sockets) s.destroy();
-      mine.delete(server);
-      if (mine.size === 0) this.#bySession.delete(session);
       this.#log.info('reverse listener closed', { client, bound });
-    };
-    session.once('close', close);
+    });
     const exposure = isLoopbackHost(address.address) ? 'loopback' : 'network';
     this.#log.info('reverse listener opened', { client, bound, exposure });
     return bound;
@@ -158,16 +168,22 @@ export class ReverseListeners {
 
   /** Closes every listener now (the hub is going away). */
   closeAll(): void {
-    for (const set of this.#bySession.values()) for (const server of set) server.close();
+    for (const client of this.#clients.values()) for (const server of client.servers.keys()) server.close();
   }
 
-  #listenersOf(session: Session): Set<net.Server> {
-    let set = this.#bySession.get(session);
-    if (set === undefined) {
-      set = new Set();
-      this.#bySession.set(session, set);
+  // The session's listeners, forgotten with the session (onListen runs only while it is open).
+  #clientOf(session: Session): ClientListeners {
+    let client = this.#clients.get(session);
+    if (client === undefined) {
+      const created: ClientListeners = { servers: new Map(), binding: 0 };
+      this.#clients.set(session, created);
+      session.once('close', () => {
+        this.#clients.delete(session);
+        for (const close of created.servers.values()) close();
+      });
+      client = created;
     }
-    return set;
+    return client;
   }
 
   // One accepted connection: a stream toward the client, which connects it to what it chose.

@@ -2,11 +2,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpokeError } from '@spoke/transport-core';
-import { createNetDialer, parseTarget } from '@spoke/transport-core';
+import { createNetDialer, parseTarget, silentLogger } from '@spoke/transport-core';
 import { createHub, createSpokeDialer, type Hub, type HubReverseOptions, type SpokeDialer } from '@spoke/hub';
 import { createSessionPair } from '@spoke/transport-core/testing';
 // The client side's routing is internal: reached from the source to play a hub that asks for more.
 import { ReverseRoutes } from '../src/reverse-client.js';
+import { ReverseListeners, resolveReverseOptions } from '../src/reverse-listeners.js';
 
 const tokens = { agent: 'reverse-agent-token-1', client: 'reverse-client-token-2', other: 'reverse-client-token-3' };
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -117,5 +118,23 @@ describe('reverse listeners (hub library)', () => {
     for await (const chunk of stream) text += String(chunk);
     expect(text).toBe('only what -R named');
     expect(asked).toEqual(['connect']);
+  });
+
+  it('requests still binding count against maxListenersPerClient: several at once cannot pass the bound together', async () => {
+    const pair = await createSessionPair('memory');
+    cleanups.push(() => pair.close());
+    const listeners = new ReverseListeners(resolveReverseOptions({ allow: ['127.0.0.1/32'], maxListenersPerClient: 2 }), silentLogger);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => listeners.open(pair.responder, { host: '127.0.0.1', port: 0 }, true, 'test')),
+    );
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'bound' : (o.reason as SpokeError).code))).toEqual([
+      'bound',
+      'bound',
+      'ERR_TOO_MANY_STREAMS',
+      'ERR_TOO_MANY_STREAMS',
+    ]);
+    expect(listeners.size).toBe(2);
+    pair.responder.destroy();
+    expect(listeners.size).toBe(0);
   });
 });
