@@ -38,37 +38,10 @@ function openssl(args: string[]): void {
 
 /** The Secrets of hub-agents.yaml: a CA, the hub certificate it signs (for 127.0.0.1, where the balancer listens), tokens. */
 function makeSecrets(): Record<string, Record<string, string>> {
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test CA',
-  ]);
-  openssl([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'hub.key',
-    '-out',
-    'hub.csr',
-    '-subj',
-    '/CN=spoke-hub',
-  ]);
+  // A P-256 key and either a self-signed certificate (the CA) or a request to sign (the hub).
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test CA']);
+  openssl(['req', ...ec, '-keyout', 'hub.key', '-out', 'hub.csr', '-subj', '/CN=spoke-hub']);
   writeFileSync(join(scratch, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:spoke-hub.spoke.svc\n');
   openssl([
     'x509',
