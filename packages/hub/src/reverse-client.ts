@@ -41,11 +41,13 @@ export function isSpokeDialer(dialer: Dialer): dialer is SpokeDialer {
 }
 
 /**
- * The client side of reverse listeners on one session: the listeners it asked for, by bound
- * address, and the `onDial` that accepts the hub's dials for them and nothing else.
+ * The client side of reverse listeners on one session (one instance per session): the listeners
+ * it asked for, by bound address, and the `onDial` that accepts the hub's dials for them and
+ * nothing else.
  */
 export class ReverseRoutes {
   readonly #routes = new Map<string, ReverseConnect>();
+  #closed: Promise<SpokeError | undefined> | undefined;
 
   /** The session's `onDial`: the hub may only reach the listeners this client asked for. */
   readonly onDial = async (target: Target, info: IncomingDial): Promise<Duplex> => {
@@ -66,11 +68,18 @@ export class ReverseRoutes {
   async listen(session: Session, bind: string, connect: ReverseConnect, signal: AbortSignal | undefined): Promise<ReverseListener> {
     const bound = await session.listen(bind, signal ? { signal } : {});
     this.#routes.set(bound, connect);
-    const closed = new Promise<SpokeError | undefined>((resolve) => {
-      if (session.state === 'closed') resolve(session.closeError);
-      else session.once('close', (err?: SpokeError) => resolve(err));
-    });
-    void closed.then(() => this.#routes.delete(bound));
-    return { bound, closed };
+    return { bound, closed: this.#closedOf(session) };
+  }
+
+  // One 'close' listener for the session however many listeners it carries; the routes go with it.
+  #closedOf(session: Session): Promise<SpokeError | undefined> {
+    if (this.#closed === undefined) {
+      this.#closed = new Promise<SpokeError | undefined>((resolve) => {
+        if (session.state === 'closed') resolve(session.closeError);
+        else session.once('close', (err?: SpokeError) => resolve(err));
+      });
+      void this.#closed.then(() => this.#routes.clear());
+    }
+    return this.#closed;
   }
 }

@@ -137,4 +137,21 @@ describe('reverse listeners (hub library)', () => {
     pair.responder.destroy();
     expect(listeners.size).toBe(0);
   });
+
+  it('a dozen listeners on one session need one close listener each side (no MaxListenersExceededWarning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    cleanups.push(() => void process.off('warning', onWarning));
+    const hub = await hubWith({ allow: ['127.0.0.1/32'], maxListenersPerClient: 12 });
+    const client = clientOf(hub);
+    const opened = await Promise.all(Array.from({ length: 12 }, () => client.listen('127.0.0.1:0', () => direct.dial('127.0.0.1:9'))));
+    expect(new Set(opened.map((l) => l.bound)).size).toBe(12);
+    expect(hub.metrics()).toMatch(/^spoke_hub_reverse_listeners 12$/m);
+    await client.close();
+    await expect.poll(() => hub.metrics()).toMatch(/^spoke_hub_reverse_listeners 0$/m);
+    // Emitted on the next tick after the listener that crossed the limit.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 });
