@@ -2,7 +2,7 @@ import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { SpokeError, createNetDialer, formatTarget, type Dialer } from '@spoke/transport-core';
+import { SpokeError, createNetDialer, formatTarget, isAbortError, type Dialer } from '@spoke/transport-core';
 import {
   closed,
   closedTcpPort,
@@ -162,6 +162,10 @@ describe('createKonnectivityFrontEnd', () => {
     const s = await createKonnectivityDialer({ uds }).dial(target);
     ac.abort();
     await closed(s);
+    expect(existsSync(uds)).toBe(false);
+    // An already-aborted signal starts nothing.
+    const err = await createKonnectivityFrontEnd({ dialer: createNetDialer(), uds, signal: ac.signal }).catch((e: unknown) => e);
+    expect(isAbortError(err)).toBe(true);
     expect(existsSync(uds)).toBe(false);
   });
 

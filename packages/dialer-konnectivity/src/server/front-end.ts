@@ -2,7 +2,7 @@ import { SpokeError, type Dialer } from '@spoke/transport-core';
 import { checkConnectionLimits } from '../grpc/connection-gate.js';
 import { DialerRouter } from './dialer-router.js';
 import { listenFrontEndAt, type FrontEndListener, type FrontEndSpec } from './front-end-listener.js';
-import { claimSocketPath, onAbort } from '@spoke/transport-core/utils';
+import { abortReasonAsError, claimSocketPath, onAbort } from '@spoke/transport-core/utils';
 
 /** Options of {@link createKonnectivityFrontEnd}. */
 export interface KonnectivityFrontEndOptions {
@@ -86,7 +86,7 @@ export async function createKonnectivityFrontEnd(options: KonnectivityFrontEndOp
       );
   }
   const log = options.log ?? (() => {});
-  if (options.signal?.aborted) throw SpokeError.from(options.signal.reason);
+  if (options.signal?.aborted) throw abortReasonAsError(options.signal.reason);
   if (uds !== undefined) await claimSocketPath(uds, 'The Konnectivity front end');
   const router = new DialerRouter({ dialer: options.dialer, ...numbers, log });
   const spec: FrontEndSpec = {
@@ -111,6 +111,8 @@ export async function createKonnectivityFrontEnd(options: KonnectivityFrontEndOp
     router.dispose();
   };
   const detach = onAbort(options.signal, destroy);
+  // Aborted while it was binding: destroyed already; say so rather than hand out a dead front end.
+  if (options.signal?.aborted) throw abortReasonAsError(options.signal.reason);
   return {
     port: listener.port,
     get connections() {
