@@ -56,6 +56,9 @@ export interface Agent extends EventEmitter {
   destroy(): void;
 }
 
+/** Denied dials are logged at most this often (each line counts the denials since the last one). */
+const DENIED_LOG_EVERY_MS = 10_000;
+
 /**
  * Starts an agent: it dials out to the hub(s), keeps one session per distinct
  * hub, reconnects with backoff and jitter, and serves the hub's dials to
@@ -72,13 +75,23 @@ export function createAgent(options: AgentOptions): Agent {
   const targets = options.dialer ?? createNetDialer();
   const emitter = new EventEmitter() as Agent;
 
+  // A hub, or any client through it, can send denied dials without end: one log line per 10 s at most,
+  // counting the denials it stands for, so a flood of them cannot fill the node's disk.
+  let lastDeniedLog = -Infinity;
+  let deniedSinceLog = 0;
   // The hub's dials: only to targets inside the allow list, at the address the list checked.
   const onDial = async (target: Target, info: { signal: AbortSignal }): Promise<Duplex> => {
     let checked;
     try {
       checked = await allow.check(target, { signal: info.signal });
     } catch (err) {
-      log.warn('dial denied', { target: formatTarget(target), code: SpokeError.from(err).code });
+      deniedSinceLog++;
+      const now = performance.now();
+      if (now - lastDeniedLog >= DENIED_LOG_EVERY_MS) {
+        log.warn('dial denied', { target: formatTarget(target), code: SpokeError.from(err).code, denied: deniedSinceLog });
+        lastDeniedLog = now;
+        deniedSinceLog = 0;
+      }
       throw err;
     }
     return targets.dial(checked, { signal: info.signal });
