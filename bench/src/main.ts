@@ -2,7 +2,7 @@
  * `npm run bench` (root) → `nx run @spoke/bench:bench` → this file, run from
  * source: node --conditions=@spoke/source --import ../scripts/ts-register.mjs src/main.ts
  *
- *   --only ws,codec      suites or rows: ws (= bulk,parallel,dial,memory,rtt), codec, ssh, konnectivity, user
+ *   --only ws,codec      suites or rows: ws (= bulk,parallel,dial,memory,rtt), codec, ssh, konnectivity, user, peers (only when named)
  *   --quick              small sizes, one repetition
  *   --bytes MiB          bulk size (default 256)
  *   --reps N             repetitions of each bulk comparison (default 3)
@@ -20,9 +20,10 @@ import { runCodecSuite } from './suites/codec.js';
 import { runKonnectivitySuite } from './suites/konnectivity.js';
 import { runSshSuite } from './suites/ssh.js';
 import { runUserPathSuite } from './suites/user-path.js';
+import { runPeersSuite } from './suites/peers.js';
 import { SPOKE_ROWS, runSpokeSuite, type SpokeRow } from './suites/spoke.js';
 
-const SUITES = ['ws', ...SPOKE_ROWS, 'codec', 'ssh', 'konnectivity', 'user'] as const;
+const SUITES = ['ws', ...SPOKE_ROWS, 'codec', 'ssh', 'konnectivity', 'user', 'peers'] as const;
 
 function usage(message: string): never {
   console.error(
@@ -82,6 +83,8 @@ if (spokeRows.size > 0) print(await runSpokeSuite(options, spokeRows));
 if (has('ssh')) print(await runSshSuite(options));
 if (has('konnectivity')) print(await runKonnectivitySuite(options));
 if (has('user')) print(await runUserPathSuite(options));
+// Not part of a plain `npm run bench`: it builds Go and Rust programs first (`npm run bench:peers`).
+if (wanted.includes('peers')) print(await runPeersSuite(options));
 
 const missed = sections.flatMap((s) =>
   s.rows.filter((r) => goalMet(r) === false).map((r) => `${r.name}: ×${r.ratio.toFixed(2)} (goal ${r.goal?.op} ${r.goal?.value})`),

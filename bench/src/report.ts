@@ -24,6 +24,8 @@ export interface Row {
 export interface Section {
   title: string;
   rows: Row[];
+  /** Markdown table lines printed after the rows (e.g. one column per tool). */
+  table?: string[];
   /** Free-form lines printed under the table (configuration, negotiated cipher, skips). */
   notes: string[];
 }
@@ -47,6 +49,7 @@ export function renderSection(section: Section): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
   const out = [`### ${section.title}`, '', line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
+  if (section.table !== undefined) out.push('', ...section.table);
   if (section.notes.length > 0) out.push('', ...section.notes.map((n) => `- ${n}`));
   return out.join('\n');
 }

@@ -40,7 +40,8 @@ export interface UserPaths {
   close(): Promise<void>;
 }
 
-export async function startUserPaths(): Promise<UserPaths> {
+/** `plaintext`: the hub and agent speak plain ws:// (`--insecure-plaintext`, loopback only), for the peers' plain mode. */
+export async function startUserPaths({ plaintext = false } = {}): Promise<UserPaths> {
   const dir = mkdtempSync(join(tmpdir(), 'spoke-bench-user-'));
   const stops: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
@@ -65,10 +66,11 @@ export async function startUserPaths(): Promise<UserPaths> {
       '4096',
       '--log-level',
       'warn',
+      ...(plaintext ? ['--insecure-plaintext'] : []),
     ]);
     stops.push(() => hub.stop());
     const line = await hub.line(/^spoke hub listening: /);
-    const url = /(wss:\/\/\S+)/.exec(line)?.[1] ?? '';
+    const url = /(wss?:\/\/\S+)/.exec(line)?.[1] ?? '';
     const fingerprint = /fingerprint=(\S+)/.exec(line)?.[1] ?? '';
     const connectAddress = /connect=(\S+)/.exec(line)?.[1] ?? '';
     const connectPort = Number(connectAddress.split(':').pop());
@@ -84,13 +86,12 @@ export async function startUserPaths(): Promise<UserPaths> {
       `127.0.0.1/32:${targetPort}`,
       '--token-file',
       join(stateDir, 'agent-tokens'),
-      '--hub-fingerprint',
-      fingerprint,
+      ...(plaintext ? ['--insecure-plaintext'] : ['--hub-fingerprint', fingerprint]),
     ]);
     stops.push(() => agent.stop());
     await agent.stderrMatch(/connected/i);
     const clientToken = firstToken(join(stateDir, 'client-tokens'));
-    const via = `spoke+wss://${url.slice('wss://'.length).replace(/\/$/, '')}/?token-file=${join(stateDir, 'client-tokens')}&fingerprint=${fingerprint}`;
+    const via = `spoke+wss://${url.replace(/^wss?:\/\//, '').replace(/\/$/, '')}/?token-file=${join(stateDir, 'client-tokens')}&fingerprint=${fingerprint}`;
     const forward = startCli('forward', ['forward', '-L', `127.0.0.1:0:127.0.0.1:${targetPort}`, '--via', via, '--log-level', 'warn']);
     stops.push(() => forward.stop());
     const forwardLine = await forward.line(/^spoke forward listening: /);

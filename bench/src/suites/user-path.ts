@@ -116,7 +116,7 @@ async function throughput(p: UserPaths, o: BenchOptions): Promise<Section> {
 }
 
 // Sequential connect + first echoed byte, in µs, the paths taking turns in blocks of 25.
-async function connectEcho(opens: Opener[], n: number): Promise<number[][]> {
+export async function connectEcho(opens: Opener[], n: number): Promise<number[][]> {
   const out = opens.map(() => [] as number[]);
   const one = async (open: Opener): Promise<number> => {
     const t0 = performance.now();
