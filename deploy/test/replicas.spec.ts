@@ -68,7 +68,10 @@ function makeSecrets(): Record<string, Record<string, string>> {
   };
 }
 
-/** A container's Secret volumes as the kubelet would mount them: one directory each (0600 files); mountPath → dir. */
+/**
+ * A container's Secret volumes as the kubelet would mount them: one directory each, files with the volume's
+ * defaultMode (0440: spoke warns that the group may read them, and uses them); mountPath → dir.
+ */
 function mountSecrets(
   who: string,
   c: Container,
@@ -86,7 +89,7 @@ function mountSecrets(
     const files = secret.items ? secret.items.map((i) => [i.path, data[i.key] ?? ''] as const) : Object.entries(data);
     for (const [name, text] of files) {
       writeFileSync(join(dir, name), text);
-      chmodSync(join(dir, name), 0o600);
+      chmodSync(join(dir, name), secret.defaultMode ?? 0o644);
     }
     mounts.set(m.mountPath, dir);
   }
