@@ -35,7 +35,8 @@ export interface KonnectivityRigOptions {
   extra?: readonly string[];
 }
 
-const AGENT_TOKEN = 'rig-agent-token-0123456789';
+/** The token in the rig's --agent-token-file (unless `auth` replaces it). */
+export const AGENT_TOKEN = 'rig-agent-token-0123456789';
 
 export async function startKonnectivityRig(options: KonnectivityRigOptions = {}): Promise<KonnectivityRig> {
   const dir = mkdtempSync(join(tmpdir(), 'spoke-adversarial-konn-'));
