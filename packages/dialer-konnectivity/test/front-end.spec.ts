@@ -219,6 +219,31 @@ describe('createKonnectivityFrontEnd', () => {
     expect(String(err?.message ?? '')).toMatch(/certificate/i);
   });
 
+  it.each(['grpc', 'http-connect'] as const)(
+    'holds a %s client back while its destination does not read (no warnings on the way)',
+    async (mode) => {
+      const uds = join(pki.dir, `upload-${mode}.sock`);
+      await start({ dialer: createNetDialer(), mode, uds });
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        const deaf = await targets.serve(serveTcp((t) => t.pause()));
+        const s = await createKonnectivityDialer({ mode, uds, endGraceMs: 500 }).dial(deaf);
+        let written = 0;
+        const total = 256 * MiB;
+        const writer = writeBytes(s, total, { onProgress: (n) => (written = n) }).catch(() => undefined);
+        await waitForStall(() => written, 'the client to stall', { quietPolls: 30, done: () => written >= total });
+        expect(written).toBeLessThan(total);
+        s.destroy();
+        await writer;
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings).toEqual([]);
+    },
+  );
+
   it("pauses only a non-reading client's own stream: the target is held back, another connection flows", async () => {
     const uds = join(pki.dir, 'pressure.sock');
     const maxFrontendQueue = 256 * 1024;

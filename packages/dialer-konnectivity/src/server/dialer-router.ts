@@ -20,6 +20,8 @@ interface Link {
   connectID: bigint;
   controller: AbortController;
   stream: Duplex | undefined;
+  /** The front end is paused until the stream drains. */
+  draining: boolean;
   /** The front end was told the connection is over (remoteClosed / failed), or left: nothing more is said to it. */
   over: boolean;
 }
@@ -59,6 +61,7 @@ export class DialerRouter implements DialRouter {
       connectID: this.#nextID++,
       controller: new AbortController(),
       stream: undefined,
+      draining: false,
       over: false,
     };
     this.#links.set(fe, link);
@@ -79,12 +82,18 @@ export class DialerRouter implements DialRouter {
   }
 
   data(fe: Frontend, bytes: Buffer): void {
-    const stream = this.#links.get(fe)?.stream;
-    if (!stream || stream.writableEnded) return;
-    // The destination's backpressure reaches the front end: stop reading it until the stream drains.
-    if (!stream.write(bytes)) {
+    const link = this.#links.get(fe);
+    const stream = link?.stream;
+    if (!link || !stream || stream.writableEnded) return;
+    // The destination's backpressure reaches the front end: stop reading it until the stream drains
+    // (once: chunks the front end had already read may still arrive while it is paused).
+    if (!stream.write(bytes) && !link.draining) {
+      link.draining = true;
       fe.pause();
-      stream.once('drain', () => fe.resume());
+      stream.once('drain', () => {
+        link.draining = false;
+        fe.resume();
+      });
     }
   }
 
