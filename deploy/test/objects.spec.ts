@@ -69,11 +69,6 @@ describe('every rendered pod', () => {
   it('probes /healthz (liveness) and /readyz (readiness) on a declared port, and annotates it for Prometheus', () => {
     for (const [example, w] of all()) {
       const where = `${example} ${w.source}`;
-      // spoke agent has no health or metrics port (no --metrics flag): the one container without probes.
-      if (w.source.endsWith('/spoke-agent')) {
-        expect(w.pod.containers[0]?.livenessProbe, where).toBeUndefined();
-        continue;
-      }
       const c = w.pod.containers[0];
       if (!c) throw new Error(`${where}: no container`);
       const live = c.livenessProbe?.httpGet;

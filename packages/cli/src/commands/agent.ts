@@ -5,7 +5,11 @@ import type { Command } from '../command.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { readFlagFile, readFlagFileNow, readKeyPairFlags, readSecretFlagFile } from '../files.js';
-import { runService } from '../serve.js';
+import type http from 'node:http';
+import { createMetricsRegistry } from '@spoke/transport-core/utils';
+import { startMetricsServer } from '../metrics-server.js';
+import { metricsFlag } from '../relay-command.js';
+import { runService, type Service } from '../serve.js';
 
 const OPTIONS: OptionDefs = {
   hub: {
@@ -44,6 +48,12 @@ const OPTIONS: OptionDefs = {
   },
   key: { type: 'string', value: 'FILE', description: 'PEM key of --cert' },
   via: VIA_OPTION,
+  metrics: {
+    type: 'string',
+    value: 'HOST:PORT',
+    description:
+      'serve /metrics, /healthz and /readyz here in plain HTTP (ready: a session with at least one hub); for probes and scraping, never on a tunnel port',
+  },
   'insecure-plaintext': { type: 'boolean', description: 'connect with ws:// (loopback tests only)' },
 };
 
@@ -100,9 +110,37 @@ export const agentCommand: Command = {
         ...(insecure ? { insecurePlaintext: true } : {}),
       }),
     );
-    return runService(agent, context, 'shutting down: draining', () => {
+    const metricsAddress = metricsFlag(values, usage);
+    let metricsServer: http.Server | undefined;
+    const service: Service = {
+      close: async () => {
+        await agent.close();
+        metricsServer?.close();
+      },
+      destroy: () => {
+        metricsServer?.close();
+        agent.destroy();
+      },
+    };
+    return runService(service, context, 'shutting down: draining', async () => {
+      let metricsNote = '';
+      if (metricsAddress) {
+        const registry = createMetricsRegistry();
+        registry.gauge('spoke_agent_hubs_connected', 'Hubs this agent has a session with.', () => agent.connectedHubs().length);
+        registry.gauge('spoke_agent_hubs_configured', 'Hub addresses this agent was given (--hub).', () => hubs.length);
+        const started = await startMetricsServer(
+          metricsAddress,
+          () => registry.render(),
+          () => {
+            const n = agent.connectedHubs().length;
+            return { ok: n > 0, text: n > 0 ? `ok: ${n} hub(s)` : 'no hub session yet' };
+          },
+        );
+        metricsServer = started.server;
+        metricsNote = ` metrics=${started.url}`;
+      }
       context.io.stdout.write(
-        `spoke agent ${id}: connecting to ${hubs.join(', ')} (allow: ${allow.length > 0 ? allow.join(', ') : 'nothing'})\n`,
+        `spoke agent ${id}: connecting to ${hubs.join(', ')} (allow: ${allow.length > 0 ? allow.join(', ') : 'nothing'})${metricsNote}\n`,
       );
     });
   },
