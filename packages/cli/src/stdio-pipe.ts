@@ -9,6 +9,7 @@ import type { CliIo } from './command.js';
  * is done once the far side has ended and everything it sent is written to
  * stdout. Rejects with the stream's error (a reset keeps its SpokeError code)
  * or when `signal` aborts. A stdout reader that went away ends it quietly.
+ * Once done, our side is closed too (see closeOurSide), input not yet sent or not.
  */
 export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -23,7 +24,10 @@ export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promi
       if (err) {
         stream.destroy();
         reject(err);
-      } else resolve();
+      } else {
+        closeOurSide(stream);
+        resolve();
+      }
     };
     detach = onAbort(signal, () => finish(new SpokeError('ERR_TUNNEL_CLOSED', 'Interrupted: the connection was closed on a signal.')));
     if (settled) return;
@@ -48,4 +52,20 @@ export function pipeStdio(stream: Duplex, io: CliIo, signal: AbortSignal): Promi
       finish();
     });
   });
+}
+
+/** How long a stream whose far side has ended gets to close after our EOF before it is destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Ends our side of a stream whose far side has finished, and destroys it if it is still open after
+ * CLOSE_GRACE_MS. A stream that allows half-open (an SSH channel, a spoke/1 stream) otherwise stays
+ * open while stdin does, and keeps the process alive after the exchange is over.
+ */
+function closeOurSide(stream: Duplex): void {
+  if (stream.destroyed) return;
+  stream.end();
+  const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
 }

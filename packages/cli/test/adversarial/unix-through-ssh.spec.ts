@@ -8,6 +8,7 @@ import { readExactly } from '@spoke/transport-core/testing';
 import { startSshd, type Sshd } from '@spoke/dialer-ssh/testing';
 import { startCli, type CliProcess } from '../support/cli-process.js';
 import { connectTo, untilClosed } from '../support/raw-socket.js';
+import { startTcpServer } from '../support/servers.js';
 
 // `unix:` targets through `ssh://` (not tried in issue 17's review). The SSH dialer can open a unix
 // socket on the far host (direct-streamlocal@openssh.com), so a proxy front end that passed a client's
@@ -93,14 +94,28 @@ describe('adversarial: unix: targets through ssh://', () => {
     expect(secret.accepted()).toBe(0);
   });
 
-  it('only an explicit target reaches it: spoke dial unix:/path --via ssh://', async () => {
-    const dial = startCli(['dial', `unix:${secretPath}`, '--via', via]);
+  it('only an explicit target reaches it: spoke dial unix:/path --via ssh://, which exits once the far side has ended', async () => {
+    // Five runs: the far side's EOF often arrived before our stdin's, and then the dial never exited.
+    for (let run = 1; run <= 5; run++) {
+      const dial = startCli(['dial', `unix:${secretPath}`, '--via', via]);
+      procs.push(dial);
+      dial.child.stdin?.end('x');
+      const exited = await Promise.race([dial.exited, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+      expect(exited, `run ${run}`).toMatchObject({ code: 0, stdout: 'secret\n' });
+    }
+    expect(secret.accepted()).toBe(5);
+  });
+
+  it('spoke dial --via ssh:// exits once the far side has ended, with stdin still open', async () => {
+    const banner = await startTcpServer((s) => s.end('banner\n'));
+    const dial = startCli(['dial', banner.address, '--via', via]);
     procs.push(dial);
-    dial.child.stdin?.end('x');
-    await dial.line(/^secret$/m);
-    expect(secret.accepted()).toBe(1);
-    // Not asserted here: that it exits. Over a direct-streamlocal channel `spoke dial` stays up after both
-    // ends are done (a TCP target through the same sshd exits 0); a hang, not a bound, left to dialer-ssh.
-    dial.child.kill('SIGKILL');
+    try {
+      // stdin stays open: before, the half-open SSH channel kept the process alive for good.
+      const exited = await Promise.race([dial.exited, new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000))]);
+      expect(exited).toMatchObject({ code: 0, stdout: 'banner\n' });
+    } finally {
+      await banner.close();
+    }
   });
 });
