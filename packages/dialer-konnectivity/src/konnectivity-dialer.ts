@@ -15,7 +15,7 @@ import { abortReasonToError, checkTimeout, onAbort } from '@spoke/transport-core
 import { dialError, fromGrpcError } from './errors.js';
 import type { GrpcChannel } from './grpc/grpc-channel.js';
 import { connectServer, konnectivityChannel } from './connect-socket.js';
-import { deferEnd } from './deferred-end.js';
+import { ConnectStream } from './connect-stream.js';
 import { httpConnect } from './http-connect.js';
 import { packetCodec } from './packet-codec.js';
 import { closeDial, dialRequest, PacketType, randomInt63, type Packet } from './packets.js';
@@ -169,7 +169,7 @@ export function createKonnectivityDialer(options: KonnectivityDialerOptions): Di
   const dialConnect = async (address: string, signal: AbortSignal): Promise<Duplex> => {
     const socket = await connectServer(options.uds !== undefined ? { path: options.uds } : server, options.tls, signal, options.via);
     try {
-      return deferEnd(await httpConnect(socket, address, where, signal), endGraceMs);
+      return new ConnectStream(await httpConnect(socket, address, where, signal), endGraceMs);
     } catch (err) {
       socket.destroy();
       throw err;

@@ -1,5 +1,6 @@
+import type { Duplex } from 'node:stream';
 import { expect } from 'vitest';
-import type { Dialer } from '@spoke/transport-core';
+import { createNetDialer, type Dialer } from '@spoke/transport-core';
 import { closed, readAll, readDigest, readExactly, serveTcp, waitFor, writeBytes, type Digest } from '@spoke/transport-core/testing';
 import { serveDigestSink, serveLineUpper, type Serve } from './targets.js';
 
@@ -60,4 +61,46 @@ export async function expectConcurrentDials(dialer: Dialer, serve: Serve, count:
     }),
   );
   expect(results.every(Boolean)).toBe(true);
+}
+
+/**
+ * Upload, end, and only then read (the compliance suite's bulk upload case, made deterministic): the
+ * target gets `total` bytes and its end, the server closes our connection to it (no half-close), and
+ * only once that connection has closed does the caller start reading: its end must still be there.
+ * `connect` builds the dialer over `via`, which lets the test see the connection to the server.
+ */
+export async function expectEndKeptForLateReader(connect: (via: Dialer) => Dialer, serve: Serve, total: number): Promise<void> {
+  const net = createNetDialer();
+  const toServer: Duplex[] = [];
+  const via: Dialer = {
+    kind: 'recording',
+    dial: async (target, options) => {
+      const s = await net.dial(target, options);
+      toServer.push(s);
+      return s;
+    },
+    close: () => net.close(),
+  };
+  let received: Promise<Digest> | undefined;
+  const target = await serve(
+    serveTcp((t) => {
+      t.on('error', () => {});
+      received = readDigest(t);
+    }),
+  );
+  const dialer = connect(via);
+  try {
+    const s = await dialer.dial(target);
+    const sent = await writeBytes(s, total);
+    await waitFor(() => received !== undefined, 'the target to be reached');
+    expect(await received).toEqual(sent);
+    expect(toServer).toHaveLength(1);
+    await closed(toServer[0] as Duplex);
+    // Nobody has read yet: the end must not have been spent, nor the stream closed under the caller.
+    expect({ ended: s.readableEnded, destroyed: s.destroyed }).toEqual({ ended: false, destroyed: false });
+    expect(await readAll(s)).toHaveLength(0);
+    await closed(s);
+  } finally {
+    await dialer.close();
+  }
 }

@@ -10,8 +10,15 @@ import {
   waitForStall,
   writeBytes,
 } from '@spoke/transport-core/testing';
+import { createKonnectivityDialer } from '../src/index.js';
 import { throughUpstream } from './upstream-peers.js';
-import { expectConcurrentDials, expectDestroyClosesTarget, expectDownloadDigest, expectUploadDigest } from './carry-cases.js';
+import {
+  expectConcurrentDials,
+  expectDestroyClosesTarget,
+  expectDownloadDigest,
+  expectEndKeptForLateReader,
+  expectUploadDigest,
+} from './carry-cases.js';
 import { serveLineUpper } from './targets.js';
 
 const MiB = 1024 * 1024;
@@ -47,6 +54,14 @@ describe.each(setups)('our client → upstream proxy-server → upstream proxy-a
   it('carries 8 MiB server to client and ends cleanly when the target closes', async () => {
     await expectDownloadDigest(suite.dialer, serve, 8 * MiB);
   });
+
+  // The server closes our HTTP-CONNECT connection as soon as our FIN comes (gRPC mode keeps its HTTP/2
+  // connection, and its streams never had the problem): the end must wait for a caller that reads late.
+  if (mode === 'http-connect') {
+    it('keeps the end for a caller that reads only after uploading 8 MiB and ending', async () => {
+      await expectEndKeptForLateReader((via) => createKonnectivityDialer({ ...suite.frontEnd, via, endGraceMs: 200 }), serve, 8 * MiB);
+    });
+  }
 
   it('runs 20 concurrent connections', async () => {
     await expectConcurrentDials(suite.dialer, serve, 20);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describeDialer, type DialerHarness } from '@spoke/transport-core/testing';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createKonnectivityDialer } from '../src/index.js';
-import { ourAgent, ourServer } from './our-peers.js';
+import { ourAgent, ourServer, ourTcpServer } from './our-peers.js';
 import { createTestPki, removePki, waitForHttp } from './upstream/harness.js';
 import { startUpstreamPeers, type FrontEnd } from './upstream-peers.js';
 
@@ -26,14 +26,18 @@ interface Peers {
   close(): Promise<void>;
 }
 
-async function ourPeers(mode: Mode): Promise<Peers> {
+async function ourPeers(mode: Mode, over: 'uds' | 'tcp' = 'uds'): Promise<Peers> {
   const pki = createTestPki();
   const uds = join(pki.dir, 'k.sock');
-  const server = await ourServer(pki, mode, uds);
+  const server =
+    over === 'uds' ? await ourServer(pki, mode, uds) : await ourTcpServer(pki, mode, { healthPort: 0, healthBindAddress: '127.0.0.1' });
   const agent = ourAgent(pki, server.ports.agent);
   await waitForHttp(`http://127.0.0.1:${server.ports.health}/readyz`, 200);
   return {
-    frontEnd: { mode, uds },
+    frontEnd:
+      over === 'uds'
+        ? { mode, uds }
+        : { mode, url: `127.0.0.1:${server.ports.server}`, tls: { ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem } },
     async close() {
       await agent.close();
       await server.close();
@@ -65,3 +69,4 @@ function describeThrough(name: string, start: () => Promise<Peers>): void {
 describeThrough('konnectivity gRPC/UDS → upstream proxy-server → upstream proxy-agent', () => startUpstreamPeers('grpc'));
 describeThrough('konnectivity gRPC/UDS → our server → our agent', () => ourPeers('grpc'));
 describeThrough('konnectivity HTTP-CONNECT/UDS → our server → our agent', () => ourPeers('http-connect'));
+describeThrough('konnectivity HTTP-CONNECT/mTLS TCP → our server → our agent', () => ourPeers('http-connect', 'tcp'));

@@ -42,6 +42,8 @@ export async function startUpstreamPeers(mode: 'grpc' | 'http-connect', over: 'u
 export interface UpstreamSuite {
   /** Our dialer through the peers (set once beforeAll has run). */
   readonly dialer: Dialer;
+  /** Where the peers' front end is, for a dialer of a test's own (set once beforeAll has run). */
+  readonly frontEnd: FrontEnd;
   /** Serves a target for the suite (closed in its afterAll) and answers its `host:port`. */
   serve: Serve;
 }
@@ -67,6 +69,10 @@ export function throughUpstream(mode: 'grpc' | 'http-connect', endGraceMs: numbe
     get dialer(): Dialer {
       if (!dialer) throw new Error('throughUpstream: the dialer exists once beforeAll has run');
       return dialer;
+    },
+    get frontEnd(): FrontEnd {
+      if (!peers) throw new Error('throughUpstream: the peers exist once beforeAll has run');
+      return peers.frontEnd;
     },
     serve: targets.serve,
   };
