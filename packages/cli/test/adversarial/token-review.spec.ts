@@ -142,6 +142,8 @@ describe('adversarial: TokenReview against a hostile API server', () => {
     for (const r of result) expect(r.ms, r.token).toBeLessThan(REVIEW_BOUND_MS);
     // The huge answer was cut: the server stopped reading long before 512 MiB (socket buffers hold a few MiB).
     expect(sentHuge.closed).toBe(true);
+    // Before: the server read all 512 MiB, failed to make a string of it and exited (ERR_STRING_TOO_LONG).
+    expect(rig.server.child.exitCode).toBeNull();
     expect(sentHuge.bytes).toBeLessThan(64 * MiB);
     expect(peakRss - base.rss).toBeLessThan(RSS_BOUND);
     expect(rig.server.stderr).toMatch(/larger than 1048576 bytes/);
