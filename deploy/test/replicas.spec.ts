@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '@spoke/e2e/kube';
+import { freePort } from '@spoke/transport-core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_BIN, expandArgs } from './cli.js';
 import { render, workloads, type Container, type Volume } from './objects.js';
@@ -166,7 +166,7 @@ describe('hub replicas and agents with the rendered args (hub-agents.yaml)', () 
       const hubs = await Promise.all(
         Array.from({ length: replicas }, async (_, i) => {
           // With --log-format json the listening line is JSON naming the WSS URL; the metrics port is chosen here.
-          const metricsPort = await freeLoopbackPort();
+          const metricsPort = await freePort();
           const args = localArgs(expandArgs(hubContainer.args ?? [], env), hubMounts, (a) =>
             a
               .replace(/^--listen=.*$/, '--listen=127.0.0.1:0')

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitForOutput } from '@spoke/transport-core/testing';
-import { freeLoopbackPort } from './ports.js';
+import { freePort } from '@spoke/transport-core/testing';
 import { OutputTail, stopChild } from './processes.js';
 
 /** A single-member etcd on loopback (Debian's etcd-server package). */
@@ -12,7 +12,7 @@ export interface Etcd {
 
 /** Starts etcd with its data in `dir`; resolves once it serves clients. */
 export async function startEtcd(dir: string): Promise<Etcd> {
-  const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(

@@ -10,4 +10,3 @@ export { KUBE_VERSION, ensureKubeApiserver, kubeApiserverPath } from './build-ku
 export { clusterEgressYaml } from './egress-config.js';
 export { writePemFiles } from './pem-files.js';
 export { spawnOnHost, stopAll, waitForBody, waitReady } from './processes.js';
-export { freeLoopbackPort, freeRegisteredPort } from './ports.js';

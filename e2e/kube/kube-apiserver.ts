@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { writeKubeconfig, type DemoPki } from '@spoke/app-control-plane';
-import { freeLoopbackPort } from './ports.js';
+import { freePort } from '@spoke/transport-core/testing';
 import { OutputTail, pollUntil, stopChild } from './processes.js';
 
 /** A running kube-apiserver and the files a client needs for it. */
@@ -66,7 +66,7 @@ function writeFiles(options: KubeApiserverOptions): Record<string, string> {
 /** Starts kube-apiserver on a loopback port and waits for /readyz. */
 export async function startKubeApiserver(options: KubeApiserverOptions): Promise<KubeApiserver> {
   const files = writeFiles(options);
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const args = [
     `--etcd-servers=${options.etcdUrl}`,

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { EgressConnection } from '@spoke/transport-core/egress';
-import { waitForOutput } from '@spoke/transport-core/testing';
-import { KUBELET_PORT, SPOKE, freeRegisteredPort, spawnOnHost, waitForBody, writePemFiles } from '../kube/index.js';
+import { freeRegisteredPort, waitForOutput } from '@spoke/transport-core/testing';
+import { KUBELET_PORT, SPOKE, spawnOnHost, waitForBody, writePemFiles } from '../kube/index.js';
 import { describeEgressPaths, type EgressVariant } from './egress-path.js';
 
 type HubFront = 'connect-uds' | 'connect-mtls' | 'konnectivity-uds';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { waitForOutput } from '@spoke/transport-core/testing';
-import { KUBELET_PORT, SPOKE, freeRegisteredPort, spawnOnHost, waitReady, writePemFiles } from '../kube/index.js';
+import { freeRegisteredPort, waitForOutput } from '@spoke/transport-core/testing';
+import { KUBELET_PORT, SPOKE, spawnOnHost, waitReady, writePemFiles } from '../kube/index.js';
 import { describeEgressPaths, type EgressVariant } from './egress-path.js';
 
 /**

@@ -20,3 +20,4 @@ export type { FixtureExit, NodeFixtureOptions } from './node-fixture.js';
 export { rawHello } from './raw-hello.js';
 export { IP, createNetns, netnsExists, requireNetnsPrivileges, waitForOutput } from './netns.js';
 export type { TestNetns } from './netns.js';
+export { freePort, freeRegisteredPort } from './ports.js';
