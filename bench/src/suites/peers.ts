@@ -31,9 +31,9 @@ const METRICS: Array<{ key: keyof Measured; label: string; unit: string; higher:
   { key: 'pull', label: 'pull MiB/s, 1 stream', unit: 'MiB/s', higher: true, scale: 1, digits: 0 },
   { key: 'parallel', label: '16 streams aggregate MiB/s (push)', unit: 'MiB/s', higher: true, scale: 1, digits: 0 },
   { key: 'cpuPush', label: 'CPU s per GiB pushed, server + agent', unit: 's', higher: false, scale: 1000, digits: 2 },
-  { key: 'echoP50', label: 'connect + first echoed byte p50', unit: 'µs', higher: false, scale: 1, digits: 0 },
-  { key: 'rssServer', label: 'idle RSS, server', unit: 'MiB', higher: false, scale: MiB, digits: 1 },
-  { key: 'rssAgent', label: 'idle RSS, agent', unit: 'MiB', higher: false, scale: MiB, digits: 1 },
+  { key: 'echoP50', label: 'connect + first echoed byte p50 (µs)', unit: 'µs', higher: false, scale: 1, digits: 0 },
+  { key: 'rssServer', label: 'idle RSS, server (MiB)', unit: 'MiB', higher: false, scale: MiB, digits: 1 },
+  { key: 'rssAgent', label: 'idle RSS, agent (MiB)', unit: 'MiB', higher: false, scale: MiB, digits: 1 },
 ];
 
 /**
