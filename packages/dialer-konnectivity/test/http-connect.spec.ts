@@ -2,7 +2,9 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpokeError } from '@spoke/transport-core';
+import { closed } from '@spoke/transport-core/testing';
 import { readUntil } from '@spoke/transport-core/utils';
+import { ConnectStream } from '../src/connect-stream.js';
 import { httpConnect } from '../src/http-connect.js';
 
 // The client half of Konnectivity's HTTP-CONNECT mode against a real TCP server that plays the
@@ -101,5 +103,39 @@ describe('Konnectivity HTTP-CONNECT client', () => {
     const notHttp1 = await failure(garbage);
     expect(notHttp1.code).toBe('ERR_PROTOCOL');
     expect(notHttp1.message).toContain('"HTTP/2 200"');
+  });
+});
+
+describe('the tunnel stream of a dial (ConnectStream)', () => {
+  const granted = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+
+  it('keeps an end the server sent before the stream was made, for a later reader', async () => {
+    const port = await proxyServer((_head, socket) => socket.end(granted));
+    const raw = await httpConnect(await connect(port), '10.0.0.1:80', 'the test server', AbortSignal.timeout(10_000));
+    // Unread, the bare socket spends its 'end' on the server's EOF (nothing is buffered) and closes.
+    await closed(raw);
+    expect(raw.readableEnded).toBe(true);
+    const stream = new ConnectStream(raw, 100);
+    expect(stream.readableEnded).toBe(false);
+    expect(await readAll(stream)).toBe('');
+    await closed(stream);
+  });
+
+  it('does not turn a reset of the connection into a clean end', async () => {
+    const port = await proxyServer((_head, socket) => {
+      socket.write(granted);
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    const stream = new ConnectStream(
+      await httpConnect(await connect(port), '10.0.0.1:80', 'the test server', AbortSignal.timeout(10_000)),
+      100,
+    );
+    let ended = false;
+    stream.on('end', () => (ended = true));
+    stream.resume();
+    stream.write('x');
+    const err = await closed(stream);
+    expect(err).toMatchObject({ code: 'ECONNRESET' });
+    expect(ended).toBe(false);
   });
 });
