@@ -9,7 +9,7 @@
 export { encodeFrame, decodeFrame, encodeDataHeader, DATA_HEADER_BYTES } from './mux/codec.js';
 export { LengthPrefixedReader, lengthPrefix } from './mux/length-prefix.js';
 export { FEATURES, FrameType, LIMITS, PROTOCOL_VERSIONS, frameLimit } from './mux/frame.js';
-export type { Frame, SessionRole } from './mux/frame.js';
+export type { Frame, ListenFrame, ListenOkFrame, ListenErrFrame, SessionRole } from './mux/frame.js';
 export type { FrameCarrier, CarrierHandlers } from './mux/carrier.js';
 export { createStreamCarrier } from './mux/stream-carrier.js';
 export { SessionStream } from './mux/session-stream.js';
