@@ -7,6 +7,8 @@ export interface SlowPeer {
   kind: string;
   socket: net.Socket;
   closedAfterMs(): number;
+  /** The first 4 KiB the victim sent (a refusal's status line and headers), kept from the start. */
+  received(): string;
   /** Resolves once the victim has closed it. */
   closed: Promise<void>;
 }
@@ -17,17 +19,20 @@ export const ATTACKER_ADDRESS = '127.0.0.2';
 function track(kind: string, socket: net.Socket): SlowPeer {
   const opened = performance.now();
   let closedAt = Infinity;
+  let received = '';
   socket.on('error', () => {});
-  // Read (and drop) what the victim sends: a peer that reads nothing never sees the victim's FIN, and
-  // its socket would look open after the victim has closed its own end and freed the slot.
-  socket.resume();
+  // Read what the victim sends (keeping only its first 4 KiB): a peer that reads nothing never sees the
+  // victim's FIN, and its socket would look open after the victim has closed its own end and freed the slot.
+  socket.on('data', (chunk: Buffer) => {
+    if (received.length < 4096) received += chunk.toString('latin1').slice(0, 4096 - received.length);
+  });
   const closed = new Promise<void>((resolve) =>
     socket.once('close', () => {
       closedAt = performance.now();
       resolve();
     }),
   );
-  return { kind, socket, closed, closedAfterMs: () => closedAt - opened };
+  return { kind, socket, closed, closedAfterMs: () => closedAt - opened, received: () => received };
 }
 
 /** Writes `text` a byte every 200 ms until the socket closes: a request head that is always about to finish. */
