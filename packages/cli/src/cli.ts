@@ -1,19 +1,23 @@
-import { createLogger, isAbortError, isSpokeError, type DialerRegistry, type LogLevel } from '@spoke/transport-core';
+import { createDialerRegistry, createLogger, isAbortError, isSpokeError, type DialerRegistry, type LogLevel } from '@spoke/transport-core';
 import { GLOBAL_OPTIONS, formatHelp, parseCommandLine } from './args.js';
 import type { CliIo, Command, CommandContext } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, UsageError, describeError, exitCodeFor, scrub } from './errors.js';
-import { createCliRegistry } from './schemes.js';
+import { loadCliSchemes, schemesNamedIn } from './schemes.js';
 import { packageVersion } from './version.js';
 
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
   /** Aborted on SIGINT/SIGTERM (main.ts wires the signals). Default: never. */
   shutdown?: AbortSignal;
-  /** The URI schemes available. Default: {@link createCliRegistry}. */
+  /**
+   * The URI schemes available. Default: `tcp://` and the backends of
+   * `CLI_BACKENDS` that the command line names (every one for help and
+   * top-level usage errors), imported on use.
+   */
   registry?: DialerRegistry;
-  /** The command table. Default: every built-in command. */
-  commands?: readonly Command[];
+  /** The command table: commands, or entries that import theirs when run. Default: every built-in command. */
+  commands?: readonly (Command | CommandEntry)[];
 }
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -25,13 +29,16 @@ const FORMATS = ['text', 'json'] as const;
  */
 export async function runCli(argv: readonly string[], io: CliIo, options: RunCliOptions = {}): Promise<number> {
   const commands = options.commands ?? COMMANDS;
-  const registry = options.registry ?? createCliRegistry();
   const version = packageVersion();
   let commandName = 'spoke';
   let jsonLogs = false;
   try {
     const { format, level } = logFlags(argv);
     jsonLogs = format === 'json';
+    const split = commandIndex(argv);
+    const leading = split < 0 ? argv : argv.slice(0, split);
+    const entry = split < 0 ? undefined : commands.find((c) => c.name === argv[split]);
+    const registry = options.registry ?? (await registryFor(argv, everyBackend(argv, leading, split, entry)));
     const logger = createLogger({ format, level, write: (line) => io.stderr.write(line) });
     const context: CommandContext = {
       io,
@@ -41,8 +48,6 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
       version,
       logFormat: format,
     };
-    const split = commandIndex(argv);
-    const leading = split < 0 ? argv : argv.slice(0, split);
     const top = parseTop(leading, commands, registry);
     if (top.help) {
       io.stdout.write(topHelp(commands, registry));
@@ -69,9 +74,10 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunCli
       }
       rest = ['--help'];
     }
-    const command = commands.find((c) => c.name === name);
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`, topHelp(commands, registry));
-    commandName = `spoke ${command.name}`;
+    const found = commands.find((c) => c.name === name);
+    if (!found) throw new UsageError(`unknown command ${JSON.stringify(name)}`, topHelp(commands, registry));
+    commandName = `spoke ${found.name}`;
+    const command = 'run' in found ? found : await found.load();
     return await command.run(rest, context);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -150,7 +156,11 @@ function commandIndex(argv: readonly string[]): number {
   return -1;
 }
 
-function parseTop(leading: readonly string[], commands: readonly Command[], registry: DialerRegistry): { help: boolean; version: boolean } {
+function parseTop(
+  leading: readonly string[],
+  commands: readonly (Command | CommandEntry)[],
+  registry: DialerRegistry,
+): { help: boolean; version: boolean } {
   const parsed = parseCommandLine(
     leading,
     { version: { type: 'boolean', short: 'V', description: 'print the version' } },
@@ -160,7 +170,7 @@ function parseTop(leading: readonly string[], commands: readonly Command[], regi
   return { help: parsed.values.help === true, version: parsed.values.version === true };
 }
 
-function topHelp(commands: readonly Command[], registry: DialerRegistry): string {
+function topHelp(commands: readonly (Command | CommandEntry)[], registry: DialerRegistry): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return formatHelp(
     'spoke [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS...]',
@@ -177,4 +187,26 @@ function topHelp(commands: readonly Command[], registry: DialerRegistry): string
       ['Exit status', '0 ok, 1 runtime failure, 2 usage error, 130/143 interrupted by SIGINT/SIGTERM while work was in flight'],
     ],
   );
+}
+
+// Help and top-level usage errors list every URI form, so they load every backend; `--version` none.
+function everyBackend(
+  argv: readonly string[],
+  leading: readonly string[],
+  split: number,
+  entry: Command | CommandEntry | undefined,
+): boolean {
+  if (argv.some((word) => word === '--help' || /^-[A-Za-z]*h/.test(word))) return true;
+  if (entry) return false;
+  // `spoke help`, `spoke help CMD` and an unknown command show help; `spoke version` does not.
+  if (split >= 0) return argv[split] !== 'version';
+  const versionOnly = (word: string, i: number): boolean =>
+    ['--version', '-V', '--log-format', '--log-level'].includes(word) ||
+    /^--log-(format|level)=/.test(word) ||
+    /^--log-(format|level)$/.test(leading[i - 1] ?? '');
+  return !leading.every(versionOnly);
+}
+
+async function registryFor(argv: readonly string[], every: boolean): Promise<DialerRegistry> {
+  return createDialerRegistry(await loadCliSchemes(every ? undefined : schemesNamedIn(argv)));
 }

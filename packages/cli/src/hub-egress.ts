@@ -1,5 +1,5 @@
 import { chmod } from 'node:fs/promises';
-import { createKonnectivityFrontEnd, type KonnectivityFrontEnd } from '@spoke/dialer-konnectivity';
+import type { KonnectivityFrontEnd } from '@spoke/dialer-konnectivity';
 import type { Hub, HubOptions } from '@spoke/hub';
 import type { Logger } from '@spoke/transport-core';
 import { claimSocketPath } from '@spoke/transport-core/utils';
@@ -144,8 +144,11 @@ export function planHubEgress(
       const frontEndLog = log.child({ component: 'hub-egress' });
       const common = { dialer: hub.dialer(), log: (message: string) => frontEndLog.debug(message) };
       try {
-        if (tlsConnect) {
-          const f = await createKonnectivityFrontEnd({
+        // Imported only when a front end is asked for: a hub without them does not load the gRPC stack.
+        const frontEnd =
+          tlsConnect || konnectivityUds !== undefined ? (await import('@spoke/dialer-konnectivity')).createKonnectivityFrontEnd : undefined;
+        if (tlsConnect && frontEnd) {
+          const f = await frontEnd({
             ...common,
             mode: 'http-connect',
             tcp: tlsConnect,
@@ -157,8 +160,8 @@ export function planHubEgress(
           // The URL kube-apiserver's EgressSelectorConfiguration takes (transport.tcp.url).
           parts.connect = `https://${tlsConnect.host.includes(':') ? `[${tlsConnect.host}]` : tlsConnect.host}:${f.port}`;
         }
-        if (konnectivityUds !== undefined) {
-          started.push(await createKonnectivityFrontEnd({ ...common, mode: 'grpc', uds: konnectivityUds, socketMode: konnectivityMode }));
+        if (konnectivityUds !== undefined && frontEnd) {
+          started.push(await frontEnd({ ...common, mode: 'grpc', uds: konnectivityUds, socketMode: konnectivityMode }));
           parts.konnectivity = `unix:${konnectivityUds}`;
         }
       } catch (err) {

@@ -13,5 +13,7 @@ export { runCli } from './cli.js';
 export type { RunCliOptions } from './cli.js';
 export type { CliIo, Command, CommandContext } from './command.js';
 export { COMMANDS } from './commands/index.js';
-export { createCliRegistry, CLI_SCHEMES } from './schemes.js';
+export type { CommandEntry } from './commands/index.js';
+export { createCliRegistry, loadCliSchemes, CLI_BACKENDS } from './schemes.js';
+export type { CliBackend } from './schemes.js';
 export { EXIT_OK, EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';

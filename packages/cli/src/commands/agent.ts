@@ -2,6 +2,7 @@ import { type TlsClientOptions } from '@spoke/transport-core';
 import { createAgent } from '@spoke/hub';
 import { booleanFlag, formatHelp, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';
+import { summaryOf } from './index.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { readFlagFile, readFlagFileNow, readKeyPairFlags, readSecretFlagFile } from '../files.js';
@@ -60,7 +61,7 @@ const OPTIONS: OptionDefs = {
 /** `spoke agent --hub wss://HOST:PORT --id ID --allow CIDR...`: the node-network end of spoke's reverse tunnels. */
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'run an agent: connect out to the hub(s) and serve their dials inside --allow',
+  summary: summaryOf('agent'),
   help: () =>
     formatHelp(
       "spoke agent --hub wss://HOST:PORT --id ID [--identifiers 'host=a&ipv4=10.0.0.5&default-route=true']\n                   --allow CIDR[:PORT[-PORT]]... [--token-file F] [--ca F | --hub-fingerprint sha256:HEX] [--cert F --key F]",

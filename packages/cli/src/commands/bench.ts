@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { formatTarget, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
 import { booleanFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, stringFlags, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';
+import { summaryOf } from './index.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { formatBytes } from '../transfer-stats.js';
@@ -80,7 +81,7 @@ async function writeAll(stream: Duplex, chunk: Buffer, total: number, hash: Retu
 /** `spoke bench [--via URI]... [--streams N] [--bytes SIZE]`: dial latency and echo throughput through the hops. */
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'measure dial latency and throughput through the --via hops against an echo service',
+  summary: summaryOf('bench'),
   help: ({ registry }) =>
     formatHelp(
       'spoke bench [--via URI]... [--target HOST:PORT] [--streams N] [--bytes SIZE] [--json]',

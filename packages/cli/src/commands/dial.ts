@@ -1,6 +1,7 @@
 import { formatTarget, parseTarget, type Dialer, type Target } from '@spoke/transport-core';
 import { durationFlag, formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { summaryOf } from './index.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { pipeStdio } from '../stdio-pipe.js';
@@ -50,7 +51,7 @@ export async function dialStdio(dialer: Dialer, target: Target, timeoutMs: numbe
 /** `spoke dial TARGET [--via URI]...`: stdin/stdout through a dialer (works as ssh ProxyCommand). */
 export const dialCommand: Command = {
   name: 'dial',
-  summary: 'join stdin/stdout to TARGET through the --via hops (usable as ssh ProxyCommand)',
+  summary: summaryOf('dial'),
   help: ({ registry }) =>
     formatHelp(
       'spoke dial TARGET [--via URI]... [--connect-timeout DURATION]\n       spoke dial HOST PORT [--via URI]...',

@@ -3,6 +3,7 @@ import { createEgressSelector, loadEgressSelectorConfiguration } from '@spoke/di
 import { konnectivityEgressBackend } from '@spoke/dialer-konnectivity';
 import { formatHelp, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import type { Command } from '../command.js';
+import { summaryOf } from './index.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { dialStdio, dialTimeoutMs, targetFromWords } from './dial.js';
 import { metricsFlag, relayDurations } from '../relay-command.js';
@@ -25,7 +26,7 @@ const OPTIONS: OptionDefs = {
  */
 export const egressCommand: Command = {
   name: 'egress',
-  summary: "dial or forward through kube-apiserver's EgressSelectorConfiguration (Direct, HTTPConnect, GRPC)",
+  summary: summaryOf('egress'),
   help: () =>
     formatHelp(
       `spoke egress --config FILE --selection ${EGRESS_SELECTION_NAMES.join('|')} dial TARGET [--connect-timeout DURATION]\n       spoke egress --config FILE --selection NAME forward -L [bind:]port:host:port... [--grace DURATION]`,

@@ -4,6 +4,7 @@ import { deadlineSignal } from '@spoke/transport-core/utils';
 import { formatHelp, parseOrHelp, stringFlags, type OptionDefs, type ParsedValues } from '../args.js';
 import { parseForwardSpec, parseListenAddress, type ForwardSpec, type ListenAddress } from '../addresses.js';
 import type { Command, CommandContext } from '../command.js';
+import { summaryOf } from './index.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.js';
 import { openReverseForwards, reverseUnsupported } from '../reverse-forward.js';
@@ -138,7 +139,7 @@ async function forwardOne(relay: RelayContext, socket: net.Socket, spec: Forward
 /** `spoke forward -L [bind:]port:host:port... [--via URI]...`: local TCP listeners forwarding through a dialer. */
 export const forwardCommand: Command = {
   name: 'forward',
-  summary: 'listen locally (-L) and forward each connection through the --via hops',
+  summary: summaryOf('forward'),
   help: ({ registry }) =>
     formatHelp(
       'spoke forward [-L [bind:]port:host:port]... [-R [bind:]port:host:port]... [-D [bind:]port]... [--via URI]... [--connect-timeout DURATION] [--grace DURATION]',

@@ -7,6 +7,7 @@ import { announce } from '../announce.js';
 import { booleanFlag, durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, type OptionDefs } from '../args.js';
 import { parseListenAddress } from '../addresses.js';
 import type { Command } from '../command.js';
+import { summaryOf } from './index.js';
 import { EXIT_OK, asUsageError, inputStep } from '../errors.js';
 import { generateTokenFile, readFlagFile, readKeyPairFlags, readSecretFlagFile, readTokenFile } from '../files.js';
 import { hubNames, openHubState, parseTokenLines } from '../hub-state.js';
@@ -99,7 +100,7 @@ export function readAgentTokens(path: string, usage: string, flag = 'agent-token
 /** `spoke hub --listen HOST:PORT ...`: the control-plane end of spoke's reverse tunnels. */
 export const hubCommand: Command = {
   name: 'hub',
-  summary: 'run a hub: agents connect out to it, clients dial node addresses through them',
+  summary: summaryOf('hub'),
   help: () =>
     formatHelp(
       'spoke hub --listen HOST:PORT [--state-dir DIR] [--tls-cert F --tls-key F] [--agent-ca F] [--client-ca F] [--agent-token-file F] [--client-token-file F]\n                 [--connect HOST:PORT|unix:/PATH] [--konnectivity-uds PATH] [--metrics HOST:PORT] [--insecure-plaintext]\n                 [--max-connections N] [--max-connections-per-address N] [--handshake-timeout DURATION]\n       spoke hub init --state-dir DIR [--listen HOST:PORT] [--show-tokens]\n       spoke hub token create|list|revoke --state-dir DIR ...',

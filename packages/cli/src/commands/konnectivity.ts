@@ -10,6 +10,7 @@ import { createLogger, type LogLevel } from '@spoke/transport-core';
 import { announce } from '../announce.js';
 import { GLOBAL_OPTIONS, formatHelp } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
+import { summaryOf } from './index.js';
 import { EXIT_OK, UsageError, asUsageError, inputStep } from '../errors.js';
 import { checkSecretFileArgs } from '../files.js';
 import { runService } from '../serve.js';
@@ -164,7 +165,7 @@ async function runAgent(argv: readonly string[], given: CommandContext, usage: s
 /** `spoke konnectivity server|agent [upstream flags]`: thin wrappers over @spoke/dialer-konnectivity. */
 export const konnectivityCommand: Command = {
   name: 'konnectivity',
-  summary: 'run a Konnectivity proxy-server or proxy-agent (upstream flags, wire-compatible)',
+  summary: summaryOf('konnectivity'),
   help,
   async run(argv, context) {
     const [role, ...rest] = argv;

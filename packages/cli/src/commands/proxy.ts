@@ -5,6 +5,7 @@ import { durationFlag, formatHelp, integerFlag, parseOrHelp, stringFlag, stringF
 import { parseListenAddress, type ListenAddress } from '../addresses.js';
 import { Admission } from '../admission.js';
 import type { Command, CommandContext } from '../command.js';
+import { summaryOf } from './index.js';
 import { VIA_OPTION, viaChain } from '../dialer-chain.js';
 import { EXIT_OK, UsageError, inputStep } from '../errors.js';
 import { readTokenFile } from '../files.js';
@@ -70,7 +71,7 @@ function parseRoutes(texts: readonly string[], context: CommandContext, usage: s
 /** `spoke proxy [--socks5 HOST:PORT] [--http HOST:PORT] [--via URI]... [--route CIDR=URI]...`. */
 export const proxyCommand: Command = {
   name: 'proxy',
-  summary: 'SOCKS5 and HTTP proxy whose connections go through the --via hops',
+  summary: summaryOf('proxy'),
   help: ({ registry }) =>
     formatHelp(
       'spoke proxy [--socks5 HOST:PORT] [--http HOST:PORT] [--via URI]... [--route CIDR=URI]...',
