@@ -1,5 +1,8 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from './commands/index.js';
+import { runCli } from './cli.js';
+import type { Command } from './command.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
 import { CLI_BACKENDS, createCliRegistry, loadCliSchemes, schemesNamedIn } from './schemes.js';
 
 describe('lazy command and backend tables', () => {
@@ -33,5 +36,57 @@ describe('lazy command and backend tables', () => {
     expect(schemesNamedIn(['dial', '--via', 'bastion:22', 'h:22'])).toBeUndefined();
     expect(schemesNamedIn(['proxy', '--route=10.0.0.0/8=nope://x'])).toBeUndefined();
     expect(schemesNamedIn(['dial', '--via'])).toBeUndefined();
+  });
+});
+
+describe('runCli loads on use', () => {
+  // A command that reports which URI forms its registry has, and counts its imports.
+  const probe = (): { entry: CommandEntry; loads: () => number; seen: string[] } => {
+    let loads = 0;
+    const seen: string[] = [];
+    const command: Command = {
+      name: 'probe',
+      summary: 'reports the registry',
+      help: () => 'Usage: spoke probe\n',
+      run: (_argv, context) => {
+        seen.push(context.registry.usage());
+        return Promise.resolve(0);
+      },
+    };
+    return {
+      entry: {
+        name: command.name,
+        summary: command.summary,
+        load: () => {
+          loads += 1;
+          return Promise.resolve(command);
+        },
+      },
+      loads: () => loads,
+      seen,
+    };
+  };
+  const io = () => ({ stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {} });
+
+  it('imports a command only to run it, and --help lists it from the table', async () => {
+    const { entry, loads } = probe();
+    const out = io();
+    expect(await runCli(['--help'], out, { commands: [entry] })).toBe(0);
+    expect(String(out.stdout.read())).toContain('probe  reports the registry');
+    expect(loads()).toBe(0);
+    expect(await runCli(['probe'], io(), { commands: [entry] })).toBe(0);
+    expect(loads()).toBe(1);
+  });
+
+  it('gives a command the backends its command line names, and only those', async () => {
+    const { entry, seen } = probe();
+    await runCli(['probe'], io(), { commands: [entry] });
+    await runCli(['probe', '--via', 'ssh://ops@bastion'], io(), { commands: [entry] });
+    await runCli(['probe', '--via', 'gopher://x'], io(), { commands: [entry] });
+    const [none, ssh, every] = seen;
+    expect(none).not.toMatch(/ssh:|tls:|spoke\+wss:|konnectivity/);
+    expect(ssh).toContain('ssh://');
+    expect(ssh).not.toMatch(/tls:|spoke\+wss:|konnectivity/);
+    for (const form of ['tls://', 'ssh://', 'konnectivity+grpc://', 'spoke+wss://']) expect(every).toContain(form);
   });
 });
