@@ -127,9 +127,27 @@ export class SshStream extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    // ssh2 sends SSH_MSG_CHANNEL_EOF when its writable side finishes.
-    this.#channel.end();
-    callback();
+    // ssh2 holds what the SSH window does not let out yet, and sends SSH_MSG_CHANNEL_EOF after it. Our
+    // side is finished only once ssh2's is: finishing earlier would let a stream whose far side is
+    // already done close (CHANNEL_CLOSE) with the upload's tail still queued, and drop it.
+    const channel = this.#channel;
+    const settle = (err?: Error): void => {
+      channel.off('finish', onFinish);
+      channel.off('close', onClose);
+      callback(err);
+    };
+    const onFinish = (): void => settle();
+    const onClose = (): void =>
+      settle(
+        new SpokeError(
+          'ERR_STREAM_RESET',
+          `The stream to ${formatTarget(this.#target)} was closed by the far side (through ${this.hop}) before everything we wrote was sent.`,
+          { target: this.#target, hop: this.hop },
+        ),
+      );
+    channel.once('finish', onFinish);
+    channel.once('close', onClose);
+    channel.end();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {

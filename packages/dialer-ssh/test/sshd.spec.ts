@@ -64,6 +64,27 @@ describe('SshDialer against OpenSSH sshd', () => {
     expect(await received).toEqual(sent);
   });
 
+  it('delivers an upload still in flight when the far side has already finished, before the channel closes', async () => {
+    const ssh = make();
+    let received: Promise<{ bytes: number; sha256: string }> | undefined;
+    const target = await serve((t) => {
+      // The far side is done at once (one byte, then EOF) and reads slowly, so the SSH window holds the
+      // upload's tail when we end: our readable side has ended long before our writes are all sent.
+      t.end('x');
+      received = readDigest(t);
+      t.on('data', () => {
+        t.pause();
+        setImmediate(() => t.resume());
+      });
+    });
+    const s = await ssh.dial(target);
+    const down = readAll(s);
+    const sent = await writeBytes(s, 16 * MiB);
+    await once(s, 'close');
+    expect((await down).toString()).toBe('x');
+    expect(await received).toEqual(sent);
+  });
+
   it('reaches unix sockets through direct-streamlocal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spoke-unix-'));
     const path = join(dir, 'echo.sock');
