@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { CliProcess } from '../../support/cli-process.js';
 import { waitFor } from '@spoke/transport-core/testing';
 
@@ -54,14 +54,27 @@ export async function during<T>(victim: CliProcess, attack: () => Promise<T>): P
 /** Resolves once `victim` holds at most `baseline + slack` descriptors (the attack's are released); rejects after `boundMs`. */
 export async function fdsBackTo(victim: CliProcess, baseline: number, slack: number, boundMs = 10_000): Promise<number> {
   let now = Infinity;
-  await waitFor(
-    () => {
-      now = sample(victim).fds;
-      return now <= baseline + slack;
-    },
-    `fds of pid ${pidOf(victim)} back to ${baseline} + ${slack} (now ${now})`,
-    boundMs,
-  );
+  try {
+    await waitFor(
+      () => {
+        now = sample(victim).fds;
+        return now <= baseline + slack;
+      },
+      `fds of pid ${pidOf(victim)} back to ${baseline} + ${slack}`,
+      boundMs,
+    );
+  } catch (err) {
+    // Say which descriptors are left (sockets, pipes, files), not just how many.
+    const dir = `/proc/${pidOf(victim)}/fd`;
+    const left = readdirSync(dir).map((fd) => {
+      try {
+        return readlinkSync(`${dir}/${fd}`);
+      } catch {
+        return '?';
+      }
+    });
+    throw new Error(`${(err as Error).message}: ${now} open: ${left.join(' ')}`, { cause: err });
+  }
   return now;
 }
 
