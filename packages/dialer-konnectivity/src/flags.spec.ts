@@ -183,17 +183,20 @@ describe('upstream flags', () => {
     expect(agent.options).toMatchObject({ adminServerPort: 8133, healthServerPort: 8134 });
   });
 
-  it("accepts klog's other flags (underscores or dashes), naming them ignored; a log file size cap is ignored too", () => {
+  it("reads klog's output flags with underscores or dashes; klog's others and a log size cap are refused, not silently ignored", () => {
     const { ignored, log } = parseAgentFlags([
-      '--v=4',
-      '--vmodule=x=2',
       '--log_file=/tmp/a.log',
       '--alsologtostderr',
       '--logtostderr=false',
-      '--log-file-max-size=100',
+      '--log-file-max-size=0',
     ]);
-    expect(ignored).toEqual(['--v', '--vmodule', '--log-file-max-size']);
+    expect(ignored).toEqual([]);
     expect(log).toEqual({ file: '/tmp/a.log', stderr: true });
+    expect(() => parseAgentFlags(['--v=4'])).toThrow(/Unknown flag --v\./);
+    expect(() => parseAgentFlags(['--vmodule=x=2'])).toThrow(/Unknown flag --vmodule/);
+    expect(() => parseAgentFlags(['--log-file-max-size=100'])).toThrow(
+      /--log-file-max-size=100: spoke appends to --log-file without a size cap/,
+    );
     expect(parseServerFlags([`--cluster-cert=${pem}`, `--cluster-key=${pem}`, '--logtostderr=false']).log).toEqual({ stderr: true });
   });
 });

@@ -20,7 +20,7 @@ export interface ParsedFlags<T> {
 
 /**
  * klog's flags, which upstream's binaries take next to their own (with dashes for underscores, as upstream
- * normalises them). The output ones are read by {@link logFlags}; verbosity, headers and the rest are ignored.
+ * normalises them). The output ones are read by {@link logFlags}; klog's others (verbosity, headers…) are unknown flags.
  */
 const KLOG_FLAGS: Record<string, Kind> = {
   'log-file': 'string',
@@ -28,17 +28,6 @@ const KLOG_FLAGS: Record<string, Kind> = {
   logtostderr: 'bool',
   alsologtostderr: 'bool',
 };
-const KLOG_IGNORED = [
-  'v',
-  'vmodule',
-  'log-dir',
-  'log-backtrace-at',
-  'add-dir-header',
-  'one-output',
-  'skip-headers',
-  'skip-log-headers',
-  'stderrthreshold',
-];
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'file';
 
@@ -95,7 +84,6 @@ const SERVER_IGNORED = new Set([
   'enable-contention-profiling',
   'warn-on-channel-limit',
   'feature-gates',
-  ...KLOG_IGNORED,
 ]);
 const AGENT_FLAGS: Record<string, Kind> = {
   'proxy-server-host': 'string',
@@ -130,7 +118,6 @@ const AGENT_IGNORED = new Set([
   'kube-api-content-type',
   'enable-profiling',
   'enable-contention-profiling',
-  ...KLOG_IGNORED,
 ]);
 
 function parse(
@@ -191,11 +178,15 @@ function parse(
   return { values, ignored };
 }
 
-/** klog's output flags; a size cap we do not implement is named among the ignored flags (0, no cap, is what we do). */
-function logFlags(v: Map<string, unknown>, ignored: string[]): ParsedFlags<unknown>['log'] {
+/** klog's output flags. spoke appends to --log-file without a size cap, so only a cap of 0 (none) is accepted. */
+function logFlags(v: Map<string, unknown>): ParsedFlags<unknown>['log'] {
   const file = v.get('log-file');
   const maxSize = v.get('log-file-max-size');
-  if (maxSize !== undefined && maxSize !== 0) ignored.push('--log-file-max-size');
+  if (maxSize !== undefined && maxSize !== 0)
+    throw new SpokeError(
+      'ERR_BAD_OPTION',
+      `--log-file-max-size=${maxSize as number}: spoke appends to --log-file without a size cap; give --log-file-max-size=0 and rotate the file with logrotate (copytruncate).`,
+    );
   const stderr = v.get('logtostderr') !== false || v.get('alsologtostderr') === true || typeof file !== 'string' || file === '';
   return { ...(typeof file === 'string' && file !== '' ? { file } : {}), stderr };
 }
@@ -290,7 +281,7 @@ export function parseServerFlags(argv: readonly string[]): ParsedFlags<Konnectiv
     ['pre-auth-timeout', 'preAuthTimeoutMs'],
   ];
   for (const [flag, key] of map) if (v.has(flag) && o[key] === undefined) o[key] = v.get(flag);
-  return { options, ignored, log: logFlags(v, ignored) };
+  return { options, ignored, log: logFlags(v) };
 }
 
 /** The tokens of `--agent-token-file`, one per line; a file with none would leave the agent port open. */
@@ -364,5 +355,5 @@ export function parseAgentFlags(argv: readonly string[]): ParsedFlags<Konnectivi
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  return { options, ignored, log: logFlags(v, ignored) };
+  return { options, ignored, log: logFlags(v) };
 }

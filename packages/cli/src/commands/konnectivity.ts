@@ -92,8 +92,8 @@ function help(): string {
 
 /**
  * Parses upstream proxy-server/proxy-agent flags. Flags that only mean something to the Go
- * binaries (pprof, klog verbosity, lease-based server counting) are accepted so existing
- * manifests start unchanged, and named in one warning so nobody relies on them silently.
+ * binaries (pprof, lease-based server counting, channel sizes) are accepted so upstream command
+ * lines start unchanged, and named in one warning so nobody relies on them silently.
  */
 function upstreamFlags<O>(
   usage: string,
